@@ -1,0 +1,93 @@
+//! Who is calling, from the client certificate's URI SAN, and whether they may.
+
+use crate::domain::{Caller, Role, SpiffeId};
+use crate::service::Gateway;
+use tonic::{Request, Status};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+/// Pins from configuration; without them any identity under the client CA is accepted.
+#[derive(Debug, Clone, Default)]
+pub struct AccessPolicy {
+    /// Own trust domain for operators and counters.
+    pub trust_domain: Option<String>,
+    /// Pinned partner identities; empty means any partner identity.
+    pub partners: Vec<String>,
+}
+
+/// The caller of a request: the first SPIFFE-style URI SAN of the verified client
+/// certificate, or `Public` with no certificate. A certificate without one is `Public` too.
+pub fn caller_of<T>(req: &Request<T>) -> Caller {
+    let Some(certs) = req.peer_certs() else {
+        return Caller::Public;
+    };
+    let Some(leaf) = certs.first() else {
+        return Caller::Public;
+    };
+    let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
+        return Caller::Public;
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Caller::Public;
+    };
+    san.value
+        .general_names
+        .iter()
+        .find_map(|n| match n {
+            GeneralName::URI(uri) => uri.parse::<SpiffeId>().ok(),
+            _ => None,
+        })
+        .map_or(Caller::Public, Caller::Identified)
+}
+
+impl AccessPolicy {
+    /// Allows the call if the caller's role is in `allowed` and its identity is pinned where
+    /// the configuration pins; otherwise audits the refusal and says why.
+    pub(crate) fn require(
+        &self,
+        gw: &Gateway,
+        caller: &Caller,
+        allowed: &[Role],
+        rpc: &str,
+    ) -> Result<(), Status> {
+        let refusal = match caller {
+            Caller::Public if !allowed.contains(&Role::Public) => Some(Status::unauthenticated(
+                format!("{rpc} needs a client certificate"),
+            )),
+            Caller::Identified(id) if !allowed.contains(&id.role()) => {
+                Some(Status::permission_denied(format!(
+                    "{rpc} is not allowed for role {}",
+                    id.role().as_str()
+                )))
+            }
+            Caller::Identified(id) => self.pinned(id).err().map(Status::permission_denied),
+            Caller::Public => None,
+        };
+        match refusal {
+            None => Ok(()),
+            Some(status) => {
+                gw.audit(&caller.subject(), rpc, "", "denied", status.message());
+                Err(status)
+            }
+        }
+    }
+
+    fn pinned(&self, id: &SpiffeId) -> Result<(), String> {
+        match id.role() {
+            Role::Operator | Role::Counter => match &self.trust_domain {
+                Some(td) if td != id.trust_domain() => Err(format!(
+                    "trust domain {} is not this region's",
+                    id.trust_domain()
+                )),
+                _ => Ok(()),
+            },
+            Role::Partner if !self.partners.is_empty() => {
+                if self.partners.iter().any(|p| *p == id.to_string()) {
+                    Ok(())
+                } else {
+                    Err(format!("{id} is not a partner under the agreement"))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! ServiceError to gRPC status, once for the whole API.
+
+use crate::service::ServiceError;
+use tonic::Status;
+
+impl From<ServiceError> for Status {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::InvalidArgument { .. } => Status::invalid_argument(e.to_string()),
+            ServiceError::NotFound(m) => Status::not_found(m),
+            ServiceError::AlreadyExists(m) => Status::already_exists(m),
+            ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::PermissionDenied(m) => Status::permission_denied(m),
+            ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
+            ServiceError::Unavailable(m) => Status::unavailable(m),
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Status::internal("internal error; the gateway logged the details")
+            }
+        }
+    }
+}
+
+/// The honest answer of an RPC whose issue has not landed.
+pub(crate) fn not_built(rpc: &str, capability: &str) -> Status {
+    Status::unimplemented(format!("{rpc} is not built yet ({capability})"))
+}

@@ -1,0 +1,30 @@
+//! Thin tonic services: parse the request, make one call into `service`, convert the result.
+//! Caller identity comes from the mTLS certificate; errors become statuses in one place.
+
+mod admin;
+mod auth;
+mod convert;
+mod entitlements;
+mod error;
+mod federation;
+mod issuance;
+mod verification;
+
+pub use admin::AdminApi;
+pub use auth::{AccessPolicy, caller_of};
+pub use entitlements::EntitlementsApi;
+pub use federation::FederationApi;
+pub use issuance::CardIssuanceApi;
+pub use verification::VerificationApi;
+
+use crate::service::Gateway;
+use std::sync::Arc;
+
+/// What every service needs: the core and who may call what.
+#[derive(Clone)]
+pub struct Context {
+    /// The core.
+    pub gateway: Arc<Gateway>,
+    /// Access rules.
+    pub access: Arc<AccessPolicy>,
+}

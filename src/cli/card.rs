@@ -1,0 +1,206 @@
+//! `talent-gateway card ...`: issue, look up, change status, draw the QR code, bulk import.
+
+use super::ClientArgs;
+use crate::pb::{self, card_issuance_client::CardIssuanceClient};
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// Rows per IssueCards call during import.
+const IMPORT_BATCH: usize = 1_000;
+
+/// Card commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CardCommand {
+    /// Issue one card.
+    Issue {
+        /// Holder name.
+        #[arg(long)]
+        name: String,
+        /// Resident ID number (GB 11643).
+        #[arg(long)]
+        id_number: String,
+        /// Tier A..F.
+        #[arg(long)]
+        tier: String,
+        /// Talent category.
+        #[arg(long, default_value = "other")]
+        category: String,
+        /// Days of validity.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+        /// Retry key.
+        #[arg(long, default_value = "")]
+        idempotency_key: String,
+    },
+    /// Show a card.
+    Get {
+        /// Card number.
+        card_id: String,
+    },
+    /// Suspend a card.
+    Suspend {
+        /// Card number.
+        card_id: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Resume a suspended card.
+    Resume {
+        /// Card number.
+        card_id: String,
+    },
+    /// Revoke a card (final).
+    Revoke {
+        /// Card number.
+        card_id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Draw a card's QR code as PNG or SVG (by the file extension).
+    Qr {
+        /// Card number.
+        card_id: String,
+        /// Output file, .png or .svg.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Issue cards from a CSV file: holder_name,id_number,tier,category,valid_days[,idempotency_key]
+    Import {
+        /// The CSV file (no header line).
+        file: PathBuf,
+    },
+}
+
+pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result<()> {
+    let mut api = CardIssuanceClient::new(client.channel().await?)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    let card = match cmd {
+        CardCommand::Issue {
+            name,
+            id_number,
+            tier,
+            category,
+            valid_days,
+            idempotency_key,
+        } => {
+            api.issue_card(pb::IssueCardRequest {
+                holder_name: name,
+                id_number,
+                tier,
+                category,
+                valid_days,
+                holder_public_key: Vec::new(),
+                idempotency_key,
+            })
+            .await?
+            .into_inner()
+            .card
+        }
+        CardCommand::Get { card_id } => {
+            api.get_card(pb::GetCardRequest { card_id })
+                .await?
+                .into_inner()
+                .card
+        }
+        CardCommand::Suspend { card_id, reason } => {
+            api.suspend_card(pb::SuspendCardRequest { card_id, reason })
+                .await?
+                .into_inner()
+                .card
+        }
+        CardCommand::Resume { card_id } => {
+            api.resume_card(pb::ResumeCardRequest { card_id })
+                .await?
+                .into_inner()
+                .card
+        }
+        CardCommand::Revoke { card_id, reason } => {
+            api.revoke_card(pb::RevokeCardRequest { card_id, reason })
+                .await?
+                .into_inner()
+                .card
+        }
+        CardCommand::Qr { card_id, out } => {
+            let card = api
+                .get_card(pb::GetCardRequest { card_id })
+                .await?
+                .into_inner()
+                .card
+                .context("no card in the answer")?;
+            super::qr_image::write(&card.qr_payload, &out)?;
+            println!("wrote {}", out.display());
+            return Ok(());
+        }
+        CardCommand::Import { file } => return import(&mut api, &file).await,
+    };
+    let card = card.context("no card in the answer")?;
+    println!("card_id     {}", card.card_id);
+    println!("status      {}", card.status);
+    println!("holder      {}", card.holder_name);
+    println!("tier        {}", card.tier);
+    println!("expires_at  {}", card.expires_at.map_or(0, |t| t.seconds));
+    println!("key_id      {}", card.key_id);
+    println!("qr_payload  {}", card.qr_payload);
+    Ok(())
+}
+
+fn parse_row(line: &str, n: usize) -> anyhow::Result<pb::IssueCardRequest> {
+    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    anyhow::ensure!(f.len() >= 5, "line {n}: expected at least 5 fields");
+    Ok(pb::IssueCardRequest {
+        holder_name: f[0].to_owned(),
+        id_number: f[1].to_owned(),
+        tier: f[2].to_owned(),
+        category: f[3].to_owned(),
+        valid_days: f[4]
+            .parse()
+            .with_context(|| format!("line {n}: valid_days"))?,
+        holder_public_key: Vec::new(),
+        idempotency_key: f.get(5).map(|s| (*s).to_owned()).unwrap_or_default(),
+    })
+}
+
+async fn import(
+    api: &mut CardIssuanceClient<tonic::transport::Channel>,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| parse_row(l, i + 1))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let started = std::time::Instant::now();
+    let (mut issued, mut failed) = (0usize, 0usize);
+    for chunk in rows.chunks(IMPORT_BATCH) {
+        let results = api
+            .issue_cards(pb::IssueCardsRequest {
+                cards: chunk.to_vec(),
+            })
+            .await?
+            .into_inner()
+            .results;
+        for r in results {
+            match r.outcome {
+                Some(pb::issue_cards_result::Outcome::Card(_)) => issued += 1,
+                Some(pb::issue_cards_result::Outcome::Error(e)) => {
+                    failed += 1;
+                    if failed <= 20 {
+                        eprintln!("refused: {}", e.message);
+                    }
+                }
+                None => failed += 1,
+            }
+        }
+    }
+    println!(
+        "issued {issued}, refused {failed}, in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Command-line interface: serve, development certificates, and client commands that speak
+//! to a running gateway over mutual TLS.
+
+mod card;
+mod client;
+mod keys;
+mod qr_image;
+
+use crate::config::{Overrides, Settings};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use client::ClientArgs;
+
+/// talent-gateway: cross-region talent-card gateway.
+#[derive(Debug, Parser)]
+#[command(name = "talent-gateway", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve gRPC over TLS (SQLite under --data-dir unless --database-url says postgres://).
+    Serve(ServeArgs),
+    /// Write a development CA, a server certificate and one client certificate per role.
+    DevCerts {
+        /// Folder to write into.
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+        /// Trust domain of operators and counters.
+        #[arg(long, default_value = "cq.talent")]
+        trust_domain: String,
+        /// Trust domain of the partner certificate.
+        #[arg(long, default_value = "my.talent")]
+        partner_domain: String,
+    },
+    /// Ask a gateway's gRPC health service; exits 0 when SERVING.
+    Health {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Signing keys (role operator).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cards (role operator).
+    Card {
+        #[command(subcommand)]
+        command: card::CardCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// Flags of `serve`.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Folder for the embedded database, development certificates and local secrets.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER@HOST/DB.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Server certificate chain (PEM).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// CA for client certificates (PEM).
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(a) => {
+            let overrides = Overrides {
+                listen: a.listen,
+                data_dir: a.data_dir,
+                database_url: a.database_url,
+                tls_cert: a.tls_cert,
+                tls_key: a.tls_key,
+                client_ca: a.client_ca,
+            };
+            let settings = Settings::load(a.config.as_deref(), &overrides)?;
+            crate::telemetry::init(&settings.log_format);
+            std::fs::create_dir_all(&settings.data_dir)?;
+            crate::server::serve(settings).await
+        }
+        Command::DevCerts {
+            out,
+            trust_domain,
+            partner_domain,
+        } => {
+            crate::dev_certs::generate(&out, &trust_domain, &partner_domain)?;
+            println!(
+                "wrote ca.pem, server.pem/.key and operator, counter, partner .pem/.key to {}",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Health { client } => client::health(&client).await,
+        Command::Keys { command, client } => keys::run(command, &client).await,
+        Command::Card { command, client } => card::run(command, &client).await,
+    }
+}

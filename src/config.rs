@@ -1,0 +1,223 @@
+//! Settings: defaults, then the TOML file, then `TALENT_GATEWAY_*` environment, then flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A partner region under the agreement (`[[partners]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerConfig {
+    /// Region id, e.g. "mianyang".
+    pub id: String,
+    /// Token profile, e.g. "science-city-card-v1".
+    pub profile: String,
+    /// The partner's `iss`.
+    pub issuer: String,
+    /// A JWKS file (relative to the config file).
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// The partner gateway, polled over mutual TLS.
+    #[serde(default)]
+    pub federation_endpoint: Option<String>,
+    /// The partner's pinned SPIFFE ID.
+    #[serde(default)]
+    pub spiffe_id: Option<String>,
+    /// The CA that vouches for the partner's identity.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Everything the gateway is configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to serve gRPC on.
+    pub listen: SocketAddr,
+    /// Where the embedded database, dev certificates and local secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    /// Server certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// CA that client certificates must chain to.
+    pub client_ca: Option<PathBuf>,
+    /// This gateway's region id.
+    pub region: String,
+    /// `iss` of the cards this gateway issues.
+    pub issuer: String,
+    /// Issuing district (GB/T 2260), the `district` claim.
+    pub district: String,
+    /// Pinned trust domain for operators and counters; any under the client CA when unset.
+    pub trust_domain: Option<String>,
+    /// Letters that prefix own card numbers.
+    pub card_prefix: String,
+    /// Tiers this region issues.
+    pub tiers: Vec<String>,
+    /// Longest validity a card may be issued for.
+    pub max_valid_days: u32,
+    /// Clock skew tolerated on `nbf`, `iat` and `exp`.
+    pub clock_skew_seconds: i64,
+    /// How long a next key is published before it signs.
+    pub key_prepublish_seconds: i64,
+    /// base64 of 32 bytes; when unset a 0600 file under `data_dir` is used, with a warning.
+    pub key_encryption_key: Option<String>,
+    /// base64 of 32 bytes for the keyed hash of ID numbers; same fallback as above.
+    pub id_hash_secret: Option<String>,
+    /// Entries of the status list (2 bits each).
+    pub status_list_capacity: usize,
+    /// How often replicas look at the change sequence.
+    pub refresh_millis: u64,
+    /// Largest request message, except where an RPC has its own limit.
+    pub max_message_bytes: usize,
+    /// HTTP/2 streams one connection may have open.
+    pub max_concurrent_streams: u32,
+    /// Deadline for any call.
+    pub request_timeout_seconds: u64,
+    /// How long in-flight calls may finish after SIGTERM.
+    pub shutdown_grace_seconds: u64,
+    /// "text" or "json".
+    pub log_format: String,
+    /// Partner regions.
+    pub partners: Vec<PartnerConfig>,
+    /// Folder of the config file, for relative paths (not read from the file).
+    #[serde(skip)]
+    pub config_dir: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+            region: "chongqing".into(),
+            issuer: "urn:cn:500000:talent-card".into(),
+            district: "500104".into(),
+            trust_domain: None,
+            card_prefix: "CQ".into(),
+            tiers: ["A", "B", "C", "D", "E", "F"].map(String::from).to_vec(),
+            max_valid_days: 3 * 365,
+            clock_skew_seconds: 60,
+            key_prepublish_seconds: 24 * 3600,
+            key_encryption_key: None,
+            id_hash_secret: None,
+            status_list_capacity: 1 << 20,
+            refresh_millis: 1000,
+            max_message_bytes: 64 * 1024,
+            max_concurrent_streams: 256,
+            request_timeout_seconds: 30,
+            shutdown_grace_seconds: 20,
+            log_format: "text".into(),
+            partners: Vec::new(),
+            config_dir: None,
+        }
+    }
+}
+
+/// Settings given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--tls-cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// `--client-ca`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Loads defaults, the optional TOML file, the environment and the flags, in that order.
+    pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config {
+            anyhow::ensure!(path.exists(), "config file {} not found", path.display());
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig
+            .merge(Env::prefixed("TALENT_GATEWAY_").ignore(&["partners"]))
+            .merge(Serialized::defaults(overrides));
+        let mut s: Settings = fig.extract()?;
+        s.config_dir = config.and_then(Path::parent).map(Path::to_path_buf);
+        let mut partners = std::mem::take(&mut s.partners);
+        for p in &mut partners {
+            p.jwks_file = p.jwks_file.take().map(|f| s.resolve(&f));
+            p.client_ca = p.client_ca.take().map(|f| s.resolve(&f));
+        }
+        s.partners = partners;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// A path from the config file, relative to that file.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match &self.config_dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// The database URL, defaulting to SQLite under the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("talent-gateway.db").display()
+            )
+        })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(!self.region.is_empty(), "region must not be empty");
+        anyhow::ensure!(!self.issuer.is_empty(), "issuer must not be empty");
+        anyhow::ensure!(
+            self.card_prefix.len() >= 2
+                && self.card_prefix.len() <= 4
+                && self.card_prefix.bytes().all(|c| c.is_ascii_uppercase()),
+            "card_prefix must be 2 to 4 capital letters"
+        );
+        anyhow::ensure!(
+            self.tiers
+                .iter()
+                .all(|t| t.parse::<crate::domain::Tier>().is_ok()),
+            "tiers must be single capital letters"
+        );
+        anyhow::ensure!(self.max_valid_days > 0, "max_valid_days must be positive");
+        anyhow::ensure!(
+            self.status_list_capacity >= 1024 && self.status_list_capacity <= 1 << 24,
+            "status_list_capacity must be between 1024 and 16777216"
+        );
+        anyhow::ensure!(
+            self.tls_cert.is_some() == self.tls_key.is_some(),
+            "--tls-cert and --tls-key go together"
+        );
+        let mut ids = std::collections::HashSet::new();
+        for p in &self.partners {
+            anyhow::ensure!(ids.insert(&p.id), "partner {} is listed twice", p.id);
+            anyhow::ensure!(
+                p.jwks_file.is_some() || p.federation_endpoint.is_some(),
+                "partner {} needs jwks_file or federation_endpoint",
+                p.id
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Credentials on the wire: JWS compact tokens, issuer keys and JWKS, status lists, QR payloads.
+
+mod card_token;
+mod issuer_key;
+mod jws;
+mod key_sealing;
+mod qr;
+mod status_list;
+
+pub use card_token::{
+    CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
+};
+pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
+pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
+pub use key_sealing::{KeyEncryptionKey, SealError};
+pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};
+pub use status_list::{STATUS_BITS, StatusList, StatusListError};

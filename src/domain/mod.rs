@@ -1,0 +1,30 @@
+//! Pure types and rules of the talent-card domain. No I/O, nothing else of the project.
+
+mod caller;
+mod card_number;
+mod card_status;
+mod category;
+mod holder_name;
+mod id_number;
+mod reason;
+mod tier;
+
+pub use caller::{Caller, Role, SpiffeId};
+pub use card_number::CardNumber;
+pub use card_status::CardStatus;
+pub use category::TalentCategory;
+pub use holder_name::HolderName;
+pub use id_number::IdNumber;
+pub use reason::Reason;
+pub use tier::Tier;
+
+/// A value from outside failed to parse; says which rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}

@@ -1,0 +1,61 @@
+//! Audit without slowing the verify path: verdicts and refusals go through a bounded queue
+//! that one task writes in batches. State changes are audited in their own transaction.
+
+use crate::store::{AuditEntry, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::mpsc;
+
+const QUEUE: usize = 16_384;
+const BATCH: usize = 1_024;
+
+/// Where request-path audit records go.
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditEntry>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AuditSink {
+    /// Starts the writer task over `store`.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<AuditEntry>(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                // Retry while the database is down; the queue absorbs what fits meanwhile.
+                let mut delay = std::time::Duration::from_millis(100);
+                while let Err(e) = store.append_audit(&batch).await {
+                    tracing::warn!(error = %e, pending = batch.len(), "audit write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                }
+                batch.clear();
+            }
+        });
+        Self { tx, dropped }
+    }
+
+    /// Queues a record; when the queue is full the record is counted and logged as dropped.
+    pub fn record(&self, entry: AuditEntry) {
+        if self.tx.try_send(entry).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::error!(dropped = n, "audit queue full: records dropped");
+            }
+        }
+    }
+
+    /// Records dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every queued record has been handed to the writer (for shutdown).
+    pub async fn flush(&self) {
+        while self.tx.capacity() < self.tx.max_capacity() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}

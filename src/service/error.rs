@@ -1,0 +1,60 @@
+//! Errors a use case can end in. Each maps to exactly one gRPC status in `api`.
+
+use crate::store::StoreError;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The request is wrong; names the field.
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        /// The request field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No such object.
+    #[error("{0}")]
+    NotFound(String),
+    /// The object exists already (a second live card, an idempotency key reused).
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The object is not in a state that allows this.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The caller is identified but may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller must present a client certificate.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The database cannot be reached; try again.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or broken data; details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// An INVALID_ARGUMENT naming `field`.
+    pub fn invalid(field: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::InvalidArgument {
+            field,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable("the database is unavailable; try again".into())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The gateway's core: configuration it acts on, the store, and the in-memory state of keys
+//! and status that the verify path reads.
+
+use super::keyring::{Keyring, create_key};
+use super::status_board::StatusBoard;
+use super::{AuditSink, KeyView, ServiceError, now};
+use crate::config::Settings;
+use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
+use crate::domain::Tier;
+use crate::store::{AuditEntry, Store};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// How long a signed status list token is valid, and how long it is cached.
+const STATUS_LIST_TTL: i64 = 300;
+
+/// What the issuing side is configured with.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuerPolicy {
+    pub(crate) region: String,
+    pub(crate) issuer: String,
+    pub(crate) district: String,
+    pub(crate) card_prefix: String,
+    pub(crate) tiers: Vec<Tier>,
+    pub(crate) max_valid_days: u32,
+    pub(crate) clock_skew: i64,
+    pub(crate) prepublish: i64,
+    pub(crate) status_list_uri: String,
+    pub(crate) refresh: Duration,
+}
+
+/// The core every gRPC service calls into.
+pub struct Gateway {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) policy: IssuerPolicy,
+    pub(crate) audit: AuditSink,
+    kek: KeyEncryptionKey,
+    id_secret: Zeroizing<[u8; 32]>,
+    keys: RwLock<Arc<Keyring>>,
+    pub(crate) status: RwLock<StatusBoard>,
+    capacity: usize,
+    sequence: AtomicU64,
+    status_token: Mutex<Option<(u64, i64, String)>>,
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl Gateway {
+    /// Loads secrets and state, makes the first signing key if there is none (one replica
+    /// wins), and starts the task that follows the change sequence.
+    pub async fn start(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
+        let secrets = settings.data_dir.join("secrets");
+        let kek = KeyEncryptionKey::from_bytes(crate::secret_file::secret_32(
+            settings.key_encryption_key.as_deref(),
+            &secrets.join("key-encryption.key"),
+            "key-encryption key",
+        )?);
+        let id_secret = Zeroizing::new(crate::secret_file::secret_32(
+            settings.id_hash_secret.as_deref(),
+            &secrets.join("id-hash.key"),
+            "ID number hash secret",
+        )?);
+        if store.signing_keys().await?.is_empty() {
+            let t = now();
+            if create_key(store.as_ref(), &kek, 1, t, t, "system")
+                .await?
+                .is_some()
+            {
+                tracing::info!("created the first signing key");
+            }
+        }
+        let keys = Keyring::load(store.signing_keys().await?, &kek)?;
+        let statuses = store.card_statuses().await?;
+        let sequence = store.sequence().await?;
+        let policy = IssuerPolicy {
+            region: settings.region.clone(),
+            issuer: settings.issuer.clone(),
+            district: settings.district.clone(),
+            card_prefix: settings.card_prefix.clone(),
+            tiers: settings
+                .tiers
+                .iter()
+                .filter_map(|t| t.parse().ok())
+                .collect(),
+            max_valid_days: settings.max_valid_days,
+            clock_skew: settings.clock_skew_seconds,
+            prepublish: settings.key_prepublish_seconds,
+            status_list_uri: format!("{}:status-list:1", settings.issuer),
+            refresh: Duration::from_millis(settings.refresh_millis.max(50)),
+        };
+        let gw = Arc::new(Self {
+            audit: AuditSink::start(store.clone()),
+            store,
+            policy,
+            kek,
+            id_secret,
+            keys: RwLock::new(Arc::new(keys)),
+            status: RwLock::new(StatusBoard::load(settings.status_list_capacity, &statuses)),
+            capacity: settings.status_list_capacity,
+            sequence: AtomicU64::new(sequence),
+            status_token: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        });
+        let weak = Arc::downgrade(&gw);
+        let every = gw.policy.refresh;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(gw) = weak.upgrade() else { break };
+                if let Err(e) = gw.refresh().await {
+                    tracing::warn!(error = %e, "refresh from the database failed; serving from memory");
+                }
+            }
+        });
+        Ok(gw)
+    }
+
+    /// Reloads keys and statuses when the change sequence moved (another replica, or us).
+    pub async fn refresh(&self) -> Result<(), ServiceError> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        let seq = self.store.sequence().await?;
+        if seq == self.sequence.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let keys = Keyring::load(self.store.signing_keys().await?, &self.kek)?;
+        let rows = self.store.card_statuses().await?;
+        let board = StatusBoard::load(self.capacity, &rows);
+        *self.keys.write().map_err(poisoned)? = Arc::new(keys);
+        *self.status.write().map_err(poisoned)? = board;
+        self.sequence.store(seq, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn keyring(&self) -> Arc<Keyring> {
+        self.keys
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn id_hash(&self, id: &crate::domain::IdNumber) -> Vec<u8> {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(self.id_secret.as_slice())
+            .expect("HMAC takes any key length");
+        mac.update(id.expose().as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// The change sequence this replica has seen.
+    pub fn sequence(&self) -> u64 {
+        self.sequence.load(Ordering::Acquire)
+    }
+
+    /// The region this gateway serves.
+    pub fn region(&self) -> &str {
+        &self.policy.region
+    }
+
+    /// The issuer of own cards.
+    pub fn issuer(&self) -> &str {
+        &self.policy.issuer
+    }
+
+    /// The own JWK Set (RFC 7517) as published now.
+    pub fn jwks_json(&self) -> String {
+        self.keyring().jwks(now()).to_string()
+    }
+
+    /// The URI own tokens point to for their status.
+    pub fn status_list_uri(&self) -> &str {
+        &self.policy.status_list_uri
+    }
+
+    /// How often partners should poll.
+    pub fn refresh_hint_seconds(&self) -> u32 {
+        60
+    }
+
+    /// The signed status list token (typ statuslist+jwt), cached per sequence for a while.
+    pub fn status_list_token(&self) -> Result<String, ServiceError> {
+        let t = now();
+        let seq = self.sequence();
+        let mut cached = self.status_token.lock().map_err(poisoned)?;
+        if let Some((s, iat, token)) = cached.as_ref()
+            && *s == seq
+            && t - iat < STATUS_LIST_TTL / 2
+        {
+            return Ok(token.clone());
+        }
+        let keys = self.keyring();
+        let signer = keys
+            .signer(t)
+            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+        let lst = self.status.read().map_err(poisoned)?.list().encode();
+        let claims = serde_json::json!({
+            "sub": self.policy.status_list_uri,
+            "iss": self.policy.issuer,
+            "iat": t,
+            "exp": t + STATUS_LIST_TTL,
+            "ttl": STATUS_LIST_TTL,
+            "status_list": { "bits": STATUS_BITS, "lst": lst },
+        });
+        let header =
+            serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": "statuslist+jwt"});
+        let token = sign_compact(&header, claims.to_string().as_bytes(), signer.signing_key());
+        *cached = Some((seq, t, token.clone()));
+        Ok(token)
+    }
+
+    /// Every signing key with its state now.
+    pub fn keys(&self) -> Vec<KeyView> {
+        self.keyring().views(now())
+    }
+
+    /// Makes the next key: published now, signing after the pre-publication period.
+    pub async fn rotate_keys(
+        &self,
+        caller: &str,
+        prepublish: Option<i64>,
+    ) -> Result<KeyView, ServiceError> {
+        let t = now();
+        let wait = prepublish.unwrap_or(self.policy.prepublish).max(0);
+        let keys = self.keyring();
+        if keys
+            .views(t)
+            .iter()
+            .any(|k| k.state == super::KeyState::Next)
+        {
+            return Err(ServiceError::FailedPrecondition(
+                "a next key is already published and waiting to sign; rotate again after it takes over"
+                    .into(),
+            ));
+        }
+        let generation = keys.last_generation() + 1;
+        let kid = create_key(
+            self.store.as_ref(),
+            &self.kek,
+            generation,
+            t,
+            t + wait,
+            caller,
+        )
+        .await?
+        .ok_or_else(|| {
+            ServiceError::AlreadyExists("another replica rotated at the same moment".into())
+        })?;
+        self.refresh().await?;
+        self.keys()
+            .into_iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| ServiceError::Internal("new key not loaded".into()))
+    }
+
+    /// Queues an audit record for something that changed nothing (a refusal, a verdict).
+    pub fn audit(&self, caller: &str, event: &str, object: &str, result: &str, detail: &str) {
+        self.audit.record(AuditEntry {
+            at: now(),
+            caller: caller.to_owned(),
+            event: event.to_owned(),
+            object: object.to_owned(),
+            result: result.to_owned(),
+            detail: detail.to_owned(),
+        });
+    }
+}
+
+fn poisoned<T>(_: T) -> ServiceError {
+    ServiceError::Internal("a lock was poisoned by a panic".into())
+}

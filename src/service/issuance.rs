@@ -1,0 +1,442 @@
+//! Issuing New Chongqing Talent Cards and managing their life: renew, suspend, resume, revoke.
+
+use super::{Gateway, ServiceError, now};
+use crate::credential::{
+    CardClaims, Confirmation, HolderKey, OWN_QR_PREFIX, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
+    sign_compact,
+};
+use crate::domain::{CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier};
+use crate::store::{
+    AuditEntry, CardRecord, IdempotencyClaim, IssueOutcome, RenewOutcome, StatusChange,
+};
+use sha2::{Digest, Sha256};
+
+const DAY: i64 = 86_400;
+/// Attempts at drawing a free status index and card number before giving up.
+const DRAWS: usize = 8;
+
+/// A parsed IssueCard request: every field already valid in itself.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// Holder name.
+    pub holder_name: HolderName,
+    /// Resident ID number (hashed before storage, never logged).
+    pub id_number: IdNumber,
+    /// Tier.
+    pub tier: Tier,
+    /// Talent category.
+    pub category: TalentCategory,
+    /// Days of validity.
+    pub valid_days: u32,
+    /// Holder device key for cnf.
+    pub holder_key: Option<HolderKey>,
+    /// Retry key.
+    pub idempotency_key: Option<String>,
+}
+
+/// A card as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardView {
+    /// The stored card.
+    pub record: CardRecord,
+}
+
+impl CardView {
+    /// `NCTC1:` + token.
+    pub fn qr_payload(&self) -> String {
+        format!("{OWN_QR_PREFIX}{}", self.record.token)
+    }
+}
+
+impl Gateway {
+    fn check_policy(&self, tier: Tier, valid_days: u32) -> Result<(), ServiceError> {
+        if !self.policy.tiers.contains(&tier) {
+            let names: Vec<_> = self.policy.tiers.iter().map(Tier::as_str).collect();
+            return Err(ServiceError::invalid(
+                "tier",
+                format!(
+                    "{tier} is not a tier of {} ({})",
+                    self.policy.region,
+                    names.join(", ")
+                ),
+            ));
+        }
+        if valid_days == 0 || valid_days > self.policy.max_valid_days {
+            return Err(ServiceError::invalid(
+                "valid_days",
+                format!("must be between 1 and {}", self.policy.max_valid_days),
+            ));
+        }
+        Ok(())
+    }
+
+    fn request_hash(&self, r: &IssueRequest, id_hash: &[u8]) -> Vec<u8> {
+        let mut h = Sha256::new();
+        for part in [
+            r.holder_name.as_str().as_bytes(),
+            id_hash,
+            r.tier.as_str().as_bytes(),
+            r.category.as_str().as_bytes(),
+            &r.valid_days.to_be_bytes(),
+            r.holder_key.as_ref().map_or(&[][..], |k| k.x.as_bytes()),
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        h.finalize().to_vec()
+    }
+
+    /// Signs `card`'s token with the key that signs at its issue time; sets token and kid.
+    fn sign(&self, card: &mut CardRecord) -> Result<(), ServiceError> {
+        let keys = self.keyring();
+        let signer = keys
+            .signer(card.issued_at)
+            .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
+        let claims = CardClaims {
+            iss: self.policy.issuer.clone(),
+            sub: card.card_id.clone(),
+            iat: card.issued_at,
+            nbf: card.issued_at,
+            exp: card.expires_at,
+            name: card.holder_name.clone(),
+            tier: card.tier.clone(),
+            cat: card.category.clone(),
+            district: self.policy.district.clone(),
+            cnf: card
+                .holder_key
+                .as_deref()
+                .and_then(HolderKey::from_raw)
+                .map(|jwk| Confirmation { jwk }),
+            status: StatusClaim {
+                status_list: StatusListRef {
+                    idx: card.status_index as u64,
+                    uri: self.policy.status_list_uri.clone(),
+                },
+            },
+        };
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let header =
+            serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": OWN_TOKEN_TYPE});
+        card.token = sign_compact(&header, &payload, signer.signing_key());
+        card.kid = signer.kid().to_owned();
+        Ok(())
+    }
+
+    fn draft(
+        &self,
+        r: &IssueRequest,
+        id_hash: Vec<u8>,
+        t: i64,
+    ) -> Result<CardRecord, ServiceError> {
+        let status_index = self
+            .status
+            .write()
+            .map_err(|_| ServiceError::Internal("status lock poisoned".into()))?
+            .allocate()
+            .ok_or_else(|| {
+                ServiceError::FailedPrecondition(
+                    "the status list is full; raise status_list_capacity".into(),
+                )
+            })? as i64;
+        let card_id =
+            CardNumber::generate(&self.policy.card_prefix, rand::random::<u64>()).to_string();
+        let mut card = CardRecord {
+            card_id,
+            id_hash,
+            holder_name: r.holder_name.as_str().to_owned(),
+            tier: r.tier.as_str().to_owned(),
+            category: r.category.as_str().to_owned(),
+            status: CardStatus::Active.as_str().to_owned(),
+            status_reason: String::new(),
+            status_index,
+            holder_key: r
+                .holder_key
+                .as_ref()
+                .and_then(HolderKey::verifying_key)
+                .map(|k| k.as_bytes().to_vec()),
+            kid: String::new(),
+            token: String::new(),
+            issued_at: t,
+            expires_at: t + i64::from(r.valid_days) * DAY,
+            updated_at: t,
+        };
+        self.sign(&mut card)?;
+        Ok(card)
+    }
+
+    /// Issues one card (see `issue_cards`).
+    pub async fn issue_card(
+        &self,
+        caller: &str,
+        r: IssueRequest,
+    ) -> Result<CardView, ServiceError> {
+        self.issue_cards(caller, vec![r])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(ServiceError::Internal("no result".into())))
+    }
+
+    /// Issues cards in one transaction; each entry succeeds or fails on its own, in order.
+    /// A retried idempotency key returns the original card.
+    pub async fn issue_cards(
+        &self,
+        caller: &str,
+        requests: Vec<IssueRequest>,
+    ) -> Result<Vec<Result<CardView, ServiceError>>, ServiceError> {
+        let t = now();
+        let mut results: Vec<Option<Result<CardView, ServiceError>>> = Vec::new();
+        let mut pending = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            results.push(None);
+            match self.check_policy(r.tier, r.valid_days) {
+                Ok(()) => pending.push(i),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let hashes: Vec<Vec<u8>> = requests
+            .iter()
+            .map(|r| self.id_hash(&r.id_number))
+            .collect();
+        for _ in 0..DRAWS {
+            if pending.is_empty() {
+                break;
+            }
+            let mut batch = Vec::with_capacity(pending.len());
+            let mut audit = Vec::with_capacity(pending.len());
+            for &i in &pending {
+                let r = &requests[i];
+                let card = self.draft(r, hashes[i].clone(), t)?;
+                let claim = r.idempotency_key.as_ref().map(|k| IdempotencyClaim {
+                    caller: caller.to_owned(),
+                    operation: "IssueCard",
+                    key: k.clone(),
+                    request_hash: self.request_hash(r, &hashes[i]),
+                });
+                audit.push(AuditEntry {
+                    at: t,
+                    caller: caller.to_owned(),
+                    event: "card.issue".into(),
+                    object: card.card_id.clone(),
+                    result: "ok".into(),
+                    detail: format!("tier {}, {} days", card.tier, r.valid_days),
+                });
+                batch.push((card, claim));
+            }
+            let outcomes = self.store.issue_cards(&batch, &audit).await?;
+            let mut again = Vec::new();
+            for (&i, outcome) in pending.iter().zip(outcomes) {
+                results[i] = match outcome {
+                    IssueOutcome::Issued(c) | IssueOutcome::Replayed(c) => {
+                        Some(Ok(CardView { record: *c }))
+                    }
+                    IssueOutcome::KeyReused => Some(Err(ServiceError::AlreadyExists(
+                        "idempotency_key: already used for a different request".into(),
+                    ))),
+                    IssueOutcome::HolderHasLiveCard => Some(Err(ServiceError::AlreadyExists(
+                        "id_number: this holder already has a card that is not revoked".into(),
+                    ))),
+                    IssueOutcome::Collision => {
+                        again.push(i);
+                        None
+                    }
+                };
+            }
+            pending = again;
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.ok_or_else(|| {
+                    ServiceError::Unavailable("could not draw a free card number; try again".into())
+                })
+            })
+            .collect()
+    }
+
+    /// One card by number.
+    pub async fn get_card(&self, card_id: &str) -> Result<CardView, ServiceError> {
+        let id = parse_card_id(card_id)?;
+        self.store
+            .card(id.as_str())
+            .await?
+            .map(|record| CardView { record })
+            .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {id}")))
+    }
+
+    /// A new token for the same card number with a new expiry, signed by the current key.
+    pub async fn renew_card(
+        &self,
+        caller: &str,
+        card_id: &str,
+        valid_days: u32,
+        idempotency_key: Option<String>,
+    ) -> Result<CardView, ServiceError> {
+        let old = self.get_card(card_id).await?.record;
+        let tier: Tier = old
+            .tier
+            .parse()
+            .map_err(|_| ServiceError::Internal("stored tier".into()))?;
+        self.check_policy(tier, valid_days)?;
+        if old.status == CardStatus::Revoked.as_str() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "card {} is revoked; revocation is final",
+                old.card_id
+            )));
+        }
+        let t = now();
+        let exp = t + i64::from(valid_days) * DAY;
+        let mut renewed = CardRecord {
+            issued_at: t,
+            expires_at: exp,
+            updated_at: t,
+            ..old.clone()
+        };
+        self.sign(&mut renewed)?;
+        let claim = idempotency_key.map(|key| IdempotencyClaim {
+            caller: caller.to_owned(),
+            operation: "RenewCard",
+            key,
+            request_hash: Sha256::digest(format!("{}\n{valid_days}", old.card_id)).to_vec(),
+        });
+        let audit = AuditEntry {
+            at: t,
+            caller: caller.to_owned(),
+            event: "card.renew".into(),
+            object: old.card_id.clone(),
+            result: "ok".into(),
+            detail: format!("{valid_days} days"),
+        };
+        match self
+            .store
+            .renew_card(&renewed, claim.as_ref(), &audit)
+            .await?
+        {
+            RenewOutcome::Renewed(c) | RenewOutcome::Replayed(c) => Ok(CardView { record: *c }),
+            RenewOutcome::KeyReused => Err(ServiceError::AlreadyExists(
+                "idempotency_key: already used for a different request".into(),
+            )),
+            RenewOutcome::NotRenewable => Err(ServiceError::FailedPrecondition(format!(
+                "card {} is revoked; revocation is final",
+                old.card_id
+            ))),
+        }
+    }
+
+    /// Suspends an active card.
+    pub async fn suspend_card(
+        &self,
+        caller: &str,
+        card_id: &str,
+        reason: &str,
+    ) -> Result<CardView, ServiceError> {
+        self.change_status(
+            caller,
+            card_id,
+            &["active"],
+            CardStatus::Suspended,
+            reason,
+            "card.suspend",
+        )
+        .await
+    }
+
+    /// Resumes a suspended card.
+    pub async fn resume_card(&self, caller: &str, card_id: &str) -> Result<CardView, ServiceError> {
+        self.change_status(
+            caller,
+            card_id,
+            &["suspended"],
+            CardStatus::Active,
+            "",
+            "card.resume",
+        )
+        .await
+    }
+
+    /// Revokes a card for good.
+    pub async fn revoke_card(
+        &self,
+        caller: &str,
+        card_id: &str,
+        reason: &str,
+    ) -> Result<CardView, ServiceError> {
+        if reason.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "say why the card is revoked",
+            ));
+        }
+        self.change_status(
+            caller,
+            card_id,
+            &["active", "suspended"],
+            CardStatus::Revoked,
+            reason,
+            "card.revoke",
+        )
+        .await
+    }
+
+    async fn change_status(
+        &self,
+        caller: &str,
+        card_id: &str,
+        from: &'static [&'static str],
+        to: CardStatus,
+        reason: &str,
+        event: &str,
+    ) -> Result<CardView, ServiceError> {
+        let id = parse_card_id(card_id)?;
+        if reason.chars().count() > 500 {
+            return Err(ServiceError::invalid("reason", "at most 500 characters"));
+        }
+        let t = now();
+        let change = StatusChange {
+            card_id: id.to_string(),
+            from,
+            to: to.as_str(),
+            reason: reason.trim().to_owned(),
+            at: t,
+        };
+        let audit = AuditEntry {
+            at: t,
+            caller: caller.to_owned(),
+            event: event.to_owned(),
+            object: id.to_string(),
+            result: "ok".into(),
+            detail: reason.trim().to_owned(),
+        };
+        let Some((record, changed)) = self.store.change_status(&change, &audit).await? else {
+            return Err(ServiceError::NotFound(format!("card_id: no card {id}")));
+        };
+        if !changed {
+            self.audit(
+                caller,
+                event,
+                id.as_str(),
+                "refused",
+                &format!("card is {}", record.status),
+            );
+            return Err(ServiceError::FailedPrecondition(format!(
+                "card {id} is {}; cannot {}",
+                record.status,
+                event.trim_start_matches("card.")
+            )));
+        }
+        // Visible to this replica's verify path at once; others follow the sequence.
+        if let Ok(mut board) = self.status.write() {
+            board.set(record.status_index, to);
+        }
+        if let Err(e) = self.refresh().await {
+            tracing::warn!(error = %e, "refresh after a status change failed; the poller retries");
+        }
+        Ok(CardView { record })
+    }
+}
+
+fn parse_card_id(card_id: &str) -> Result<CardNumber, ServiceError> {
+    card_id
+        .parse::<CardNumber>()
+        .map_err(|e| ServiceError::invalid("card_id", e))
+}

@@ -1,0 +1,18 @@
+//! The use cases over domain, credentials and store: issue, verify, publish keys and status.
+
+mod audit;
+mod clock;
+mod error;
+mod gateway;
+mod issuance;
+mod keyring;
+mod status_board;
+mod verification;
+
+pub use audit::AuditSink;
+pub use clock::now;
+pub use error::ServiceError;
+pub use gateway::Gateway;
+pub use issuance::{CardView, IssueRequest};
+pub use keyring::{KeyState, KeyView};
+pub use verification::Verdict;

@@ -1,0 +1,100 @@
+//! Persistence behind one trait, with SQLite (the embedded default) and PostgreSQL (replicas).
+//! The SQL is shared: both speak `$n` parameters, `ON CONFLICT` and `RETURNING`.
+
+mod audit_chain;
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+
+pub use audit_chain::{AuditEntry, chain_hash};
+pub use records::{
+    CardRecord, IdempotencyClaim, IssueOutcome, NewCard, RenewOutcome, SigningKeyRecord,
+    StatusChange,
+};
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A storage failure; callers cannot cause these, so they map to UNAVAILABLE or INTERNAL.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or refused the work.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    /// Migrations failed at start-up.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A row broke an invariant the code relies on.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Everything the gateway keeps. One implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+
+    /// Is the database answering?
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The change sequence (grows with keys, status and catalogue changes).
+    async fn sequence(&self) -> Result<u64, StoreError>;
+
+    /// All signing keys, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+
+    /// Inserts a key unless its generation exists (only one replica makes each generation).
+    /// Returns false when another replica won. Bumps the sequence when inserted.
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Issues cards in one transaction, each under its optional idempotency claim.
+    async fn issue_cards(
+        &self,
+        cards: &[(NewCard, Option<IdempotencyClaim>)],
+        audit: &[AuditEntry],
+    ) -> Result<Vec<IssueOutcome>, StoreError>;
+
+    /// One card by number.
+    async fn card(&self, card_id: &str) -> Result<Option<CardRecord>, StoreError>;
+
+    /// Moves a card to a new status if its current status is one of `from`; bumps the sequence.
+    /// Returns the card as it is afterwards, or None if no such card.
+    async fn change_status(
+        &self,
+        change: &StatusChange,
+        audit: &AuditEntry,
+    ) -> Result<Option<(CardRecord, bool)>, StoreError>;
+
+    /// Replaces a card's token (renewal) under an optional idempotency claim.
+    async fn renew_card(
+        &self,
+        card: &CardRecord,
+        claim: Option<&IdempotencyClaim>,
+        audit: &AuditEntry,
+    ) -> Result<RenewOutcome, StoreError>;
+
+    /// `(status_index, status)` of every card, for the in-memory status list.
+    async fn card_statuses(&self) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Appends audit records to the hash chain in one transaction.
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+}
+
+/// Opens the store the URL names and applies its migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Corrupt(
+            "database URL must start with sqlite: or postgres://".into(),
+        ))
+    }
+}

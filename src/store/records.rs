@@ -1,0 +1,117 @@
+//! Rows as the store reads and writes them.
+
+use serde::{Deserialize, Serialize};
+
+/// A signing key as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRecord {
+    /// RFC 7638 thumbprint.
+    pub kid: String,
+    /// 1 for the first key, then one more per rotation.
+    pub generation: i64,
+    /// "EdDSA".
+    pub algorithm: String,
+    /// Raw public key.
+    pub public_key: Vec<u8>,
+    /// Private key sealed under the key-encryption key.
+    pub sealed_private_key: Vec<u8>,
+    /// When it appeared in the JWKS.
+    pub published_at: i64,
+    /// When it starts signing.
+    pub signs_from: i64,
+    /// The latest expiry of anything it signed.
+    pub signed_until: i64,
+}
+
+/// A card as stored (never with the ID number, only its keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CardRecord {
+    /// Card number.
+    pub card_id: String,
+    /// HMAC of the resident ID number.
+    #[serde(skip)]
+    pub id_hash: Vec<u8>,
+    /// Holder name.
+    pub holder_name: String,
+    /// Tier letter.
+    pub tier: String,
+    /// Talent category.
+    pub category: String,
+    /// "active", "suspended", "revoked".
+    pub status: String,
+    /// Why suspended or revoked.
+    pub status_reason: String,
+    /// Index in the status list.
+    pub status_index: i64,
+    /// Raw holder public key, if bound.
+    pub holder_key: Option<Vec<u8>>,
+    /// Key that signed `token`.
+    pub kid: String,
+    /// The current token.
+    pub token: String,
+    /// Issue time of the current token.
+    pub issued_at: i64,
+    /// Expiry of the current token.
+    pub expires_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A card to insert.
+pub type NewCard = CardRecord;
+
+/// An idempotency key claimed for one operation by one caller.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// Caller subject.
+    pub caller: String,
+    /// Operation name, e.g. "IssueCard".
+    pub operation: &'static str,
+    /// The caller's key.
+    pub key: String,
+    /// Hash of the request, to tell a retry from a different request.
+    pub request_hash: Vec<u8>,
+}
+
+/// What became of one card in an issue batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// Stored.
+    Issued(Box<CardRecord>),
+    /// The idempotency key was used before for the same request: the original card.
+    Replayed(Box<CardRecord>),
+    /// The idempotency key was used before for a different request.
+    KeyReused,
+    /// The holder already has a card that is not revoked.
+    HolderHasLiveCard,
+    /// The random status index or card number was taken: draw again.
+    Collision,
+}
+
+/// What became of a renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenewOutcome {
+    /// Stored.
+    Renewed(Box<CardRecord>),
+    /// Same key, same request: the original result.
+    Replayed(Box<CardRecord>),
+    /// Same key, different request.
+    KeyReused,
+    /// No such card, or it is revoked.
+    NotRenewable,
+}
+
+/// A status transition.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    /// Card number.
+    pub card_id: String,
+    /// Statuses the card may be in for the change to apply.
+    pub from: &'static [&'static str],
+    /// The new status.
+    pub to: &'static str,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: i64,
+}

@@ -1,0 +1,436 @@
+//! The SQL both backends share, written once and instantiated per database by a macro
+//! (sqlx's generic executor bounds cost more clarity than they save).
+
+/// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
+pub(crate) const CHUNK: usize = 500;
+
+/// Implements `Store` for a type with a `pool` field and a `begin_write` method.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, $backend:literal) => {
+        impl $store {
+            /// Appends audit records inside `tx`, extending the hash chain. Locking the head
+            /// row serialises appenders across replicas.
+            async fn append_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entries: &[$crate::store::AuditEntry],
+            ) -> Result<(), $crate::store::StoreError> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let (mut seq, mut prev): (i64, Vec<u8>) = sqlx::query_as(
+                    "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                for chunk in entries.chunks($crate::store::sql::CHUNK) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for e in chunk {
+                        seq += 1;
+                        let hash = $crate::store::chain_hash(&prev, seq, e);
+                        rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (seq, at, caller, event, object, result, detail, prev_hash, hash) ",
+                    );
+                    qb.push_values(rows, |mut b, (seq, e, prev, hash)| {
+                        b.push_bind(seq)
+                            .push_bind(e.at)
+                            .push_bind(e.caller.clone())
+                            .push_bind(e.event.clone())
+                            .push_bind(e.object.clone())
+                            .push_bind(e.result.clone())
+                            .push_bind(e.detail.clone())
+                            .push_bind(prev)
+                            .push_bind(hash);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                    .bind(seq)
+                    .bind(prev)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn bump_sequence(
+                tx: &mut sqlx::Transaction<'static, $db>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE gateway_state SET sequence = sequence + 1 WHERE id = 1")
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn claimed_result(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                c: &$crate::store::IdempotencyClaim,
+            ) -> Result<Option<$crate::store::CardRecord>, $crate::store::StoreError> {
+                let row: Option<(Vec<u8>, String)> = sqlx::query_as(
+                    "SELECT request_hash, result FROM idempotency \
+                     WHERE caller = $1 AND operation = $2 AND idem_key = $3",
+                )
+                .bind(&c.caller)
+                .bind(c.operation)
+                .bind(&c.key)
+                .fetch_optional(&mut **tx)
+                .await?;
+                match row {
+                    Some((hash, result)) if hash == c.request_hash => {
+                        serde_json::from_str(&result).map(Some).map_err(|e| {
+                            $crate::store::StoreError::Corrupt(format!("idempotency result: {e}"))
+                        })
+                    }
+                    _ => Ok(None),
+                }
+            }
+
+            async fn release_claim(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                c: &$crate::store::IdempotencyClaim,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "DELETE FROM idempotency WHERE caller = $1 AND operation = $2 AND idem_key = $3",
+                )
+                .bind(&c.caller)
+                .bind(c.operation)
+                .bind(&c.key)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn note_signed_until(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                kid: &str,
+                expiry: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "UPDATE signing_keys SET signed_until = \
+                     CASE WHEN signed_until < $1 THEN $1 ELSE signed_until END WHERE kid = $2",
+                )
+                .bind(expiry)
+                .bind(kid)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn sequence(&self) -> Result<u64, $crate::store::StoreError> {
+                let (s,): (i64,) = sqlx::query_as("SELECT sequence FROM gateway_state WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(s as u64)
+            }
+
+            async fn signing_keys(
+                &self,
+            ) -> Result<Vec<$crate::store::SigningKeyRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT kid, generation, algorithm, public_key, sealed_private_key, \
+                     published_at, signs_from, signed_until FROM signing_keys ORDER BY generation",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_signing_key(
+                &self,
+                k: &$crate::store::SigningKeyRecord,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO signing_keys (kid, generation, algorithm, public_key, \
+                     sealed_private_key, published_at, signs_from, signed_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                )
+                .bind(&k.kid)
+                .bind(k.generation)
+                .bind(&k.algorithm)
+                .bind(&k.public_key)
+                .bind(&k.sealed_private_key)
+                .bind(k.published_at)
+                .bind(k.signs_from)
+                .bind(k.signed_until)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if inserted {
+                    Self::bump_sequence(&mut tx).await?;
+                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn issue_cards(
+                &self,
+                cards: &[($crate::store::NewCard, Option<$crate::store::IdempotencyClaim>)],
+                audit: &[$crate::store::AuditEntry],
+            ) -> Result<Vec<$crate::store::IssueOutcome>, $crate::store::StoreError> {
+                use $crate::store::IssueOutcome;
+                use std::collections::HashSet;
+                let mut out: Vec<Option<IssueOutcome>> = vec![None; cards.len()];
+                let mut tx = self.begin_write().await?;
+                for (base, chunk) in cards
+                    .chunks($crate::store::sql::CHUNK)
+                    .enumerate()
+                    .map(|(i, c)| (i * $crate::store::sql::CHUNK, c))
+                {
+                    // 1. Claim idempotency keys, storing the result up front; a claim whose card
+                    //    cannot be stored is released below, in the same transaction.
+                    let claims: Vec<_> = chunk
+                        .iter()
+                        .filter_map(|(card, c)| c.as_ref().map(|c| (card, c)))
+                        .collect();
+                    let mut claimed = HashSet::new();
+                    if !claims.is_empty() {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO idempotency (caller, operation, idem_key, request_hash, result, created_at) ",
+                        );
+                        let mut bad_json = None;
+                        qb.push_values(&claims, |mut b, (card, c)| {
+                            let result = serde_json::to_string(card).unwrap_or_else(|e| {
+                                bad_json = Some(e.to_string());
+                                String::new()
+                            });
+                            b.push_bind(c.caller.clone())
+                                .push_bind(c.operation)
+                                .push_bind(c.key.clone())
+                                .push_bind(c.request_hash.clone())
+                                .push_bind(result)
+                                .push_bind(card.issued_at);
+                        });
+                        if let Some(e) = bad_json {
+                            return Err($crate::store::StoreError::Corrupt(e));
+                        }
+                        qb.push(" ON CONFLICT DO NOTHING RETURNING caller, operation, idem_key");
+                        let rows: Vec<(String, String, String)> =
+                            qb.build_query_as().fetch_all(&mut *tx).await?;
+                        claimed.extend(rows);
+                    }
+                    let mut to_insert = Vec::with_capacity(chunk.len());
+                    for (i, (card, claim)) in chunk.iter().enumerate() {
+                        match claim {
+                            Some(c)
+                                if !claimed.contains(&(
+                                    c.caller.clone(),
+                                    c.operation.to_owned(),
+                                    c.key.clone(),
+                                )) =>
+                            {
+                                out[base + i] = Some(match Self::claimed_result(&mut tx, c).await? {
+                                    Some(original) => IssueOutcome::Replayed(Box::new(original)),
+                                    None => IssueOutcome::KeyReused,
+                                });
+                            }
+                            _ => to_insert.push((i, card)),
+                        }
+                    }
+                    if to_insert.is_empty() {
+                        continue;
+                    }
+                    // 2. Insert the cards; a unique index decides holder and index conflicts.
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO cards (card_id, id_hash, holder_name, tier, category, status, \
+                         status_reason, status_index, holder_key, kid, token, issued_at, expires_at, updated_at) ",
+                    );
+                    qb.push_values(&to_insert, |mut b, (_, c)| {
+                        b.push_bind(c.card_id.clone())
+                            .push_bind(c.id_hash.clone())
+                            .push_bind(c.holder_name.clone())
+                            .push_bind(c.tier.clone())
+                            .push_bind(c.category.clone())
+                            .push_bind(c.status.clone())
+                            .push_bind(c.status_reason.clone())
+                            .push_bind(c.status_index)
+                            .push_bind(c.holder_key.clone())
+                            .push_bind(c.kid.clone())
+                            .push_bind(c.token.clone())
+                            .push_bind(c.issued_at)
+                            .push_bind(c.expires_at)
+                            .push_bind(c.updated_at);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING RETURNING card_id");
+                    let stored: HashSet<String> =
+                        qb.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
+                    let mut audits = Vec::with_capacity(to_insert.len());
+                    let mut latest: std::collections::HashMap<&str, i64> = Default::default();
+                    for (i, card) in to_insert {
+                        if stored.contains(&card.card_id) {
+                            audits.push(audit[base + i].clone());
+                            let e = latest.entry(card.kid.as_str()).or_default();
+                            *e = (*e).max(card.expires_at);
+                            out[base + i] = Some(IssueOutcome::Issued(Box::new(card.clone())));
+                            continue;
+                        }
+                        if let Some(c) = &chunk[i].1 {
+                            Self::release_claim(&mut tx, c).await?;
+                        }
+                        let live: Option<(String,)> = sqlx::query_as(
+                            "SELECT card_id FROM cards WHERE id_hash = $1 AND status <> 'revoked'",
+                        )
+                        .bind(&card.id_hash)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        out[base + i] = Some(if live.is_some() {
+                            IssueOutcome::HolderHasLiveCard
+                        } else {
+                            IssueOutcome::Collision
+                        });
+                    }
+                    for (kid, expiry) in latest {
+                        Self::note_signed_until(&mut tx, kid, expiry).await?;
+                    }
+                    Self::append_in(&mut tx, &audits).await?;
+                }
+                tx.commit().await?;
+                out.into_iter()
+                    .map(|o| {
+                        o.ok_or_else(|| {
+                            $crate::store::StoreError::Corrupt("issue outcome missing".into())
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn card(
+                &self,
+                card_id: &str,
+            ) -> Result<Option<$crate::store::CardRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as("SELECT * FROM cards WHERE card_id = $1")
+                    .bind(card_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn change_status(
+                &self,
+                ch: &$crate::store::StatusChange,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<Option<($crate::store::CardRecord, bool)>, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let first = ch.from.first().copied().unwrap_or("");
+                let second = ch.from.get(1).copied().unwrap_or(first);
+                let changed = sqlx::query(
+                    "UPDATE cards SET status = $1, status_reason = $2, updated_at = $3 \
+                     WHERE card_id = $4 AND (status = $5 OR status = $6)",
+                )
+                .bind(ch.to)
+                .bind(&ch.reason)
+                .bind(ch.at)
+                .bind(&ch.card_id)
+                .bind(first)
+                .bind(second)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if changed {
+                    Self::bump_sequence(&mut tx).await?;
+                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                }
+                let card: Option<$crate::store::CardRecord> =
+                    sqlx::query_as("SELECT * FROM cards WHERE card_id = $1")
+                        .bind(&ch.card_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                Ok(card.map(|c| (c, changed)))
+            }
+
+            async fn renew_card(
+                &self,
+                card: &$crate::store::CardRecord,
+                claim: Option<&$crate::store::IdempotencyClaim>,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<$crate::store::RenewOutcome, $crate::store::StoreError> {
+                use $crate::store::RenewOutcome;
+                let mut tx = self.begin_write().await?;
+                if let Some(c) = claim {
+                    let result = serde_json::to_string(card)
+                        .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                    let claimed = sqlx::query(
+                        "INSERT INTO idempotency (caller, operation, idem_key, request_hash, result, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&c.caller)
+                    .bind(c.operation)
+                    .bind(&c.key)
+                    .bind(&c.request_hash)
+                    .bind(result)
+                    .bind(card.issued_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !claimed {
+                        let original = Self::claimed_result(&mut tx, c).await?;
+                        tx.commit().await?;
+                        return Ok(match original {
+                            Some(o) => RenewOutcome::Replayed(Box::new(o)),
+                            None => RenewOutcome::KeyReused,
+                        });
+                    }
+                }
+                let renewed = sqlx::query(
+                    "UPDATE cards SET token = $1, kid = $2, issued_at = $3, expires_at = $4, \
+                     updated_at = $5 WHERE card_id = $6 AND status <> 'revoked'",
+                )
+                .bind(&card.token)
+                .bind(&card.kid)
+                .bind(card.issued_at)
+                .bind(card.expires_at)
+                .bind(card.updated_at)
+                .bind(&card.card_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !renewed {
+                    // Nothing changes: the transaction (and the claim) is rolled back.
+                    return Ok(RenewOutcome::NotRenewable);
+                }
+                Self::note_signed_until(&mut tx, &card.kid, card.expires_at).await?;
+                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                tx.commit().await?;
+                Ok(RenewOutcome::Renewed(Box::new(card.clone())))
+            }
+
+            async fn card_statuses(&self) -> Result<Vec<(i64, String)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as("SELECT status_index, status FROM cards")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn append_audit(
+                &self,
+                entries: &[$crate::store::AuditEntry],
+            ) -> Result<(), $crate::store::StoreError> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                Self::append_in(&mut tx, entries).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

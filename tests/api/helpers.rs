@@ -1,0 +1,284 @@
+//! `TestApp`: one `talent-gateway serve` process with its own data folder, PKI and database.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use talent_gateway::pb;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Db {
+    /// PostgreSQL when TEST_DATABASE_URL is set.
+    pub(crate) fn postgres() -> Option<Self> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
+            _ => {
+                eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+                None
+            }
+        }
+    }
+}
+
+/// Runs an async test body on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_databases {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Db::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::helpers::Db::postgres() {
+                    super::$name(db).await;
+                }
+            }
+        }
+    };
+}
+
+/// A fresh database on the PostgreSQL server of `url`.
+async fn fresh_postgres(url: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    let name = format!("tg_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = url.rsplit_once('/').expect("URL has a database");
+    format!("{base}/{name}")
+}
+
+pub(crate) struct TestApp {
+    child: Option<Child>,
+    pub(crate) addr: String,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) certs: PathBuf,
+    pub(crate) database_url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl TestApp {
+    pub(crate) async fn spawn(db: Db) -> Self {
+        Self::spawn_with(db, "").await
+    }
+
+    /// Starts the gateway with `config` as its TOML file.
+    pub(crate) async fn spawn_with(db: Db, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().join("certs");
+        talent_gateway::dev_certs::generate(&certs, "cq.talent", "my.talent").expect("dev certs");
+        let database_url = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
+            Db::Postgres(url) => fresh_postgres(&url).await,
+        };
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: String::new(),
+            dir,
+            certs,
+            database_url,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start(&config_path);
+        app
+    }
+
+    /// Starts the same gateway again on the same data after `terminate`.
+    pub(crate) fn restart<'a>(app: &'a mut Self, config: &std::path::Path) -> &'a Self {
+        app.start(config);
+        app
+    }
+
+    fn start(&mut self, config: &std::path::Path) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        self.addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
+            .args([
+                "serve",
+                "--listen",
+                &self.addr,
+                "--database-url",
+                &self.database_url,
+            ])
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--config")
+            .arg(config)
+            .arg("--tls-cert")
+            .arg(self.certs.join("server.pem"))
+            .arg("--tls-key")
+            .arg(self.certs.join("server.key"))
+            .arg("--client-ca")
+            .arg(self.certs.join("ca.pem"))
+            .env("RUST_LOG", "info")
+            .env("TALENT_GATEWAY_REFRESH_MILLIS", "200")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start talent-gateway");
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let log = self.log.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if line.contains("listening on") {
+                        let _ = tx.send(());
+                    }
+                    let mut l = log.lock().expect("log");
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        self.child = Some(child);
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            panic!("gateway did not start:\n{}", self.logs());
+        }
+    }
+
+    /// Everything the gateway printed so far.
+    pub(crate) fn logs(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// A channel as `role` ("operator", "counter", "partner"), or without a certificate.
+    pub(crate) async fn channel(&self, role: Option<&str>) -> Channel {
+        self.channel_with(role, &self.certs).await.expect("connect")
+    }
+
+    /// A channel whose client certificate comes from another PKI folder.
+    pub(crate) async fn channel_with(
+        &self,
+        role: Option<&str>,
+        pki: &std::path::Path,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(
+                std::fs::read(self.certs.join("ca.pem")).expect("ca"),
+            ))
+            .domain_name("localhost");
+        if let Some(role) = role {
+            tls = tls.identity(Identity::from_pem(
+                std::fs::read(pki.join(format!("{role}.pem"))).expect("cert"),
+                std::fs::read(pki.join(format!("{role}.key"))).expect("key"),
+            ));
+        }
+        Channel::from_shared(format!("https://{}", self.addr))
+            .expect("uri")
+            .tls_config(tls)?
+            .connect()
+            .await
+    }
+
+    pub(crate) async fn issuance(
+        &self,
+        role: Option<&str>,
+    ) -> pb::card_issuance_client::CardIssuanceClient<Channel> {
+        pb::card_issuance_client::CardIssuanceClient::new(self.channel(role).await)
+    }
+
+    pub(crate) async fn verification(
+        &self,
+    ) -> pb::verification_client::VerificationClient<Channel> {
+        pb::verification_client::VerificationClient::new(self.channel(Some("counter")).await)
+    }
+
+    pub(crate) async fn federation(&self) -> pb::federation_client::FederationClient<Channel> {
+        pb::federation_client::FederationClient::new(self.channel(None).await)
+    }
+
+    pub(crate) async fn admin(&self) -> pb::admin_client::AdminClient<Channel> {
+        pb::admin_client::AdminClient::new(self.channel(Some("operator")).await)
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..300 {
+            if let Some(s) = child.try_wait().expect("wait") {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        panic!("gateway did not exit within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A valid GB 11643 ID number from its first 17 digits.
+pub(crate) fn id_number(base17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = base17
+        .bytes()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!(
+        "{base17}{}",
+        "10X98765432".as_bytes()[(sum % 11) as usize] as char
+    )
+}
+
+/// A request for a card with sensible defaults.
+pub(crate) fn issue_request(id: &str, tier: &str, key: &str) -> pb::IssueCardRequest {
+    pb::IssueCardRequest {
+        holder_name: "张政昊".into(),
+        id_number: id.into(),
+        tier: tier.into(),
+        category: "scientific_research".into(),
+        valid_days: 365,
+        holder_public_key: Vec::new(),
+        idempotency_key: key.into(),
+    }
+}
+
+/// Verifies `credential` as a counter.
+pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {
+    app.verification()
+        .await
+        .verify_card(pb::VerifyCardRequest {
+            credential: credential.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("VerifyCard answers")
+        .into_inner()
+}

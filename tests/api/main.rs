@@ -1,0 +1,9 @@
+//! Integration tests: the real binary, served on loopback over TLS, called with tonic clients.
+//! Every test that touches storage runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
+
+#![allow(unreachable_pub)]
+
+mod helpers;
+mod issuance;
+mod keys;
+mod server;

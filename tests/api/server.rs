@@ -1,0 +1,203 @@
+//! The foundation: TLS, health, reflection, roles from certificates, limits, shutdown.
+
+use crate::both_databases;
+use crate::helpers::{Db, TestApp, id_number, issue_request};
+use talent_gateway::pb;
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+async fn health_is_serving_and_sigterm_exits_zero(db: Db) {
+    let mut app = TestApp::spawn(db).await;
+    let mut health = HealthClient::new(app.channel(None).await);
+    let status = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+    let named = health
+        .check(HealthCheckRequest {
+            service: "talentcard.v1.Verification".into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status();
+    assert_eq!(named, ServingStatus::Serving);
+    let exit = app.terminate();
+    assert_eq!(exit.code(), Some(0), "logs:\n{}", app.logs());
+}
+both_databases!(health_is_serving_and_sigterm_exits_zero);
+
+#[tokio::test]
+async fn reflection_lists_every_service() {
+    use tokio_stream::StreamExt;
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let mut client = ServerReflectionClient::new(app.channel(None).await);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let msg = stream.next().await.expect("one answer").expect("ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+        panic!("unexpected reflection answer");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for want in [
+        "talentcard.v1.CardIssuance",
+        "talentcard.v1.Verification",
+        "talentcard.v1.Entitlements",
+        "talentcard.v1.Federation",
+        "talentcard.v1.Admin",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_role_comes_from_the_client_certificate() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let req = issue_request(&id_number("50010419900101123"), "C", "role-1");
+    let ok = app
+        .issuance(Some("operator"))
+        .await
+        .issue_card(req.clone())
+        .await;
+    assert!(ok.is_ok(), "operator may issue: {ok:?}");
+    let counter = app
+        .issuance(Some("counter"))
+        .await
+        .issue_card(req.clone())
+        .await;
+    assert_eq!(
+        counter.expect_err("counter may not issue").code(),
+        Code::PermissionDenied
+    );
+    let partner = app
+        .issuance(Some("partner"))
+        .await
+        .issue_card(req.clone())
+        .await;
+    assert_eq!(
+        partner.expect_err("partner may not issue").code(),
+        Code::PermissionDenied
+    );
+    let public = app.issuance(None).await.issue_card(req).await;
+    assert_eq!(
+        public.expect_err("public may not issue").code(),
+        Code::Unauthenticated
+    );
+    // A public caller may still verify.
+    let mut v = pb::verification_client::VerificationClient::new(app.channel(None).await);
+    let r = v
+        .verify_card(pb::VerifyCardRequest {
+            credential: "garbage".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("public may verify")
+        .into_inner();
+    assert_eq!(r.reason, "MALFORMED");
+}
+
+#[tokio::test]
+async fn a_pinned_trust_domain_refuses_other_domains() {
+    let app = TestApp::spawn_with(Db::Sqlite, "trust_domain = \"other.talent\"\n").await;
+    let req = issue_request(&id_number("50010419900101124"), "C", "pin-1");
+    let r = app.issuance(Some("operator")).await.issue_card(req).await;
+    assert_eq!(
+        r.expect_err("not our trust domain").code(),
+        Code::PermissionDenied
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let other = tempfile::tempdir().expect("tempdir");
+    talent_gateway::dev_certs::generate(other.path(), "cq.talent", "my.talent").expect("pki");
+    let refused = match app.channel_with(Some("operator"), other.path()).await {
+        Err(_) => true,
+        Ok(ch) => pb::card_issuance_client::CardIssuanceClient::new(ch)
+            .get_card(pb::GetCardRequest {
+                card_id: "x".into(),
+            })
+            .await
+            .is_err_and(|s| s.code() == Code::Unavailable || s.code() == Code::Unknown),
+    };
+    assert!(
+        refused,
+        "a certificate from another CA must fail the TLS handshake"
+    );
+    // The server keeps serving its own callers.
+    let ok = app
+        .issuance(Some("operator"))
+        .await
+        .get_card(pb::GetCardRequest {
+            card_id: "x".into(),
+        })
+        .await;
+    assert_eq!(ok.expect_err("bad card id").code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_resource_exhausted_and_the_server_keeps_serving() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let mut v = app.verification().await;
+    let huge = "a".repeat(100 * 1024);
+    let err = v
+        .verify_card(pb::VerifyCardRequest {
+            credential: huge,
+            ..Default::default()
+        })
+        .await
+        .expect_err("past the 64 KiB limit");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    // Under the transport limit but over 8 KiB: a MALFORMED verdict, not an error.
+    let big = v
+        .verify_card(pb::VerifyCardRequest {
+            credential: "a".repeat(9 * 1024),
+            ..Default::default()
+        })
+        .await
+        .expect("a verdict")
+        .into_inner();
+    assert!(!big.valid);
+    assert_eq!(big.reason, "MALFORMED");
+}
+
+#[tokio::test]
+async fn rpcs_not_built_yet_say_unimplemented() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let mut e =
+        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
+    let r = e
+        .list_services(pb::ListServicesRequest {
+            region: "chongqing".into(),
+        })
+        .await
+        .expect_err("not built");
+    assert_eq!(r.code(), Code::Unimplemented);
+    // Access rules hold even so: a public caller may not redeem.
+    let mut public = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await);
+    let r = public
+        .redeem_service(pb::RedeemServiceRequest::default())
+        .await
+        .expect_err("public may not redeem");
+    assert_eq!(r.code(), Code::Unauthenticated);
+}
