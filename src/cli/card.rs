@@ -204,3 +204,31 @@ async fn import(
     );
     Ok(())
 }
+
+/// Prints a verdict the way a counter would read it.
+pub(crate) async fn verify(credential: &str, client: &ClientArgs) -> anyhow::Result<()> {
+    let mut api =
+        crate::pb::verification_client::VerificationClient::new(client.channel().await?);
+    let v = api
+        .verify_card(pb::VerifyCardRequest {
+            credential: credential.to_owned(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    println!("valid            {}", v.valid);
+    println!("reason           {}", v.reason);
+    if !v.detail.is_empty() {
+        println!("detail           {}", v.detail);
+    }
+    println!("issuer_region    {}", v.issuer_region);
+    println!("card_id          {}", v.card_id);
+    println!("holder           {}", v.holder_name);
+    println!("native_tier      {}", v.native_tier);
+    println!("recognised_tier  {}", v.recognised_tier);
+    println!("expires_at       {}", v.expires_at.map_or(0, |t| t.seconds));
+    for e in v.entitlements {
+        println!("  {:<6} {:<14} {}", e.service_code, e.basis, e.name);
+    }
+    Ok(())
+}

@@ -49,6 +49,13 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Verify a card token or QR payload (any role, or --public).
+    Verify {
+        /// The token or QR payload.
+        credential: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Cards (role operator).
     Card {
         #[command(subcommand)]
@@ -116,5 +123,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Health { client } => client::health(&client).await,
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
+        Command::Verify { credential, client } => card::verify(&credential, &client).await,
     }
 }
