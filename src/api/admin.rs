@@ -1,9 +1,10 @@
 //! Admin: operators only.
 
 use super::Context;
-use super::error::not_built;
 use crate::domain::Role;
 use crate::pb::{self, admin_server::Admin};
+use crate::service::ServiceError;
+use crate::store::PartnerRecord;
 use tonic::{Request, Response, Status};
 
 /// The Admin service.
@@ -48,38 +49,84 @@ impl Admin for AdminApi {
         req: Request<pb::ListPartnersRequest>,
     ) -> Result<Response<pb::ListPartnersResponse>, Status> {
         self.operator(&req, "Admin.ListPartners")?;
-        Err(not_built("Admin.ListPartners", "the trust registry"))
+        let partners = self.0.gateway.partners().await?;
+        Ok(Response::new(pb::ListPartnersResponse {
+            partners: partners.into_iter().map(Into::into).collect(),
+        }))
     }
 
     async fn add_partner(
         &self,
         req: Request<pb::AddPartnerRequest>,
     ) -> Result<Response<pb::AddPartnerResponse>, Status> {
-        self.operator(&req, "Admin.AddPartner")?;
-        Err(not_built("Admin.AddPartner", "the trust registry"))
+        let caller = self.operator(&req, "Admin.AddPartner")?;
+        let r = req.into_inner();
+        let p = r
+            .partner
+            .ok_or_else(|| ServiceError::invalid("partner", "is required"))?;
+        let some = |s: String| (!s.trim().is_empty()).then_some(s);
+        let record = PartnerRecord {
+            id: p.id,
+            profile: p.profile,
+            issuer: p.issuer,
+            jwks_file: some(p.jwks_file),
+            federation_endpoint: some(p.federation_endpoint),
+            spiffe_id: some(p.spiffe_id),
+            source: "admin".into(),
+            suspended: i32::from(p.suspended),
+            jwks_json: some(r.jwks_json),
+            bundle_sequence: 0,
+            refreshed_at: None,
+            updated_at: 0,
+        };
+        let view = self.0.gateway.add_partner(&caller, record).await?;
+        Ok(Response::new(pb::AddPartnerResponse {
+            partner: Some(view.into()),
+        }))
     }
 
     async fn suspend_partner(
         &self,
         req: Request<pb::SuspendPartnerRequest>,
     ) -> Result<Response<pb::SuspendPartnerResponse>, Status> {
-        self.operator(&req, "Admin.SuspendPartner")?;
-        Err(not_built("Admin.SuspendPartner", "the trust registry"))
+        let caller = self.operator(&req, "Admin.SuspendPartner")?;
+        let r = req.into_inner();
+        let view = self
+            .0
+            .gateway
+            .suspend_partner(&caller, &r.id, r.suspended, &r.reason)
+            .await?;
+        Ok(Response::new(pb::SuspendPartnerResponse {
+            partner: Some(view.into()),
+        }))
     }
 
     async fn remove_partner(
         &self,
         req: Request<pb::RemovePartnerRequest>,
     ) -> Result<Response<pb::RemovePartnerResponse>, Status> {
-        self.operator(&req, "Admin.RemovePartner")?;
-        Err(not_built("Admin.RemovePartner", "the trust registry"))
+        let caller = self.operator(&req, "Admin.RemovePartner")?;
+        self.0
+            .gateway
+            .remove_partner(&caller, &req.into_inner().id)
+            .await?;
+        Ok(Response::new(pb::RemovePartnerResponse {}))
     }
 
     async fn import_catalogue(
         &self,
         req: Request<pb::ImportCatalogueRequest>,
     ) -> Result<Response<pb::ImportCatalogueResponse>, Status> {
-        self.operator(&req, "Admin.ImportCatalogue")?;
-        Err(not_built("Admin.ImportCatalogue", "catalogues"))
+        let caller = self.operator(&req, "Admin.ImportCatalogue")?;
+        let r = req.into_inner();
+        let version = self
+            .0
+            .gateway
+            .import_catalogue(&caller, &r.catalogue, r.effective_from.map(|t| t.seconds))
+            .await?;
+        Ok(Response::new(pb::ImportCatalogueResponse {
+            catalogue_version: version,
+            problems: Vec::new(),
+        }))
     }
 }

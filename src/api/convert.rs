@@ -2,7 +2,9 @@
 
 use crate::credential::HolderKey;
 use crate::pb;
-use crate::service::{CardView, IssueRequest, KeyView, ServiceError, Verdict};
+use crate::service::{
+    CardView, EntitlementView, IssueRequest, KeyView, PartnerView, ServiceError, Verdict,
+};
 
 /// Seconds to a protobuf timestamp.
 pub(crate) fn timestamp(seconds: i64) -> Option<prost_types::Timestamp> {
@@ -74,20 +76,63 @@ impl From<CardView> for pb::Card {
     }
 }
 
-impl From<Verdict> for pb::VerifyCardResponse {
-    fn from(v: Verdict) -> Self {
+/// Entitlement lines in the caller's language ("en", or Chinese by default).
+pub(crate) fn entitlements(lines: &[EntitlementView], language: &str) -> Vec<pb::Entitlement> {
+    let en = language.eq_ignore_ascii_case("en");
+    lines
+        .iter()
+        .map(|l| pb::Entitlement {
+            service_code: l.service_code.clone(),
+            name: if en { &l.name_en } else { &l.name_zh }.clone(),
+            basis: l.basis.as_str().to_owned(),
+            source_service_code: l.source_service_code.clone(),
+            name_zh: l.name_zh.clone(),
+            name_en: l.name_en.clone(),
+            reason: if en { &l.reason_en } else { &l.reason_zh }.clone(),
+            quota: l.quota.clone(),
+        })
+        .collect()
+}
+
+/// A verdict as VerifyCard answers it.
+pub(crate) fn verdict(v: Verdict, language: &str) -> pb::VerifyCardResponse {
+    let (recognised_tier, lines, version) = match &v.recognition {
+        Some(r) if v.valid() => (
+            r.recognised_tier.as_str().to_owned(),
+            entitlements(&r.lines, language),
+            r.version.clone(),
+        ),
+        Some(r) => (r.recognised_tier.as_str().to_owned(), Vec::new(), r.version.clone()),
+        None => (String::new(), Vec::new(), String::new()),
+    };
+    pb::VerifyCardResponse {
+        valid: v.valid(),
+        reason: v.reason.as_str().to_owned(),
+        issuer_region: v.issuer_region,
+        card_id: v.card_id,
+        native_tier: v.native_tier,
+        recognised_tier,
+        expires_at: timestamp(v.expires_at),
+        entitlements: lines,
+        holder_name: v.holder_name,
+        catalogue_version: version,
+        detail: v.detail,
+    }
+}
+
+impl From<PartnerView> for pb::Partner {
+    fn from(p: PartnerView) -> Self {
+        let r = p.record;
         Self {
-            valid: v.valid(),
-            reason: v.reason.as_str().to_owned(),
-            issuer_region: v.issuer_region,
-            card_id: v.card_id,
-            native_tier: v.native_tier,
-            recognised_tier: v.recognised_tier,
-            expires_at: timestamp(v.expires_at),
-            entitlements: Vec::new(),
-            holder_name: v.holder_name,
-            catalogue_version: String::new(),
-            detail: v.detail,
+            id: r.id,
+            profile: r.profile,
+            issuer: r.issuer,
+            jwks_file: r.jwks_file.unwrap_or_default(),
+            federation_endpoint: r.federation_endpoint.unwrap_or_default(),
+            spiffe_id: r.spiffe_id.unwrap_or_default(),
+            suspended: r.suspended != 0,
+            source: r.source,
+            key_ids: p.kids,
         }
     }
 }

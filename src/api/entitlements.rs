@@ -1,9 +1,11 @@
 //! Entitlements: catalogues, the agreement's mapping, redemption at counters.
 
 use super::Context;
+use super::convert::entitlements;
 use super::error::not_built;
 use crate::domain::Role;
 use crate::pb::{self, entitlements_server::Entitlements};
+use crate::service::ServiceError;
 use tonic::{Request, Response, Status};
 
 /// The Entitlements service.
@@ -13,19 +15,48 @@ pub struct EntitlementsApi(pub Context);
 impl Entitlements for EntitlementsApi {
     async fn list_services(
         &self,
-        _req: Request<pb::ListServicesRequest>,
+        req: Request<pb::ListServicesRequest>,
     ) -> Result<Response<pb::ListServicesResponse>, Status> {
-        Err(not_built("Entitlements.ListServices", "catalogues"))
+        let mut region = req.into_inner().region;
+        if region.trim().is_empty() {
+            region = self.0.gateway.region().to_owned();
+        }
+        let active = self.0.gateway.catalogue();
+        let r = active
+            .catalogue
+            .region(&region)
+            .ok_or_else(|| ServiceError::invalid("region", format!("unknown region {region:?}")))?;
+        Ok(Response::new(pb::ListServicesResponse {
+            region: r.id.clone(),
+            catalogue_version: active.catalogue.version.clone(),
+            services: r
+                .services
+                .iter()
+                .map(|s| pb::Service {
+                    service_code: s.code.clone(),
+                    name_zh: s.name_zh.clone(),
+                    name_en: s.name_en.clone(),
+                    tiers: s.tiers.iter().map(|t| t.as_str().to_owned()).collect(),
+                    quota: s.quota.to_string(),
+                })
+                .collect(),
+        }))
     }
 
     async fn map_entitlements(
         &self,
-        _req: Request<pb::MapEntitlementsRequest>,
+        req: Request<pb::MapEntitlementsRequest>,
     ) -> Result<Response<pb::MapEntitlementsResponse>, Status> {
-        Err(not_built(
-            "Entitlements.MapEntitlements",
-            "the agreement's mapping",
-        ))
+        let r = req.into_inner();
+        let m = self
+            .0
+            .gateway
+            .map_entitlements(&r.from_region, &r.tier, &r.to_region)?;
+        Ok(Response::new(pb::MapEntitlementsResponse {
+            entries: entitlements(&m.lines, &r.language),
+            recognised_tier: m.recognised_tier.as_str().to_owned(),
+            catalogue_version: m.version,
+        }))
     }
 
     async fn redeem_service(
@@ -39,9 +70,6 @@ impl Entitlements for EntitlementsApi {
             &[Role::Counter, Role::Operator],
             "Entitlements.RedeemService",
         )?;
-        Err(not_built(
-            "Entitlements.RedeemService",
-            "redemption with shared quotas",
-        ))
+        Err(not_built("Entitlements.RedeemService", "redemption with shared quotas"))
     }
 }

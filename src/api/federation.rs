@@ -18,7 +18,7 @@ impl Federation for FederationApi {
         let gw = &self.0.gateway;
         Ok(Response::new(pb::GetTrustBundleResponse {
             jwks_json: gw.jwks_json(),
-            catalogue_version: String::new(),
+            catalogue_version: gw.catalogue().catalogue.version.clone(),
             sequence: gw.sequence(),
             issuer: gw.issuer().to_owned(),
             region: gw.region().to_owned(),

@@ -14,14 +14,15 @@ pub struct VerificationApi(pub Context);
 impl VerificationApi {
     fn verdict(&self, caller: &str, r: &pb::VerifyCardRequest) -> pb::VerifyCardResponse {
         let v = self.0.gateway.verify(&r.credential);
+        // PIPL Art. 23: a partner card verified here is a cross-region disclosure, with purpose.
         self.0.gateway.audit(
             caller,
             "card.verify",
             &v.card_id,
             v.reason.as_str(),
-            "purpose: service eligibility check",
+            &format!("issuer region {}; purpose: service eligibility check", v.issuer_region),
         );
-        v.into()
+        super::convert::verdict(v, &r.language)
     }
 }
 

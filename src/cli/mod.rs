@@ -2,8 +2,10 @@
 //! to a running gateway over mutual TLS.
 
 mod card;
+mod catalogue;
 mod client;
 mod keys;
+mod partner;
 mod qr_image;
 
 use crate::config::{Overrides, Settings};
@@ -53,6 +55,20 @@ enum Command {
     Verify {
         /// The token or QR payload.
         credential: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Partners under the agreement (role operator).
+    Partner {
+        #[command(subcommand)]
+        command: partner::PartnerCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Catalogue versions and services.
+    Catalogue {
+        #[command(subcommand)]
+        command: catalogue::CatalogueCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -123,6 +139,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Health { client } => client::health(&client).await,
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
+        Command::Partner { command, client } => partner::run(command, &client).await,
+        Command::Catalogue { command, client } => catalogue::run(command, &client).await,
         Command::Verify { credential, client } => card::verify(&credential, &client).await,
     }
 }

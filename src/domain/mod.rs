@@ -3,18 +3,24 @@
 mod caller;
 mod card_number;
 mod card_status;
+mod catalogue;
 mod category;
 mod holder_name;
 mod id_number;
+mod profile;
+mod quota;
 mod reason;
 mod tier;
 
 pub use caller::{Caller, Role, SpiffeId};
 pub use card_number::CardNumber;
 pub use card_status::CardStatus;
+pub use catalogue::{Basis, Catalogue, EntitlementLine, Region, Service};
 pub use category::TalentCategory;
 pub use holder_name::HolderName;
 pub use id_number::IdNumber;
+pub use profile::{CardNumberShape, ClaimNames, TokenProfile};
+pub use quota::QuotaRule;
 pub use reason::Reason;
 pub use tier::Tier;
 

@@ -1,12 +1,14 @@
 //! The gateway's core: configuration it acts on, the store, and the in-memory state of keys
 //! and status that the verify path reads.
 
+use super::catalogue::ActiveCatalogue;
 use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
 use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
-use crate::domain::Tier;
+use crate::domain::{Tier, TokenProfile};
+use crate::trust::TrustRegistry;
 use crate::store::{AuditEntry, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -40,6 +42,9 @@ pub struct Gateway {
     id_secret: Zeroizing<[u8; 32]>,
     keys: RwLock<Arc<Keyring>>,
     pub(crate) status: RwLock<StatusBoard>,
+    registry: RwLock<Arc<TrustRegistry>>,
+    pub(crate) catalogues: RwLock<Arc<Vec<(i64, Arc<ActiveCatalogue>)>>>,
+    pub(crate) own_profile: Arc<TokenProfile>,
     capacity: usize,
     sequence: AtomicU64,
     status_token: Mutex<Option<(u64, i64, String)>>,
@@ -70,6 +75,12 @@ impl Gateway {
                 tracing::info!("created the first signing key");
             }
         }
+        super::partners::apply_config(store.as_ref(), &settings.partners).await?;
+        super::catalogue::ensure_shipped(store.as_ref()).await?;
+        let registry = super::partners::load_registry(store.as_ref()).await?;
+        let catalogues = super::catalogue::load(store.as_ref(), &settings.region).await?;
+        let own_profile = crate::trust::builtin_profile("new-chongqing-talent-card-v1")
+            .ok_or_else(|| anyhow::anyhow!("the own token profile is missing"))?;
         let keys = Keyring::load(store.signing_keys().await?, &kek)?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
@@ -97,6 +108,9 @@ impl Gateway {
             id_secret,
             keys: RwLock::new(Arc::new(keys)),
             status: RwLock::new(StatusBoard::load(settings.status_list_capacity, &statuses)),
+            registry: RwLock::new(Arc::new(registry)),
+            catalogues: RwLock::new(Arc::new(catalogues)),
+            own_profile,
             capacity: settings.status_list_capacity,
             sequence: AtomicU64::new(sequence),
             status_token: Mutex::new(None),
@@ -107,9 +121,11 @@ impl Gateway {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut jwks_seen = std::collections::HashMap::new();
             loop {
                 tick.tick().await;
                 let Some(gw) = weak.upgrade() else { break };
+                gw.reload_jwks_files(&mut jwks_seen).await;
                 if let Err(e) = gw.refresh().await {
                     tracing::warn!(error = %e, "refresh from the database failed; serving from memory");
                 }
@@ -128,6 +144,10 @@ impl Gateway {
         let keys = Keyring::load(self.store.signing_keys().await?, &self.kek)?;
         let rows = self.store.card_statuses().await?;
         let board = StatusBoard::load(self.capacity, &rows);
+        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        let catalogues = super::catalogue::load(self.store.as_ref(), &self.policy.region).await?;
+        *self.registry.write().map_err(poisoned)? = Arc::new(registry);
+        *self.catalogues.write().map_err(poisoned)? = Arc::new(catalogues);
         *self.keys.write().map_err(poisoned)? = Arc::new(keys);
         *self.status.write().map_err(poisoned)? = board;
         self.sequence.store(seq, Ordering::Release);
@@ -138,6 +158,13 @@ impl Gateway {
         self.keys
             .read()
             .map(|k| k.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn registry(&self) -> Arc<TrustRegistry> {
+        self.registry
+            .read()
+            .map(|r| r.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 

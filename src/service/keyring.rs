@@ -4,6 +4,7 @@
 use super::ServiceError;
 use crate::credential::{IssuerKey, KeyEncryptionKey, jwk_set};
 use crate::store::{AuditEntry, SigningKeyRecord, Store};
+use crate::trust::PinnedKey;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::HashMap;
 
@@ -55,7 +56,7 @@ pub struct KeyView {
 pub(crate) struct Keyring {
     records: Vec<SigningKeyRecord>,
     signers: Vec<(i64, IssuerKey)>,
-    verifiers: HashMap<String, VerifyingKey>,
+    verifiers: HashMap<String, PinnedKey>,
 }
 
 impl Keyring {
@@ -72,7 +73,7 @@ impl Keyring {
             })?;
             let public = VerifyingKey::from_bytes(&public)
                 .map_err(|_| ServiceError::Internal(format!("key {} is not a point", r.kid)))?;
-            verifiers.insert(r.kid.clone(), public);
+            verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
             let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
                 ServiceError::Internal(format!(
                     "key {}: {e} (is the key-encryption key right?)",
@@ -108,7 +109,7 @@ impl Keyring {
     }
 
     /// A published key by kid, for verifying own cards.
-    pub(crate) fn verifier(&self, kid: &str) -> Option<&VerifyingKey> {
+    pub(crate) fn verifier(&self, kid: &str) -> Option<&PinnedKey> {
         self.verifiers.get(kid)
     }
 
@@ -157,6 +158,7 @@ impl Keyring {
             .iter()
             .filter(|v| v.state != KeyState::Expired)
             .filter_map(|v| self.verifiers.get(&v.kid))
+            .filter_map(PinnedKey::ed25519_key)
             .collect();
         jwk_set(published)
     }

@@ -1,18 +1,22 @@
 //! The use cases over domain, credentials and store: issue, verify, publish keys and status.
 
 mod audit;
+mod catalogue;
 mod clock;
 mod error;
 mod gateway;
 mod issuance;
 mod keyring;
+mod partners;
 mod status_board;
 mod verification;
 
 pub use audit::AuditSink;
+pub use catalogue::{ActiveCatalogue, EntitlementView, Recognition};
 pub use clock::now;
 pub use error::ServiceError;
 pub use gateway::Gateway;
 pub use issuance::{CardView, IssueRequest};
 pub use keyring::{KeyState, KeyView};
+pub use partners::PartnerView;
 pub use verification::Verdict;

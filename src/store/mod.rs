@@ -9,8 +9,8 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
-    CardRecord, IdempotencyClaim, IssueOutcome, NewCard, RenewOutcome, SigningKeyRecord,
-    StatusChange,
+    CardRecord, CatalogueVersionRecord, IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord,
+    RenewOutcome, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -81,6 +81,34 @@ pub trait Store: Send + Sync + 'static {
 
     /// `(status_index, status)` of every card, for the in-memory status list.
     async fn card_statuses(&self) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Every partner.
+    async fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError>;
+
+    /// Inserts or updates a partner (keeping its suspension and, when `jwks_json` is None,
+    /// its last good keys); bumps the sequence.
+    async fn put_partner(&self, p: &PartnerRecord, audit: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Suspends or resumes a partner; bumps the sequence. None when unknown.
+    async fn set_partner_suspended(
+        &self,
+        id: &str,
+        suspended: bool,
+        audit: &AuditEntry,
+    ) -> Result<Option<PartnerRecord>, StoreError>;
+
+    /// Removes a partner; bumps the sequence. False when unknown.
+    async fn remove_partner(&self, id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
+
+    /// Every catalogue version.
+    async fn catalogue_versions(&self) -> Result<Vec<CatalogueVersionRecord>, StoreError>;
+
+    /// Stores a new catalogue version; false when the version id exists. Bumps the sequence.
+    async fn insert_catalogue_version(
+        &self,
+        v: &CatalogueVersionRecord,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
 
     /// Appends audit records to the hash chain in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;

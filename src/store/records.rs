@@ -115,3 +115,45 @@ pub struct StatusChange {
     /// When.
     pub at: i64,
 }
+
+/// A partner as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PartnerRecord {
+    /// Region id.
+    pub id: String,
+    /// Token profile id.
+    pub profile: String,
+    /// The partner's `iss`.
+    pub issuer: String,
+    /// JWKS file, when keys come from one.
+    pub jwks_file: Option<String>,
+    /// The partner's gateway, when keys come over federation.
+    pub federation_endpoint: Option<String>,
+    /// Pinned SPIFFE ID.
+    pub spiffe_id: Option<String>,
+    /// "config" or "admin".
+    pub source: String,
+    /// 1 when suspended.
+    pub suspended: i32,
+    /// The last good JWK Set.
+    pub jwks_json: Option<String>,
+    /// The partner's change sequence at the last refresh.
+    pub bundle_sequence: i64,
+    /// When the keys were last refreshed.
+    pub refreshed_at: Option<i64>,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A catalogue version as stored: the document whole.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CatalogueVersionRecord {
+    /// Version id.
+    pub version: String,
+    /// The TOML document.
+    pub document: String,
+    /// When it takes effect.
+    pub effective_from: i64,
+    /// When it was imported.
+    pub imported_at: i64,
+}

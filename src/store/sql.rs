@@ -411,6 +411,138 @@ macro_rules! impl_sql_store {
                 Ok(RenewOutcome::Renewed(Box::new(card.clone())))
             }
 
+            async fn partners(
+                &self,
+            ) -> Result<Vec<$crate::store::PartnerRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as("SELECT * FROM partners ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn put_partner(
+                &self,
+                p: &$crate::store::PartnerRecord,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO partners (id, profile, issuer, jwks_file, federation_endpoint, \
+                     spiffe_id, source, suspended, jwks_json, bundle_sequence, refreshed_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, \
+                     issuer = excluded.issuer, jwks_file = excluded.jwks_file, \
+                     federation_endpoint = excluded.federation_endpoint, \
+                     spiffe_id = excluded.spiffe_id, source = excluded.source, \
+                     jwks_json = COALESCE(excluded.jwks_json, partners.jwks_json), \
+                     refreshed_at = COALESCE(excluded.refreshed_at, partners.refreshed_at), \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(&p.id)
+                .bind(&p.profile)
+                .bind(&p.issuer)
+                .bind(&p.jwks_file)
+                .bind(&p.federation_endpoint)
+                .bind(&p.spiffe_id)
+                .bind(&p.source)
+                .bind(p.suspended)
+                .bind(&p.jwks_json)
+                .bind(p.bundle_sequence)
+                .bind(p.refreshed_at)
+                .bind(p.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::bump_sequence(&mut tx).await?;
+                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_partner_suspended(
+                &self,
+                id: &str,
+                suspended: bool,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<Option<$crate::store::PartnerRecord>, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let changed = sqlx::query(
+                    "UPDATE partners SET suspended = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(i32::from(suspended))
+                .bind(audit.at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !changed {
+                    return Ok(None);
+                }
+                Self::bump_sequence(&mut tx).await?;
+                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                let p = sqlx::query_as("SELECT * FROM partners WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(p)
+            }
+
+            async fn remove_partner(
+                &self,
+                id: &str,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let removed = sqlx::query("DELETE FROM partners WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if removed {
+                    Self::bump_sequence(&mut tx).await?;
+                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                }
+                tx.commit().await?;
+                Ok(removed)
+            }
+
+            async fn catalogue_versions(
+                &self,
+            ) -> Result<Vec<$crate::store::CatalogueVersionRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM catalogue_versions ORDER BY effective_from, imported_at",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_catalogue_version(
+                &self,
+                v: &$crate::store::CatalogueVersionRecord,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO catalogue_versions (version, document, effective_from, imported_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(&v.version)
+                .bind(&v.document)
+                .bind(v.effective_from)
+                .bind(v.imported_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if inserted {
+                    Self::bump_sequence(&mut tx).await?;
+                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
             async fn card_statuses(&self) -> Result<Vec<(i64, String)>, $crate::store::StoreError> {
                 Ok(sqlx::query_as("SELECT status_index, status FROM cards")
                     .fetch_all(&self.pool)

@@ -1,0 +1,87 @@
+//! Quota rules of catalogue services, exactly the kinds DOMAIN.md names.
+
+use super::ParseError;
+use std::fmt;
+use std::str::FromStr;
+
+/// How often a holder may use a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaRule {
+    /// No limit; redemptions are recorded.
+    Unlimited,
+    /// N per calendar year (Asia/Shanghai).
+    PerYear(u32),
+    /// Once for the life of the card.
+    Once,
+    /// Each event is its own (the idempotency key names the event); recorded.
+    PerEvent,
+    /// A bank or booking system decides; recorded, never counted here.
+    External,
+}
+
+impl QuotaRule {
+    /// True when redemptions count against an allowance.
+    pub fn is_counted(self) -> bool {
+        matches!(self, Self::PerYear(_) | Self::Once)
+    }
+
+    /// The allowance per period, when counted.
+    pub fn allowance(self) -> Option<u32> {
+        match self {
+            Self::PerYear(n) => Some(n),
+            Self::Once => Some(1),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for QuotaRule {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut words = s.split_whitespace();
+        let rule = match (words.next(), words.next(), words.next()) {
+            (Some("unlimited"), None, _) => Self::Unlimited,
+            (Some("once"), None, _) => Self::Once,
+            (Some("per_event"), None, _) => Self::PerEvent,
+            (Some("external"), None, _) => Self::External,
+            (Some("per_year"), Some(n), None) => match n.parse::<u32>() {
+                Ok(n) if n > 0 => Self::PerYear(n),
+                _ => return Err(ParseError::new(format!("per_year needs a positive count, not {n:?}"))),
+            },
+            _ => {
+                return Err(ParseError::new(format!(
+                    "quota {s:?} is not one of unlimited, per_year N, once, per_event, external"
+                )));
+            }
+        };
+        Ok(rule)
+    }
+}
+
+impl fmt::Display for QuotaRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unlimited => f.write_str("unlimited"),
+            Self::PerYear(n) => write!(f, "per_year {n}"),
+            Self::Once => f.write_str("once"),
+            Self::PerEvent => f.write_str("per_event"),
+            Self::External => f.write_str("external"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_five_kinds_parse_and_nothing_else() {
+        for s in ["unlimited", "per_year 6", "once", "per_event", "external"] {
+            assert_eq!(s.parse::<QuotaRule>().expect(s).to_string(), s);
+        }
+        for s in ["per_year", "per_year 0", "per_year x", "twice", "", "once more"] {
+            assert!(s.parse::<QuotaRule>().is_err(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Catalogue versions: the shipped document on first start, imports as new versions with a
+//! start time, and what each holder gets here, precomputed per version for the verify path.
+
+use super::{Gateway, ServiceError, now};
+use crate::domain::{Basis, Catalogue, Tier};
+use crate::store::{AuditEntry, CatalogueVersionRecord, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The catalogue shipped with the gateway (catalogue/catalogue.toml).
+pub(crate) const SHIPPED_CATALOGUE: &str = include_str!("../../catalogue/catalogue.toml");
+
+/// One entitlement line as answers carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementView {
+    /// Service code in the host region.
+    pub service_code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Why it applies, or why it is shown without applying.
+    pub basis: Basis,
+    /// The holder's home service it maps from.
+    pub source_service_code: String,
+    /// Why it is not usable (Chinese).
+    pub reason_zh: String,
+    /// Why it is not usable (English).
+    pub reason_en: String,
+    /// The quota rule.
+    pub quota: String,
+}
+
+/// What a holder of one region and tier gets in another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognition {
+    /// The tier recognised in the host region.
+    pub recognised_tier: Tier,
+    /// Usable lines first, then information lines.
+    pub lines: Vec<EntitlementView>,
+    /// The catalogue version this came from.
+    pub version: String,
+}
+
+/// A catalogue version in force, with this region's answers precomputed.
+#[derive(Debug)]
+pub struct ActiveCatalogue {
+    /// The document.
+    pub catalogue: Catalogue,
+    here: HashMap<(String, Tier), Arc<Recognition>>,
+}
+
+impl ActiveCatalogue {
+    fn build(catalogue: Catalogue, host: &str) -> Self {
+        let mut here = HashMap::new();
+        for region in catalogue.regions() {
+            for &tier in &region.tiers {
+                if let Some(r) = recognition(&catalogue, &region.id, tier, host) {
+                    here.insert((region.id.clone(), tier), Arc::new(r));
+                }
+            }
+        }
+        Self { catalogue, here }
+    }
+
+    /// What a `home` holder of `tier` gets in this gateway's region (no allocation).
+    pub fn here(&self, home: &str, tier: Tier) -> Option<&Arc<Recognition>> {
+        self.here.get(&(home.to_owned(), tier))
+    }
+}
+
+fn recognition(c: &Catalogue, home: &str, tier: Tier, host: &str) -> Option<Recognition> {
+    let (recognised_tier, lines) = c.entitlements(home, tier, host)?;
+    Some(Recognition {
+        recognised_tier,
+        lines: lines
+            .into_iter()
+            .map(|l| EntitlementView {
+                service_code: l.service.code.clone(),
+                name_zh: l.service.name_zh.clone(),
+                name_en: l.service.name_en.clone(),
+                basis: l.basis,
+                source_service_code: l.source.unwrap_or_default().to_owned(),
+                reason_zh: l.reason_zh,
+                reason_en: l.reason_en,
+                quota: l.service.quota.to_string(),
+            })
+            .collect(),
+        version: c.version.clone(),
+    })
+}
+
+/// Every stored version, parsed, oldest start first. A version that no longer parses is
+/// logged and skipped (it was valid when imported).
+/// Never returns an empty list.
+pub(crate) async fn load(
+    store: &dyn Store,
+    host: &str,
+) -> Result<Vec<(i64, Arc<ActiveCatalogue>)>, ServiceError> {
+    let mut out = Vec::new();
+    for v in store.catalogue_versions().await? {
+        match Catalogue::parse(&v.document) {
+            Ok(c) => out.push((v.effective_from, Arc::new(ActiveCatalogue::build(c, host)))),
+            Err(p) => tracing::error!(version = %v.version, problems = ?p, "stored catalogue no longer parses"),
+        }
+    }
+    if out.is_empty() {
+        return Err(ServiceError::Internal("no usable catalogue version".into()));
+    }
+    Ok(out)
+}
+
+/// Stores the shipped catalogue when the database has none (first start).
+pub(crate) async fn ensure_shipped(store: &dyn Store) -> Result<(), ServiceError> {
+    if !store.catalogue_versions().await?.is_empty() {
+        return Ok(());
+    }
+    let c = Catalogue::parse(SHIPPED_CATALOGUE)
+        .map_err(|p| ServiceError::Internal(format!("the shipped catalogue is invalid: {p:?}")))?;
+    let t = now();
+    let record = CatalogueVersionRecord {
+        version: c.version.clone(),
+        document: SHIPPED_CATALOGUE.to_owned(),
+        effective_from: 0,
+        imported_at: t,
+    };
+    let audit = AuditEntry {
+        at: t,
+        caller: "system".into(),
+        event: "catalogue.import".into(),
+        object: c.version,
+        result: "ok".into(),
+        detail: "shipped catalogue, first start".into(),
+    };
+    store.insert_catalogue_version(&record, &audit).await?;
+    Ok(())
+}
+
+impl Gateway {
+    /// The catalogue version in force now.
+    pub fn catalogue(&self) -> Arc<ActiveCatalogue> {
+        let t = now();
+        let all = self
+            .catalogues
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        // Never empty: start-up refuses to serve without a catalogue.
+        all.iter()
+            .rev()
+            .find(|(from, _)| *from <= t)
+            .unwrap_or(&all[0])
+            .1
+            .clone()
+    }
+
+    /// What a holder of `from_region` and `tier` gets in `to_region`, with reasons.
+    pub fn map_entitlements(
+        &self,
+        from_region: &str,
+        tier: &str,
+        to_region: &str,
+    ) -> Result<Recognition, ServiceError> {
+        let active = self.catalogue();
+        let c = &active.catalogue;
+        let from = c
+            .region(from_region)
+            .ok_or_else(|| ServiceError::invalid("from_region", format!("unknown region {from_region:?}")))?;
+        c.region(to_region)
+            .ok_or_else(|| ServiceError::invalid("to_region", format!("unknown region {to_region:?}")))?;
+        let tier: Tier = tier.parse().map_err(|e| ServiceError::invalid("tier", e))?;
+        if !from.tiers.contains(&tier) {
+            return Err(ServiceError::invalid("tier", format!("{tier} is not a tier of {from_region}")));
+        }
+        recognition(c, from_region, tier, to_region).ok_or_else(|| {
+            ServiceError::FailedPrecondition(format!(
+                "no recognition of {from_region} cards in {to_region} is agreed"
+            ))
+        })
+    }
+
+    /// Imports a catalogue document as a new version, in force from `effective_from` (now
+    /// when None). Validated whole first: a bad document changes nothing and every problem
+    /// is listed.
+    pub async fn import_catalogue(
+        &self,
+        caller: &str,
+        document: &str,
+        effective_from: Option<i64>,
+    ) -> Result<String, ServiceError> {
+        let c = Catalogue::parse(document).map_err(|problems| {
+            ServiceError::invalid("catalogue", problems.join("; "))
+        })?;
+        let t = now();
+        let record = CatalogueVersionRecord {
+            version: c.version.clone(),
+            document: document.to_owned(),
+            effective_from: effective_from.unwrap_or(t),
+            imported_at: t,
+        };
+        let audit = AuditEntry {
+            at: t,
+            caller: caller.to_owned(),
+            event: "catalogue.import".into(),
+            object: c.version.clone(),
+            result: "ok".into(),
+            detail: format!("effective from {}", record.effective_from),
+        };
+        if !self.store.insert_catalogue_version(&record, &audit).await? {
+            return Err(ServiceError::AlreadyExists(format!(
+                "catalogue: version {} exists; give the new document a new version",
+                c.version
+            )));
+        }
+        self.refresh().await?;
+        Ok(c.version)
+    }
+}

@@ -1,0 +1,10 @@
+//! The trust registry: own keys and each partner's keys under the agreement, held in memory
+//! for the verify path (one bundle per partner, keys by kid).
+
+mod pinned_key;
+mod profiles;
+mod registry;
+
+pub use pinned_key::{Algorithm, PinnedKey, parse_jwks};
+pub use profiles::{builtin_profile, builtin_profiles};
+pub use registry::{PartnerBundle, TrustRegistry};

@@ -1,0 +1,156 @@
+//! Verification keys pinned to one algorithm, parsed once from a JWK.
+
+use crate::credential::b64_decode;
+use ed25519_dalek::Signature as EdSignature;
+use p256::ecdsa::signature::Verifier;
+
+/// Algorithms the registry accepts. Everything else is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Ed25519 (`EdDSA`, or its RFC 9864 name `Ed25519`).
+    EdDsa,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+impl Algorithm {
+    /// The algorithm a JWS `alg` header names, if allowed at all.
+    pub fn from_header(alg: &str) -> Option<Self> {
+        match alg {
+            "EdDSA" | "Ed25519" => Some(Self::EdDsa),
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Material {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256(p256::ecdsa::VerifyingKey),
+}
+
+/// A public key with its kid and the one algorithm it may be used with.
+#[derive(Debug, Clone)]
+pub struct PinnedKey {
+    kid: String,
+    alg: Algorithm,
+    material: Material,
+}
+
+impl PinnedKey {
+    /// An own Ed25519 key.
+    pub fn ed25519(kid: String, key: ed25519_dalek::VerifyingKey) -> Self {
+        Self {
+            kid,
+            alg: Algorithm::EdDsa,
+            material: Material::Ed25519(key),
+        }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The pinned algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The Ed25519 key, when it is one.
+    pub fn ed25519_key(&self) -> Option<&ed25519_dalek::VerifyingKey> {
+        match &self.material {
+            Material::Ed25519(k) => Some(k),
+            Material::P256(_) => None,
+        }
+    }
+
+    /// Checks a JWS signature over `input`.
+    pub fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
+        match &self.material {
+            Material::Ed25519(k) => EdSignature::from_slice(signature)
+                .is_ok_and(|sig| k.verify_strict(input, &sig).is_ok()),
+            Material::P256(k) => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
+        }
+    }
+
+    /// Parses one JWK; the algorithm comes from the key type, and an `alg` member must agree.
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+        let s = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
+        let kid = s("kid").filter(|k| !k.is_empty()).ok_or("a key without kid")?;
+        if kid.len() > 128 {
+            return Err("kid longer than 128 bytes".into());
+        }
+        if jwk.get("d").is_some() {
+            return Err(format!("{kid}: a private key was published; refused"));
+        }
+        if s("use").is_some_and(|u| u != "sig") {
+            return Err(format!("{kid}: use is not sig"));
+        }
+        let bytes = |name: &str, len: usize| -> Result<Vec<u8>, String> {
+            let v = b64_decode(s(name).ok_or_else(|| format!("{kid}: no {name}"))?)
+                .map_err(|_| format!("{kid}: {name} is not base64url"))?;
+            if v.len() == len {
+                Ok(v)
+            } else {
+                Err(format!("{kid}: {name} must be {len} bytes"))
+            }
+        };
+        let (alg, material) = match (s("kty"), s("crv")) {
+            (Some("OKP"), Some("Ed25519")) => {
+                let x: [u8; 32] = bytes("x", 32)?.try_into().map_err(|_| "x")?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
+                    .map_err(|_| format!("{kid}: not an Ed25519 point"))?;
+                (Algorithm::EdDsa, Material::Ed25519(key))
+            }
+            (Some("EC"), Some("P-256")) => {
+                let (x, y) = (bytes("x", 32)?, bytes("y", 32)?);
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .map_err(|_| format!("{kid}: not a P-256 point"))?;
+                (Algorithm::Es256, Material::P256(key))
+            }
+            (kty, crv) => {
+                return Err(format!("{kid}: key type {kty:?}/{crv:?} is not allowed"));
+            }
+        };
+        if let Some(declared) = s("alg")
+            && Algorithm::from_header(declared) != Some(alg)
+        {
+            return Err(format!("{kid}: alg {declared} does not fit the key type"));
+        }
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            material,
+        })
+    }
+}
+
+/// Parses a JWK Set: the keys that are acceptable, and a note for each one refused.
+pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let keys = v
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("a JWK Set needs a keys array")?;
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for k in keys {
+        match PinnedKey::from_jwk(k) {
+            Ok(key) if ok.iter().any(|o: &PinnedKey| o.kid == key.kid) => {
+                refused.push(format!("{}: kid listed twice", key.kid));
+            }
+            Ok(key) => ok.push(key),
+            Err(e) => refused.push(e),
+        }
+    }
+    Ok((ok, refused))
+}

@@ -1,0 +1,44 @@
+//! Partners under the agreement, each with its profile and keys, looked up by issuer.
+
+use super::PinnedKey;
+use crate::domain::TokenProfile;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One partner's trust bundle.
+#[derive(Debug, Clone)]
+pub struct PartnerBundle {
+    /// Partner (region) id.
+    pub id: String,
+    /// The partner's `iss`.
+    pub issuer: String,
+    /// How its tokens are shaped.
+    pub profile: Arc<TokenProfile>,
+    /// Keys by kid.
+    pub keys: HashMap<String, PinnedKey>,
+    /// Suspended under the agreement: its cards are refused.
+    pub suspended: bool,
+}
+
+/// All partners, by issuer. Rebuilt whole on change, read without locks held across calls.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRegistry {
+    by_issuer: HashMap<String, Arc<PartnerBundle>>,
+}
+
+impl TrustRegistry {
+    /// A registry of these bundles.
+    pub fn new(bundles: impl IntoIterator<Item = PartnerBundle>) -> Self {
+        Self {
+            by_issuer: bundles
+                .into_iter()
+                .map(|b| (b.issuer.clone(), Arc::new(b)))
+                .collect(),
+        }
+    }
+
+    /// The partner whose cards carry `issuer`.
+    pub fn partner(&self, issuer: &str) -> Option<&Arc<PartnerBundle>> {
+        self.by_issuer.get(issuer)
+    }
+}
