@@ -30,12 +30,17 @@ fn raw_sign_rate() -> f64 {
 
 async fn run(db: Db, label: &str, target_s: f64) {
     let app = TestApp::spawn(db).await;
-    let mut ops = pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
-        .max_decoding_message_size(64 << 20);
+    let mut ops =
+        pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
+            .max_decoding_message_size(64 << 20);
     let rows: Vec<pb::IssueCardRequest> = (0..HOLDERS)
         .map(|i| pb::IssueCardRequest {
             holder_name: format!("持卡人{i}"),
-            id_number: id_number(&format!("500104{:08}{:03}", 19_700_101 + i / 1000, i % 1000)),
+            id_number: id_number(&format!(
+                "500104{:08}{:03}",
+                19_700_101 + i / 1000,
+                i % 1000
+            )),
             tier: ["A", "B", "C", "D", "E", "F"][i % 6].into(),
             category: "engineering".into(),
             valid_days: 365,
@@ -48,7 +53,9 @@ async fn run(db: Db, label: &str, target_s: f64) {
     let mut issued = 0usize;
     for chunk in rows.chunks(BATCH) {
         let results = ops
-            .issue_cards(pb::IssueCardsRequest { cards: chunk.to_vec() })
+            .issue_cards(pb::IssueCardsRequest {
+                cards: chunk.to_vec(),
+            })
             .await
             .expect("IssueCards")
             .into_inner()

@@ -102,7 +102,11 @@ pub(crate) fn verdict(v: Verdict, language: &str) -> pb::VerifyCardResponse {
             entitlements(&r.lines, language),
             r.version.clone(),
         ),
-        Some(r) => (r.recognised_tier.as_str().to_owned(), Vec::new(), r.version.clone()),
+        Some(r) => (
+            r.recognised_tier.as_str().to_owned(),
+            Vec::new(),
+            r.version.clone(),
+        ),
         None => (String::new(), Vec::new(), String::new()),
     };
     pb::VerifyCardResponse {

@@ -70,6 +70,9 @@ impl Entitlements for EntitlementsApi {
             &[Role::Counter, Role::Operator],
             "Entitlements.RedeemService",
         )?;
-        Err(not_built("Entitlements.RedeemService", "redemption with shared quotas"))
+        Err(not_built(
+            "Entitlements.RedeemService",
+            "redemption with shared quotas",
+        ))
     }
 }

@@ -20,7 +20,10 @@ impl VerificationApi {
             "card.verify",
             &v.card_id,
             v.reason.as_str(),
-            &format!("issuer region {}; purpose: service eligibility check", v.issuer_region),
+            &format!(
+                "issuer region {}; purpose: service eligibility check",
+                v.issuer_region
+            ),
         );
         super::convert::verdict(v, &r.language)
     }

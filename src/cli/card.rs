@@ -207,8 +207,7 @@ async fn import(
 
 /// Prints a verdict the way a counter would read it.
 pub(crate) async fn verify(credential: &str, client: &ClientArgs) -> anyhow::Result<()> {
-    let mut api =
-        crate::pb::verification_client::VerificationClient::new(client.channel().await?);
+    let mut api = crate::pb::verification_client::VerificationClient::new(client.channel().await?);
     let v = api
         .verify_card(pb::VerifyCardRequest {
             credential: credential.to_owned(),

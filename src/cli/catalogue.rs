@@ -27,7 +27,10 @@ pub(crate) enum CatalogueCommand {
 
 pub(crate) async fn run(cmd: CatalogueCommand, client: &ClientArgs) -> anyhow::Result<()> {
     match cmd {
-        CatalogueCommand::Import { file, effective_from } => {
+        CatalogueCommand::Import {
+            file,
+            effective_from,
+        } => {
             let catalogue = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let r = AdminClient::new(client.channel().await?)

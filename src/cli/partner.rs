@@ -52,7 +52,13 @@ pub(crate) enum PartnerCommand {
 pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Result<()> {
     let mut admin = AdminClient::new(client.channel().await?);
     let partners = match cmd {
-        PartnerCommand::List => admin.list_partners(pb::ListPartnersRequest {}).await?.into_inner().partners,
+        PartnerCommand::List => {
+            admin
+                .list_partners(pb::ListPartnersRequest {})
+                .await?
+                .into_inner()
+                .partners
+        }
         PartnerCommand::Add {
             id,
             profile,
@@ -61,7 +67,8 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
             federation_endpoint,
         } => {
             let jwks_json = match jwks {
-                Some(p) => std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?,
                 None => String::new(),
             };
             let partner = pb::Partner {
@@ -83,7 +90,11 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
                 .collect()
         }
         PartnerCommand::Suspend { id, reason } => admin
-            .suspend_partner(pb::SuspendPartnerRequest { id, suspended: true, reason })
+            .suspend_partner(pb::SuspendPartnerRequest {
+                id,
+                suspended: true,
+                reason,
+            })
             .await?
             .into_inner()
             .partner
@@ -101,7 +112,9 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
             .into_iter()
             .collect(),
         PartnerCommand::Remove { id } => {
-            admin.remove_partner(pb::RemovePartnerRequest { id: id.clone() }).await?;
+            admin
+                .remove_partner(pb::RemovePartnerRequest { id: id.clone() })
+                .await?;
             println!("removed {id}");
             return Ok(());
         }

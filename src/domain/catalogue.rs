@@ -181,7 +181,10 @@ fn tiers_of(raw: &RawTiers) -> Result<Vec<Tier>, String> {
     };
     parts
         .iter()
-        .map(|t| t.parse::<Tier>().map_err(|_| format!("{t:?} is not a tier")))
+        .map(|t| {
+            t.parse::<Tier>()
+                .map_err(|_| format!("{t:?} is not a tier"))
+        })
         .collect()
 }
 
@@ -218,7 +221,10 @@ impl Catalogue {
             let mut services = Vec::new();
             for s in r.services {
                 if !codes.insert(s.code.clone()) {
-                    problems.push(format!("region {}: service code {} is listed twice", r.id, s.code));
+                    problems.push(format!(
+                        "region {}: service code {} is listed twice",
+                        r.id, s.code
+                    ));
                 }
                 let st = match tiers_of(&s.tiers) {
                     Ok(st) => st,
@@ -261,7 +267,10 @@ impl Catalogue {
         let mut recognition = HashMap::new();
         for rec in raw.recognition {
             let (Some(from), Some(to)) = (find(&rec.from), find(&rec.to)) else {
-                problems.push(format!("recognition {} -> {}: unknown region", rec.from, rec.to));
+                problems.push(format!(
+                    "recognition {} -> {}: unknown region",
+                    rec.from, rec.to
+                ));
                 continue;
             };
             let mut table = HashMap::new();
@@ -288,20 +297,25 @@ impl Catalogue {
                 .insert((rec.from.clone(), rec.to.clone()), table)
                 .is_some()
             {
-                problems.push(format!("recognition {} -> {} is listed twice", rec.from, rec.to));
+                problems.push(format!(
+                    "recognition {} -> {} is listed twice",
+                    rec.from, rec.to
+                ));
             }
         }
         let mut mapped = HashSet::new();
         for m in &raw.mappings {
             if m.len() < 2 {
-                problems.push(format!("mapping {m:?} needs services of at least two regions"));
+                problems.push(format!(
+                    "mapping {m:?} needs services of at least two regions"
+                ));
             }
             for (region, code) in m {
                 match find(region) {
                     None => problems.push(format!("mapping names unknown region {region}")),
-                    Some(r) if r.service(code).is_none() => {
-                        problems.push(format!("mapping names {code}, which {region} does not have"))
-                    }
+                    Some(r) if r.service(code).is_none() => problems.push(format!(
+                        "mapping names {code}, which {region} does not have"
+                    )),
                     Some(_) => {
                         if !mapped.insert((region.clone(), code.clone())) {
                             problems.push(format!("{code} of {region} is mapped twice"));
@@ -374,7 +388,14 @@ impl Catalogue {
             .map(|s| {
                 let reaches = s.tiers.contains(&recognised);
                 let (basis, source) = if home == host {
-                    (if reaches { Basis::Home } else { Basis::NotEligible }, None)
+                    (
+                        if reaches {
+                            Basis::Home
+                        } else {
+                            Basis::NotEligible
+                        },
+                        None,
+                    )
                 } else {
                     match self.source_of(host, &s.code, home) {
                         Some(src) if reaches => (Basis::HostStandard, Some(src)),
@@ -415,7 +436,9 @@ mod tests {
     const DEFAULT: &str = include_str!("../../catalogue/catalogue.toml");
 
     fn usable(c: &Catalogue, home: &str, tier: &str, host: &str) -> Vec<String> {
-        let (_, lines) = c.entitlements(home, tier.parse().expect("tier"), host).expect("known");
+        let (_, lines) = c
+            .entitlements(home, tier.parse().expect("tier"), host)
+            .expect("known");
         lines
             .iter()
             .filter(|l| l.basis.usable())
@@ -451,7 +474,10 @@ mod tests {
         let (_, lines) = c
             .entitlements("mianyang", "A".parse().expect("t"), "chongqing")
             .expect("known");
-        let apartment = lines.iter().find(|l| l.service.code == "CQ05").expect("CQ05");
+        let apartment = lines
+            .iter()
+            .find(|l| l.service.code == "CQ05")
+            .expect("CQ05");
         assert_eq!(apartment.basis, Basis::LocalOnly);
         assert!(!apartment.reason_en.is_empty());
     }
@@ -460,7 +486,10 @@ mod tests {
     fn a_bad_document_lists_every_problem() {
         let bad = DEFAULT
             .replace("code = \"CQ02\"", "code = \"CQ01\"")
-            .replace("quota = \"per_event\"\nnote = \"per child\"", "quota = \"sometimes\"")
+            .replace(
+                "quota = \"per_event\"\nnote = \"per child\"",
+                "quota = \"sometimes\"",
+            )
             .replace("mianyang = \"MY06\"", "mianyang = \"MY99\"")
             .replace("tiers = \"A-B\"", "tiers = \"A-Z\"");
         let problems = Catalogue::parse(&bad).expect_err("invalid");

@@ -30,8 +30,9 @@ pub struct CardNumberShape {
 impl CardNumberShape {
     /// True when `s` has the shape.
     pub fn matches(&self, s: &str) -> bool {
-        s.strip_prefix(&self.prefix)
-            .is_some_and(|rest| rest.len() == self.digits && rest.bytes().all(|b| b.is_ascii_digit()))
+        s.strip_prefix(&self.prefix).is_some_and(|rest| {
+            rest.len() == self.digits && rest.bytes().all(|b| b.is_ascii_digit())
+        })
     }
 }
 

@@ -47,7 +47,11 @@ impl FromStr for QuotaRule {
             (Some("external"), None, _) => Self::External,
             (Some("per_year"), Some(n), None) => match n.parse::<u32>() {
                 Ok(n) if n > 0 => Self::PerYear(n),
-                _ => return Err(ParseError::new(format!("per_year needs a positive count, not {n:?}"))),
+                _ => {
+                    return Err(ParseError::new(format!(
+                        "per_year needs a positive count, not {n:?}"
+                    )));
+                }
             },
             _ => {
                 return Err(ParseError::new(format!(
@@ -80,7 +84,14 @@ mod tests {
         for s in ["unlimited", "per_year 6", "once", "per_event", "external"] {
             assert_eq!(s.parse::<QuotaRule>().expect(s).to_string(), s);
         }
-        for s in ["per_year", "per_year 0", "per_year x", "twice", "", "once more"] {
+        for s in [
+            "per_year",
+            "per_year 0",
+            "per_year x",
+            "twice",
+            "",
+            "once more",
+        ] {
             assert!(s.parse::<QuotaRule>().is_err(), "{s}");
         }
     }

@@ -90,18 +90,20 @@ fn recognition(c: &Catalogue, home: &str, tier: Tier, host: &str) -> Option<Reco
     })
 }
 
+/// Catalogue versions with their start times, oldest start first; never empty.
+pub(crate) type Versions = Vec<(i64, Arc<ActiveCatalogue>)>;
+
 /// Every stored version, parsed, oldest start first. A version that no longer parses is
 /// logged and skipped (it was valid when imported).
 /// Never returns an empty list.
-pub(crate) async fn load(
-    store: &dyn Store,
-    host: &str,
-) -> Result<Vec<(i64, Arc<ActiveCatalogue>)>, ServiceError> {
+pub(crate) async fn load(store: &dyn Store, host: &str) -> Result<Versions, ServiceError> {
     let mut out = Vec::new();
     for v in store.catalogue_versions().await? {
         match Catalogue::parse(&v.document) {
             Ok(c) => out.push((v.effective_from, Arc::new(ActiveCatalogue::build(c, host)))),
-            Err(p) => tracing::error!(version = %v.version, problems = ?p, "stored catalogue no longer parses"),
+            Err(p) => {
+                tracing::error!(version = %v.version, problems = ?p, "stored catalogue no longer parses")
+            }
         }
     }
     if out.is_empty() {
@@ -163,14 +165,18 @@ impl Gateway {
     ) -> Result<Recognition, ServiceError> {
         let active = self.catalogue();
         let c = &active.catalogue;
-        let from = c
-            .region(from_region)
-            .ok_or_else(|| ServiceError::invalid("from_region", format!("unknown region {from_region:?}")))?;
-        c.region(to_region)
-            .ok_or_else(|| ServiceError::invalid("to_region", format!("unknown region {to_region:?}")))?;
+        let from = c.region(from_region).ok_or_else(|| {
+            ServiceError::invalid("from_region", format!("unknown region {from_region:?}"))
+        })?;
+        c.region(to_region).ok_or_else(|| {
+            ServiceError::invalid("to_region", format!("unknown region {to_region:?}"))
+        })?;
         let tier: Tier = tier.parse().map_err(|e| ServiceError::invalid("tier", e))?;
         if !from.tiers.contains(&tier) {
-            return Err(ServiceError::invalid("tier", format!("{tier} is not a tier of {from_region}")));
+            return Err(ServiceError::invalid(
+                "tier",
+                format!("{tier} is not a tier of {from_region}"),
+            ));
         }
         recognition(c, from_region, tier, to_region).ok_or_else(|| {
             ServiceError::FailedPrecondition(format!(
@@ -188,9 +194,8 @@ impl Gateway {
         document: &str,
         effective_from: Option<i64>,
     ) -> Result<String, ServiceError> {
-        let c = Catalogue::parse(document).map_err(|problems| {
-            ServiceError::invalid("catalogue", problems.join("; "))
-        })?;
+        let c = Catalogue::parse(document)
+            .map_err(|problems| ServiceError::invalid("catalogue", problems.join("; ")))?;
         let t = now();
         let record = CatalogueVersionRecord {
             version: c.version.clone(),

@@ -1,15 +1,15 @@
 //! The gateway's core: configuration it acts on, the store, and the in-memory state of keys
 //! and status that the verify path reads.
 
-use super::catalogue::ActiveCatalogue;
+use super::catalogue::Versions;
 use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
 use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
 use crate::domain::{Tier, TokenProfile};
-use crate::trust::TrustRegistry;
 use crate::store::{AuditEntry, Store};
+use crate::trust::TrustRegistry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub struct Gateway {
     keys: RwLock<Arc<Keyring>>,
     pub(crate) status: RwLock<StatusBoard>,
     registry: RwLock<Arc<TrustRegistry>>,
-    pub(crate) catalogues: RwLock<Arc<Vec<(i64, Arc<ActiveCatalogue>)>>>,
+    pub(crate) catalogues: RwLock<Arc<Versions>>,
     pub(crate) own_profile: Arc<TokenProfile>,
     capacity: usize,
     sequence: AtomicU64,

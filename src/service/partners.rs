@@ -27,7 +27,10 @@ fn read_jwks(path: &Path) -> Result<String, ServiceError> {
         tracing::warn!(file = %path.display(), key = %r, "partner key refused");
     }
     if keys.is_empty() {
-        return Err(ServiceError::invalid("jwks", format!("{}: no usable key", path.display())));
+        return Err(ServiceError::invalid(
+            "jwks",
+            format!("{}: no usable key", path.display()),
+        ));
     }
     Ok(text)
 }
@@ -45,7 +48,10 @@ fn audit(caller: &str, event: &str, object: &str, detail: String) -> AuditEntry 
 
 /// Writes the config file's partners into the store (keeping suspensions), and removes
 /// config partners the file no longer lists.
-pub(crate) async fn apply_config(store: &dyn Store, partners: &[PartnerConfig]) -> anyhow::Result<()> {
+pub(crate) async fn apply_config(
+    store: &dyn Store,
+    partners: &[PartnerConfig],
+) -> anyhow::Result<()> {
     let stored = store.partners().await?;
     for p in partners {
         anyhow::ensure!(
@@ -55,7 +61,12 @@ pub(crate) async fn apply_config(store: &dyn Store, partners: &[PartnerConfig]) 
             p.profile
         );
         if let Some(other) = stored.iter().find(|s| s.issuer == p.issuer && s.id != p.id) {
-            anyhow::bail!("partner {}: issuer {} belongs to partner {}", p.id, p.issuer, other.id);
+            anyhow::bail!(
+                "partner {}: issuer {} belongs to partner {}",
+                p.id,
+                p.issuer,
+                other.id
+            );
         }
         let jwks_json = match &p.jwks_file {
             Some(f) => Some(read_jwks(f).map_err(|e| anyhow::anyhow!("partner {}: {e}", p.id))?),
@@ -88,14 +99,30 @@ pub(crate) async fn apply_config(store: &dyn Store, partners: &[PartnerConfig]) 
         });
         if !unchanged {
             store
-                .put_partner(&record, &audit("system", "partner.config", &p.id, format!("issuer {}", p.issuer)))
+                .put_partner(
+                    &record,
+                    &audit(
+                        "system",
+                        "partner.config",
+                        &p.id,
+                        format!("issuer {}", p.issuer),
+                    ),
+                )
                 .await?;
         }
     }
     for s in stored.iter().filter(|s| s.source == "config") {
         if !partners.iter().any(|p| p.id == s.id) {
             store
-                .remove_partner(&s.id, &audit("system", "partner.remove", &s.id, "no longer in the config file".into()))
+                .remove_partner(
+                    &s.id,
+                    &audit(
+                        "system",
+                        "partner.remove",
+                        &s.id,
+                        "no longer in the config file".into(),
+                    ),
+                )
                 .await?;
         }
     }
@@ -153,25 +180,43 @@ impl Gateway {
         caller: &str,
         mut record: PartnerRecord,
     ) -> Result<PartnerView, ServiceError> {
-        for (field, value) in [("partner.id", &record.id), ("partner.issuer", &record.issuer)] {
+        for (field, value) in [
+            ("partner.id", &record.id),
+            ("partner.issuer", &record.issuer),
+        ] {
             if value.trim().is_empty() || value.len() > 200 {
-                return Err(ServiceError::invalid(field, "is required (at most 200 characters)"));
+                return Err(ServiceError::invalid(
+                    field,
+                    "is required (at most 200 characters)",
+                ));
             }
         }
         if builtin_profile(&record.profile).is_none() {
-            return Err(ServiceError::invalid("partner.profile", format!("unknown profile {:?}", record.profile)));
+            return Err(ServiceError::invalid(
+                "partner.profile",
+                format!("unknown profile {:?}", record.profile),
+            ));
         }
         if record.issuer == self.policy.issuer {
-            return Err(ServiceError::invalid("partner.issuer", "is this gateway's own issuer"));
+            return Err(ServiceError::invalid(
+                "partner.issuer",
+                "is this gateway's own issuer",
+            ));
         }
         let stored = self.store.partners().await?;
-        if let Some(s) = stored.iter().find(|s| s.id == record.id && s.source == "config") {
+        if let Some(s) = stored
+            .iter()
+            .find(|s| s.id == record.id && s.source == "config")
+        {
             return Err(ServiceError::FailedPrecondition(format!(
                 "partner {} is defined by the config file; change it there",
                 s.id
             )));
         }
-        if let Some(s) = stored.iter().find(|s| s.issuer == record.issuer && s.id != record.id) {
+        if let Some(s) = stored
+            .iter()
+            .find(|s| s.issuer == record.issuer && s.id != record.id)
+        {
             return Err(ServiceError::AlreadyExists(format!(
                 "partner.issuer: {} belongs to partner {}",
                 record.issuer, s.id
@@ -198,7 +243,15 @@ impl Gateway {
         record.refreshed_at = record.jwks_json.as_ref().map(|_| record.updated_at);
         let id = record.id.clone();
         self.store
-            .put_partner(&record, &audit(caller, "partner.add", &id, format!("issuer {}", record.issuer)))
+            .put_partner(
+                &record,
+                &audit(
+                    caller,
+                    "partner.add",
+                    &id,
+                    format!("issuer {}", record.issuer),
+                ),
+            )
             .await?;
         self.refresh().await?;
         self.partner_view(&id).await
@@ -212,7 +265,11 @@ impl Gateway {
         suspended: bool,
         reason: &str,
     ) -> Result<PartnerView, ServiceError> {
-        let event = if suspended { "partner.suspend" } else { "partner.resume" };
+        let event = if suspended {
+            "partner.suspend"
+        } else {
+            "partner.resume"
+        };
         self.store
             .set_partner_suspended(id, suspended, &audit(caller, event, id, reason.to_owned()))
             .await?
@@ -249,12 +306,17 @@ impl Gateway {
 
     /// Re-reads partners' JWKS files that changed since last seen; a good new file is stored
     /// (all replicas follow the sequence), a bad one is logged and the last good keys stay.
-    pub(crate) async fn reload_jwks_files(&self, seen: &mut HashMap<String, std::time::SystemTime>) {
+    pub(crate) async fn reload_jwks_files(
+        &self,
+        seen: &mut HashMap<String, std::time::SystemTime>,
+    ) {
         let Ok(partners) = self.store.partners().await else {
             return;
         };
         for mut p in partners {
-            let Some(file) = p.jwks_file.clone() else { continue };
+            let Some(file) = p.jwks_file.clone() else {
+                continue;
+            };
             let Ok(modified) = std::fs::metadata(&file).and_then(|m| m.modified()) else {
                 continue;
             };

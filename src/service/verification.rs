@@ -149,13 +149,19 @@ impl Gateway {
         if let Issuer::Partner(p) = issuer
             && p.suspended
         {
-            return v.with(Reason::PartnerSuspended, "the partner is suspended under the agreement");
+            return v.with(
+                Reason::PartnerSuspended,
+                "the partner is suspended under the agreement",
+            );
         }
         if jws.header.typ.as_deref() != Some(profile.typ.as_str()) {
             return v.with(Reason::WrongType, &format!("typ must be {}", profile.typ));
         }
-        if !profile.algorithms.iter().any(|a| *a == jws.header.alg) {
-            return v.with(Reason::AlgorithmNotAllowed, "the profile does not allow this algorithm");
+        if !profile.algorithms.contains(&jws.header.alg) {
+            return v.with(
+                Reason::AlgorithmNotAllowed,
+                "the profile does not allow this algorithm",
+            );
         }
         let key: Option<&PinnedKey> = jws.header.kid.as_deref().and_then(|kid| match issuer {
             Issuer::Own => keyring.verifier(kid),
@@ -165,7 +171,10 @@ impl Gateway {
             return v.with(Reason::UnknownKey, "no key with that kid for this issuer");
         };
         if key.algorithm() != alg {
-            return v.with(Reason::AlgorithmNotAllowed, "the key is pinned to another algorithm");
+            return v.with(
+                Reason::AlgorithmNotAllowed,
+                "the key is pinned to another algorithm",
+            );
         }
         // 5. signature
         if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
@@ -181,7 +190,10 @@ impl Gateway {
                 (_, None) => card.len() <= 64,
             };
             if !ok_number {
-                return Err(format!("{} is not a card number of this issuer", names.card_number));
+                return Err(format!(
+                    "{} is not a card number of this issuer",
+                    names.card_number
+                ));
             }
             let name = text(&claims, &names.holder_name)?.to_owned();
             let tier: Tier = text(&claims, &names.tier)?

@@ -79,7 +79,9 @@ impl PinnedKey {
     /// Parses one JWK; the algorithm comes from the key type, and an `alg` member must agree.
     pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
         let s = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
-        let kid = s("kid").filter(|k| !k.is_empty()).ok_or("a key without kid")?;
+        let kid = s("kid")
+            .filter(|k| !k.is_empty())
+            .ok_or("a key without kid")?;
         if kid.len() > 128 {
             return Err("kid longer than 128 bytes".into());
         }
@@ -135,8 +137,7 @@ impl PinnedKey {
 
 /// Parses a JWK Set: the keys that are acceptable, and a note for each one refused.
 pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), String> {
-    let v: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
     let keys = v
         .get("keys")
         .and_then(serde_json::Value::as_array)

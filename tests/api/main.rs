@@ -6,4 +6,5 @@
 mod helpers;
 mod issuance;
 mod keys;
+mod recognition;
 mod server;

@@ -187,9 +187,7 @@ async fn rpcs_not_built_yet_say_unimplemented() {
     let mut e =
         pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
     let r = e
-        .list_services(pb::ListServicesRequest {
-            region: "chongqing".into(),
-        })
+        .redeem_service(pb::RedeemServiceRequest::default())
         .await
         .expect_err("not built");
     assert_eq!(r.code(), Code::Unimplemented);
