@@ -1,8 +1,7 @@
 //! Entitlements: catalogues, the agreement's mapping, redemption at counters.
 
 use super::Context;
-use super::convert::entitlements;
-use super::error::not_built;
+use super::convert::{entitlements, idempotency_key, timestamp};
 use crate::domain::Role;
 use crate::pb::{self, entitlements_server::Entitlements};
 use crate::service::ServiceError;
@@ -70,9 +69,66 @@ impl Entitlements for EntitlementsApi {
             &[Role::Counter, Role::Operator],
             "Entitlements.RedeemService",
         )?;
-        Err(not_built(
-            "Entitlements.RedeemService",
-            "redemption with shared quotas",
-        ))
+        let r = req.into_inner();
+        let done = self
+            .0
+            .gateway
+            .redeem(
+                &caller.subject(),
+                &r.credential,
+                &r.service_code,
+                idempotency_key(r.idempotency_key)?,
+            )
+            .await?
+            .record;
+        Ok(Response::new(pb::RedeemServiceResponse {
+            redemption_id: done.redemption_id,
+            remaining: done.remaining,
+            period_end: timestamp(done.period_end),
+            catalogue_version: done.catalogue_version,
+        }))
+    }
+
+    async fn list_redemptions(
+        &self,
+        req: Request<pb::ListRedemptionsRequest>,
+    ) -> Result<Response<pb::ListRedemptionsResponse>, Status> {
+        let caller = super::caller_of(&req);
+        self.0.access.require(
+            &self.0.gateway,
+            &caller,
+            &[Role::Counter, Role::Operator],
+            "Entitlements.ListRedemptions",
+        )?;
+        let r = req.into_inner();
+        let offset: u64 = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token
+                .parse()
+                .map_err(|_| ServiceError::invalid("page_token", "not a token from a previous page"))?
+        };
+        let size = if r.page_size == 0 { 50 } else { r.page_size.min(500) };
+        let rows = self.0.gateway.redemptions(&r.card_id, size, offset).await?;
+        let next_page_token = if rows.len() as u32 == size {
+            (offset + u64::from(size)).to_string()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListRedemptionsResponse {
+            redemptions: rows
+                .into_iter()
+                .map(|x| pb::RedemptionEntry {
+                    redemption_id: x.redemption_id,
+                    service_code: x.service_code,
+                    redeemed_at: timestamp(x.redeemed_at),
+                    counter: x.caller,
+                    catalogue_version: x.catalogue_version,
+                    issuer: x.issuer,
+                    remaining: x.remaining,
+                })
+                .collect(),
+            next_page_token,
+        }))
     }
 }

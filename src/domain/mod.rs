@@ -9,6 +9,7 @@ mod holder_name;
 mod id_number;
 mod profile;
 mod quota;
+mod quota_period;
 mod reason;
 mod tier;
 
@@ -21,6 +22,7 @@ pub use holder_name::HolderName;
 pub use id_number::IdNumber;
 pub use profile::{CardNumberShape, ClaimNames, TokenProfile};
 pub use quota::QuotaRule;
+pub use quota_period::shanghai_year;
 pub use reason::Reason;
 pub use tier::Tier;
 

@@ -29,6 +29,17 @@ pub enum ServiceError {
     /// The caller must present a client certificate.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The credential did not verify; carries the verdict's reason.
+    #[error("credential refused: {reason}: {detail}")]
+    CredentialRefused {
+        /// The verdict's reason code.
+        reason: &'static str,
+        /// Plain words.
+        detail: String,
+    },
+    /// The period's allowance is used up, or a rate limit was hit.
+    #[error("{0}")]
+    Exhausted(String),
     /// The database cannot be reached; try again.
     #[error("{0}")]
     Unavailable(String),

@@ -8,6 +8,7 @@ mod gateway;
 mod issuance;
 mod keyring;
 mod partners;
+mod redemption;
 mod status_board;
 mod verification;
 
@@ -19,4 +20,5 @@ pub use gateway::Gateway;
 pub use issuance::{CardView, IssueRequest};
 pub use keyring::{KeyState, KeyView};
 pub use partners::PartnerView;
+pub use redemption::Redemption;
 pub use verification::Verdict;

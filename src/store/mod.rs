@@ -10,7 +10,7 @@ mod sqlite;
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
     CardRecord, CatalogueVersionRecord, IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord,
-    RenewOutcome, SigningKeyRecord, StatusChange,
+    RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -109,6 +109,23 @@ pub trait Store: Send + Sync + 'static {
         v: &CatalogueVersionRecord,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
+
+    /// Records a redemption exactly once per (caller, key); counted against `allowance` per
+    /// (issuer, card, quota key, period) when given. One transaction; nothing on refusal.
+    async fn redeem(
+        &self,
+        r: &RedemptionRecord,
+        allowance: Option<i64>,
+        audit: &AuditEntry,
+    ) -> Result<RedeemOutcome, StoreError>;
+
+    /// A card's redemptions, newest first.
+    async fn redemptions(
+        &self,
+        card_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<RedemptionRecord>, StoreError>;
 
     /// Appends audit records to the hash chain in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;

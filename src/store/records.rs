@@ -157,3 +157,45 @@ pub struct CatalogueVersionRecord {
     /// When it was imported.
     pub imported_at: i64,
 }
+
+/// A redemption as stored, with the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RedemptionRecord {
+    /// Id returned to the counter.
+    pub redemption_id: String,
+    /// Issuer of the card.
+    pub issuer: String,
+    /// Card number.
+    pub card_id: String,
+    /// Service redeemed (this region's code).
+    pub service_code: String,
+    /// Quota period ("2026", "life", or "" when not counted).
+    pub period: String,
+    /// Counter identity.
+    pub caller: String,
+    /// The counter's idempotency key.
+    pub idem_key: String,
+    /// Catalogue version used.
+    pub catalogue_version: String,
+    /// When.
+    pub redeemed_at: i64,
+    /// The home service that carries the quota.
+    pub quota_key: String,
+    /// What was left in the period after it; -1 when not counted.
+    pub remaining: i64,
+    /// End of the period (unix seconds), 0 when none.
+    pub period_end: i64,
+}
+
+/// What became of a redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    /// Recorded now.
+    Recorded(RedemptionRecord),
+    /// The same key and request were recorded before: the original answer.
+    Replayed(RedemptionRecord),
+    /// The key was used before for another card or service.
+    KeyReused,
+    /// The allowance of the period is used up; nothing was recorded.
+    Exhausted,
+}

@@ -184,18 +184,23 @@ async fn an_oversized_message_is_resource_exhausted_and_the_server_keeps_serving
 #[tokio::test]
 async fn rpcs_not_built_yet_say_unimplemented() {
     let app = TestApp::spawn(Db::Sqlite).await;
-    let mut e =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
-    let r = e
-        .redeem_service(pb::RedeemServiceRequest::default())
+    let mut v = pb::verification_client::VerificationClient::new(app.channel(None).await);
+    let r = v
+        .create_challenge(pb::CreateChallengeRequest {})
         .await
         .expect_err("not built");
     assert_eq!(r.code(), Code::Unimplemented);
-    // Access rules hold even so: a public caller may not redeem.
-    let mut public = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await);
+    // Access rules hold even so: a public caller may not reserve quota.
+    let mut public = pb::federation_client::FederationClient::new(app.channel(None).await);
     let r = public
-        .redeem_service(pb::RedeemServiceRequest::default())
+        .reserve_quota(pb::ReserveQuotaRequest::default())
         .await
-        .expect_err("public may not redeem");
+        .expect_err("public may not reserve");
     assert_eq!(r.code(), Code::Unauthenticated);
+    let mut partner = pb::federation_client::FederationClient::new(app.channel(Some("partner")).await);
+    let r = partner
+        .reserve_quota(pb::ReserveQuotaRequest::default())
+        .await
+        .expect_err("not built");
+    assert_eq!(r.code(), Code::Unimplemented);
 }

@@ -1,0 +1,142 @@
+//! Redemption at a counter: verify, check the entitlement here, apply the quota, record it
+//! exactly once. The database decides (a unique key and one transaction), never a lock here.
+
+use super::{Gateway, ServiceError, now};
+use crate::domain::{Basis, QuotaRule, shanghai_year};
+use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
+
+/// A redemption as counters see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    /// The stored record (with the answer it got).
+    pub record: RedemptionRecord,
+}
+
+impl Gateway {
+    /// Redeems `service_code` for the holder of `credential`, once per idempotency key.
+    pub async fn redeem(
+        &self,
+        caller: &str,
+        credential: &str,
+        service_code: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Redemption, ServiceError> {
+        let key = idempotency_key.ok_or_else(|| {
+            ServiceError::invalid("idempotency_key", "is required: it makes a redemption happen once")
+        })?;
+        let code = service_code.trim();
+        if code.is_empty() {
+            return Err(ServiceError::invalid("service_code", "is required"));
+        }
+        let verdict = self.verify(credential);
+        let Some(recognition) = verdict.recognition.as_ref().filter(|_| verdict.valid()) else {
+            return Err(ServiceError::CredentialRefused {
+                reason: verdict.reason.as_str(),
+                detail: verdict.detail.clone(),
+            });
+        };
+        let active = self.catalogue();
+        let here = active
+            .catalogue
+            .region(&self.policy.region)
+            .ok_or_else(|| ServiceError::Internal("own region missing from the catalogue".into()))?;
+        let service = here.service(code).ok_or_else(|| {
+            ServiceError::invalid("service_code", format!("{code} is not a service of {}", here.id))
+        })?;
+        let line = recognition
+            .lines
+            .iter()
+            .find(|l| l.service_code == code)
+            .ok_or_else(|| ServiceError::Internal(format!("{code} missing from the recognition")))?;
+        match line.basis {
+            Basis::Home | Basis::HostStandard => {}
+            Basis::LocalOnly | Basis::NotEligible => {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "{code} is {} for this holder: {}",
+                    line.basis.as_str(),
+                    line.reason_en
+                )));
+            }
+        }
+        let own = verdict.issuer_region == self.policy.region;
+        if service.quota.is_counted() && !own {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{code} is counted against the holder's home region ({}); reserving it there over \
+                 federation is not available yet, so it is not granted here",
+                verdict.issuer_region
+            )));
+        }
+        let issuer = active
+            .catalogue
+            .region(&verdict.issuer_region)
+            .map(|r| r.issuer.clone())
+            .unwrap_or_default();
+        let t = now();
+        let (period, period_end) = match service.quota {
+            QuotaRule::PerYear(_) => {
+                let (year, end) = shanghai_year(t);
+                (year.to_string(), end)
+            }
+            QuotaRule::Once => ("life".to_owned(), 0),
+            _ => (String::new(), 0),
+        };
+        let record = RedemptionRecord {
+            redemption_id: uuid::Uuid::new_v4().to_string(),
+            issuer,
+            card_id: verdict.card_id.clone(),
+            service_code: code.to_owned(),
+            period,
+            caller: caller.to_owned(),
+            idem_key: key,
+            catalogue_version: recognition.version.clone(),
+            redeemed_at: t,
+            // The home service carries a mapped service's quota, so both regions share it.
+            quota_key: if own { code.to_owned() } else { line.source_service_code.clone() },
+            remaining: -1,
+            period_end,
+        };
+        let audit = AuditEntry {
+            at: t,
+            caller: caller.to_owned(),
+            event: "service.redeem".into(),
+            object: verdict.card_id.clone(),
+            result: "ok".into(),
+            detail: format!("{code} ({}), catalogue {}", service.quota, recognition.version),
+        };
+        let allowance = service.quota.allowance().map(i64::from);
+        match self.store.redeem(&record, allowance, &audit).await? {
+            RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(Redemption { record: r }),
+            RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
+                "idempotency_key: already used for another card or service".into(),
+            )),
+            RedeemOutcome::Exhausted => {
+                self.audit(caller, "service.redeem", &verdict.card_id, "exhausted", code);
+                Err(ServiceError::Exhausted(match service.quota {
+                    QuotaRule::Once => format!("{code} may be used once per card and has been used"),
+                    _ => format!(
+                        "{code}: the allowance ({}) for {} is used up; the period ends at \
+                         {}-01-01 00:00 Asia/Shanghai (unix {period_end})",
+                        service.quota,
+                        record.period,
+                        shanghai_year(period_end).0
+                    ),
+                }))
+            }
+        }
+    }
+
+    /// A card's redemptions, newest first.
+    pub async fn redemptions(
+        &self,
+        card_id: &str,
+        page_size: u32,
+        offset: u64,
+    ) -> Result<Vec<RedemptionRecord>, ServiceError> {
+        if card_id.trim().is_empty() || card_id.len() > 64 {
+            return Err(ServiceError::invalid("card_id", "is required"));
+        }
+        let limit = i64::from(page_size.clamp(1, 500));
+        let offset = i64::try_from(offset).map_err(|_| ServiceError::invalid("page_token", "out of range"))?;
+        Ok(self.store.redemptions(card_id.trim(), limit, offset).await?)
+    }
+}
