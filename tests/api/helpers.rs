@@ -106,6 +106,25 @@ impl TestApp {
         app
     }
 
+    /// A second gateway process on the same database, sharing the secrets in `config`.
+    pub(crate) async fn spawn_sharing(first: &Self, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().join("certs");
+        talent_gateway::dev_certs::generate(&certs, "cq.talent", "my.talent").expect("dev certs");
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: String::new(),
+            dir,
+            certs,
+            database_url: first.database_url.clone(),
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start(&config_path);
+        app
+    }
+
     fn start(&mut self, config: &std::path::Path) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -281,4 +300,12 @@ pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardRes
         .await
         .expect("VerifyCard answers")
         .into_inner()
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
 }

@@ -7,4 +7,5 @@ mod helpers;
 mod issuance;
 mod keys;
 mod recognition;
+mod redemption;
 mod server;

@@ -22,14 +22,14 @@ fn now() -> i64 {
 }
 
 /// The partner's issuing office, as Mianyang would run it.
-struct Mianyang {
+pub(crate) struct Mianyang {
     ed: ed25519_dalek::SigningKey,
     ec: p256::ecdsa::SigningKey,
     jwks_path: std::path::PathBuf,
 }
 
 impl Mianyang {
-    fn new(dir: &std::path::Path) -> Self {
+    pub(crate) fn new(dir: &std::path::Path) -> Self {
         let m = Self {
             ed: ed25519_dalek::SigningKey::from_bytes(&rand::random()),
             ec: p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng),
@@ -54,14 +54,14 @@ impl Mianyang {
         std::fs::write(&self.jwks_path, json!({ "keys": keys }).to_string()).expect("write jwks");
     }
 
-    fn config(&self) -> String {
+    pub(crate) fn config(&self) -> String {
         format!(
             "[[partners]]\nid = \"mianyang\"\nprofile = \"science-city-card-v1\"\nissuer = \"{ISSUER}\"\njwks_file = \"{}\"\n",
             self.jwks_path.display()
         )
     }
 
-    fn claims(level: &str) -> Value {
+    pub(crate) fn claims(level: &str) -> Value {
         let t = now();
         json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪", "level": level, "iat": t - 60, "nbf": t - 60, "exp": t + 3600})
     }
@@ -72,7 +72,7 @@ impl Mianyang {
         format!("{input}.{}", b64(sig.to_bytes()))
     }
 
-    fn token(&self, claims: &Value) -> String {
+    pub(crate) fn token(&self, claims: &Value) -> String {
         Self::sign_ed(
             &json!({"alg": "EdDSA", "kid": "my-ed-1", "typ": "JWT"}),
             claims,

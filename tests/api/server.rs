@@ -197,7 +197,8 @@ async fn rpcs_not_built_yet_say_unimplemented() {
         .await
         .expect_err("public may not reserve");
     assert_eq!(r.code(), Code::Unauthenticated);
-    let mut partner = pb::federation_client::FederationClient::new(app.channel(Some("partner")).await);
+    let mut partner =
+        pb::federation_client::FederationClient::new(app.channel(Some("partner")).await);
     let r = partner
         .reserve_quota(pb::ReserveQuotaRequest::default())
         .await
