@@ -104,11 +104,15 @@ impl Entitlements for EntitlementsApi {
         let offset: u64 = if r.page_token.is_empty() {
             0
         } else {
-            r.page_token
-                .parse()
-                .map_err(|_| ServiceError::invalid("page_token", "not a token from a previous page"))?
+            r.page_token.parse().map_err(|_| {
+                ServiceError::invalid("page_token", "not a token from a previous page")
+            })?
         };
-        let size = if r.page_size == 0 { 50 } else { r.page_size.min(500) };
+        let size = if r.page_size == 0 {
+            50
+        } else {
+            r.page_size.min(500)
+        };
         let rows = self.0.gateway.redemptions(&r.card_id, size, offset).await?;
         let next_page_token = if rows.len() as u32 == size {
             (offset + u64::from(size)).to_string()

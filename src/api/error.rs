@@ -21,11 +21,7 @@ impl From<ServiceError> for Status {
                     "talentcard.v1",
                     std::collections::HashMap::new(),
                 );
-                Status::with_error_details(
-                    tonic::Code::FailedPrecondition,
-                    e.to_string(),
-                    details,
-                )
+                Status::with_error_details(tonic::Code::FailedPrecondition, e.to_string(), details)
             }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

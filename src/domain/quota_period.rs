@@ -29,7 +29,10 @@ fn year_of_days(z: i64) -> i64 {
 /// The Asia/Shanghai calendar year at unix time `t`, and the instant it ends.
 pub fn shanghai_year(t: i64) -> (i64, i64) {
     let year = year_of_days((t + SHANGHAI_OFFSET).div_euclid(DAY));
-    (year, days_from_civil(year + 1, 1, 1) * DAY - SHANGHAI_OFFSET)
+    (
+        year,
+        days_from_civil(year + 1, 1, 1) * DAY - SHANGHAI_OFFSET,
+    )
 }
 
 #[cfg(test)]
@@ -42,7 +45,10 @@ mod tests {
         let end_2026 = 1_798_732_800 - 8 * 3600; // 2027-01-01T00:00:00+08:00
         assert_eq!(shanghai_year(end_2026 - 1), (2026, end_2026));
         assert_eq!(shanghai_year(end_2026).0, 2027);
-        assert_eq!(shanghai_year(0), (1970, days_from_civil(1971, 1, 1) * DAY - 8 * 3600));
+        assert_eq!(
+            shanghai_year(0),
+            (1970, days_from_civil(1971, 1, 1) * DAY - 8 * 3600)
+        );
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 }

@@ -22,7 +22,10 @@ impl Gateway {
         idempotency_key: Option<String>,
     ) -> Result<Redemption, ServiceError> {
         let key = idempotency_key.ok_or_else(|| {
-            ServiceError::invalid("idempotency_key", "is required: it makes a redemption happen once")
+            ServiceError::invalid(
+                "idempotency_key",
+                "is required: it makes a redemption happen once",
+            )
         })?;
         let code = service_code.trim();
         if code.is_empty() {
@@ -39,15 +42,22 @@ impl Gateway {
         let here = active
             .catalogue
             .region(&self.policy.region)
-            .ok_or_else(|| ServiceError::Internal("own region missing from the catalogue".into()))?;
+            .ok_or_else(|| {
+                ServiceError::Internal("own region missing from the catalogue".into())
+            })?;
         let service = here.service(code).ok_or_else(|| {
-            ServiceError::invalid("service_code", format!("{code} is not a service of {}", here.id))
+            ServiceError::invalid(
+                "service_code",
+                format!("{code} is not a service of {}", here.id),
+            )
         })?;
         let line = recognition
             .lines
             .iter()
             .find(|l| l.service_code == code)
-            .ok_or_else(|| ServiceError::Internal(format!("{code} missing from the recognition")))?;
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("{code} missing from the recognition"))
+            })?;
         match line.basis {
             Basis::Home | Basis::HostStandard => {}
             Basis::LocalOnly | Basis::NotEligible => {
@@ -91,7 +101,11 @@ impl Gateway {
             catalogue_version: recognition.version.clone(),
             redeemed_at: t,
             // The home service carries a mapped service's quota, so both regions share it.
-            quota_key: if own { code.to_owned() } else { line.source_service_code.clone() },
+            quota_key: if own {
+                code.to_owned()
+            } else {
+                line.source_service_code.clone()
+            },
             remaining: -1,
             period_end,
         };
@@ -101,7 +115,10 @@ impl Gateway {
             event: "service.redeem".into(),
             object: verdict.card_id.clone(),
             result: "ok".into(),
-            detail: format!("{code} ({}), catalogue {}", service.quota, recognition.version),
+            detail: format!(
+                "{code} ({}), catalogue {}",
+                service.quota, recognition.version
+            ),
         };
         let allowance = service.quota.allowance().map(i64::from);
         match self.store.redeem(&record, allowance, &audit).await? {
@@ -110,9 +127,17 @@ impl Gateway {
                 "idempotency_key: already used for another card or service".into(),
             )),
             RedeemOutcome::Exhausted => {
-                self.audit(caller, "service.redeem", &verdict.card_id, "exhausted", code);
+                self.audit(
+                    caller,
+                    "service.redeem",
+                    &verdict.card_id,
+                    "exhausted",
+                    code,
+                );
                 Err(ServiceError::Exhausted(match service.quota {
-                    QuotaRule::Once => format!("{code} may be used once per card and has been used"),
+                    QuotaRule::Once => {
+                        format!("{code} may be used once per card and has been used")
+                    }
                     _ => format!(
                         "{code}: the allowance ({}) for {} is used up; the period ends at \
                          {}-01-01 00:00 Asia/Shanghai (unix {period_end})",
@@ -136,7 +161,11 @@ impl Gateway {
             return Err(ServiceError::invalid("card_id", "is required"));
         }
         let limit = i64::from(page_size.clamp(1, 500));
-        let offset = i64::try_from(offset).map_err(|_| ServiceError::invalid("page_token", "out of range"))?;
-        Ok(self.store.redemptions(card_id.trim(), limit, offset).await?)
+        let offset = i64::try_from(offset)
+            .map_err(|_| ServiceError::invalid("page_token", "out of range"))?;
+        Ok(self
+            .store
+            .redemptions(card_id.trim(), limit, offset)
+            .await?)
     }
 }
