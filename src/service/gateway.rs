@@ -38,6 +38,7 @@ pub struct Gateway {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) policy: IssuerPolicy,
     pub(crate) audit: AuditSink,
+    pub(crate) redemptions: super::redemption_writer::RedemptionWriter,
     kek: KeyEncryptionKey,
     id_secret: Zeroizing<[u8; 32]>,
     keys: RwLock<Arc<Keyring>>,
@@ -102,6 +103,7 @@ impl Gateway {
         };
         let gw = Arc::new(Self {
             audit: AuditSink::start(store.clone()),
+            redemptions: super::redemption_writer::RedemptionWriter::start(store.clone()),
             store,
             policy,
             kek,

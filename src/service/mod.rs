@@ -9,6 +9,7 @@ mod issuance;
 mod keyring;
 mod partners;
 mod redemption;
+mod redemption_writer;
 mod status_board;
 mod verification;
 

@@ -121,7 +121,11 @@ impl Gateway {
             ),
         };
         let allowance = service.quota.allowance().map(i64::from);
-        match self.store.redeem(&record, allowance, &audit).await? {
+        match self
+            .redemptions
+            .write(record.clone(), allowance, audit)
+            .await?
+        {
             RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(Redemption { record: r }),
             RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for another card or service".into(),

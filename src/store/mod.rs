@@ -110,14 +110,16 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
 
-    /// Records a redemption exactly once per (caller, key); counted against `allowance` per
-    /// (issuer, card, quota key, period) when given. One transaction; nothing on refusal.
-    async fn redeem(
+    /// How many transactions may write at once to good effect (1 for SQLite).
+    fn writers(&self) -> usize;
+
+    /// Records redemptions in one transaction (group commit), each exactly once per
+    /// (caller, key), counted against its allowance per (issuer, card, quota key, period)
+    /// when given. A refused item leaves nothing behind; outcomes in order.
+    async fn redeem_batch(
         &self,
-        r: &RedemptionRecord,
-        allowance: Option<i64>,
-        audit: &AuditEntry,
-    ) -> Result<RedeemOutcome, StoreError>;
+        items: &[(RedemptionRecord, Option<i64>, AuditEntry)],
+    ) -> Result<Vec<RedeemOutcome>, StoreError>;
 
     /// A card's redemptions, newest first.
     async fn redemptions(

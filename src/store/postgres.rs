@@ -29,4 +29,9 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Writers in parallel; each commits a batch.
+    const WRITERS: usize = 4;
+}
+
 impl_sql_store!(PgStore, Postgres, "postgres");

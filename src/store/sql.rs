@@ -543,88 +543,105 @@ macro_rules! impl_sql_store {
                 Ok(inserted)
             }
 
-            async fn redeem(
+            fn writers(&self) -> usize {
+                Self::WRITERS
+            }
+
+            async fn redeem_batch(
                 &self,
-                r: &$crate::store::RedemptionRecord,
-                allowance: Option<i64>,
-                audit: &$crate::store::AuditEntry,
-            ) -> Result<$crate::store::RedeemOutcome, $crate::store::StoreError> {
+                items: &[(
+                    $crate::store::RedemptionRecord,
+                    Option<i64>,
+                    $crate::store::AuditEntry,
+                )],
+            ) -> Result<Vec<$crate::store::RedeemOutcome>, $crate::store::StoreError> {
                 use $crate::store::RedeemOutcome;
                 let mut tx = self.begin_write().await?;
-                // The unique (caller, idem_key) decides a retry, before any quota is touched.
-                let claimed = sqlx::query(
-                    "INSERT INTO redemptions (redemption_id, issuer, card_id, service_code, period, \
-                     caller, idem_key, catalogue_version, redeemed_at, quota_key, remaining, period_end) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-                )
-                .bind(&r.redemption_id)
-                .bind(&r.issuer)
-                .bind(&r.card_id)
-                .bind(&r.service_code)
-                .bind(&r.period)
-                .bind(&r.caller)
-                .bind(&r.idem_key)
-                .bind(&r.catalogue_version)
-                .bind(r.redeemed_at)
-                .bind(&r.quota_key)
-                .bind(r.remaining)
-                .bind(r.period_end)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !claimed {
-                    let original: Option<$crate::store::RedemptionRecord> = sqlx::query_as(
-                        "SELECT * FROM redemptions WHERE caller = $1 AND idem_key = $2",
+                let mut out = Vec::with_capacity(items.len());
+                let mut audits = Vec::with_capacity(items.len());
+                for (r, allowance, audit) in items {
+                    // The unique (caller, idem_key) decides a retry, before any quota is touched.
+                    let claimed = sqlx::query(
+                        "INSERT INTO redemptions (redemption_id, issuer, card_id, service_code, period, \
+                         caller, idem_key, catalogue_version, redeemed_at, quota_key, remaining, period_end) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
                     )
-                    .bind(&r.caller)
-                    .bind(&r.idem_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    return Ok(match original {
-                        Some(o)
-                            if o.issuer == r.issuer
-                                && o.card_id == r.card_id
-                                && o.service_code == r.service_code =>
-                        {
-                            RedeemOutcome::Replayed(o)
-                        }
-                        _ => RedeemOutcome::KeyReused,
-                    });
-                }
-                let mut recorded = r.clone();
-                if let Some(allowance) = allowance {
-                    // Atomic check-and-count: the row lock (PostgreSQL) or the write lock
-                    // (SQLite) orders concurrent redemptions; none passes the allowance.
-                    let used: Option<(i64,)> = sqlx::query_as(
-                        "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-                         VALUES ($1, $2, $3, $4, 1) \
-                         ON CONFLICT (issuer, card_id, quota_key, period) \
-                         DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 \
-                         RETURNING used",
-                    )
+                    .bind(&r.redemption_id)
                     .bind(&r.issuer)
                     .bind(&r.card_id)
-                    .bind(&r.quota_key)
+                    .bind(&r.service_code)
                     .bind(&r.period)
-                    .bind(allowance)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((used,)) = used else {
-                        // Rolled back with the transaction: nothing recorded, nothing used.
-                        return Ok(RedeemOutcome::Exhausted);
-                    };
-                    recorded.remaining = (allowance - used).max(0);
-                    sqlx::query("UPDATE redemptions SET remaining = $1 WHERE redemption_id = $2")
-                        .bind(recorded.remaining)
-                        .bind(&r.redemption_id)
-                        .execute(&mut *tx)
+                    .bind(&r.caller)
+                    .bind(&r.idem_key)
+                    .bind(&r.catalogue_version)
+                    .bind(r.redeemed_at)
+                    .bind(&r.quota_key)
+                    .bind(r.remaining)
+                    .bind(r.period_end)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !claimed {
+                        let original: Option<$crate::store::RedemptionRecord> = sqlx::query_as(
+                            "SELECT * FROM redemptions WHERE caller = $1 AND idem_key = $2",
+                        )
+                        .bind(&r.caller)
+                        .bind(&r.idem_key)
+                        .fetch_optional(&mut *tx)
                         .await?;
+                        out.push(match original {
+                            Some(o)
+                                if o.issuer == r.issuer
+                                    && o.card_id == r.card_id
+                                    && o.service_code == r.service_code =>
+                            {
+                                RedeemOutcome::Replayed(o)
+                            }
+                            _ => RedeemOutcome::KeyReused,
+                        });
+                        continue;
+                    }
+                    let mut recorded = r.clone();
+                    if let Some(allowance) = allowance {
+                        // Atomic check-and-count: the row lock (PostgreSQL) or the write lock
+                        // (SQLite) orders concurrent redemptions; none passes the allowance.
+                        let used: Option<(i64,)> = sqlx::query_as(
+                            "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
+                             VALUES ($1, $2, $3, $4, 1) \
+                             ON CONFLICT (issuer, card_id, quota_key, period) \
+                             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 \
+                             RETURNING used",
+                        )
+                        .bind(&r.issuer)
+                        .bind(&r.card_id)
+                        .bind(&r.quota_key)
+                        .bind(&r.period)
+                        .bind(*allowance)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let Some((used,)) = used else {
+                            // Used up: the claim goes again, so nothing is recorded.
+                            sqlx::query("DELETE FROM redemptions WHERE redemption_id = $1")
+                                .bind(&r.redemption_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            out.push(RedeemOutcome::Exhausted);
+                            continue;
+                        };
+                        recorded.remaining = (allowance - used).max(0);
+                        sqlx::query("UPDATE redemptions SET remaining = $1 WHERE redemption_id = $2")
+                            .bind(recorded.remaining)
+                            .bind(&r.redemption_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    audits.push(audit.clone());
+                    out.push(RedeemOutcome::Recorded(recorded));
                 }
-                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                Self::append_in(&mut tx, &audits).await?;
                 tx.commit().await?;
-                Ok(RedeemOutcome::Recorded(recorded))
+                Ok(out)
             }
 
             async fn redemptions(

@@ -37,4 +37,9 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// One writer: SQLite takes one write transaction at a time.
+    const WRITERS: usize = 1;
+}
+
 impl_sql_store!(SqliteStore, Sqlite, "sqlite");
