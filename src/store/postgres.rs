@@ -34,4 +34,32 @@ impl PgStore {
     const WRITERS: usize = 4;
 }
 
+impl PgStore {
+    /// Counts one use against the allowance and stores what is left on the redemption, in
+    /// one round trip; None when the allowance is used up. The quota row's lock orders
+    /// concurrent redemptions across replicas.
+    async fn count_quota(
+        tx: &mut sqlx::Transaction<'static, Postgres>,
+        r: &super::RedemptionRecord,
+        allowance: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let remaining: Option<(i64,)> = sqlx::query_as(
+            "WITH q AS (INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
+             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (issuer, card_id, quota_key, period) \
+             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 RETURNING used) \
+             UPDATE redemptions SET remaining = GREATEST($5 - q.used, 0) FROM q \
+             WHERE redemption_id = $6 RETURNING remaining",
+        )
+        .bind(&r.issuer)
+        .bind(&r.card_id)
+        .bind(&r.quota_key)
+        .bind(&r.period)
+        .bind(allowance)
+        .bind(&r.redemption_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(remaining.map(|(r,)| r))
+    }
+}
+
 impl_sql_store!(PgStore, Postgres, "postgres");

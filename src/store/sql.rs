@@ -604,37 +604,18 @@ macro_rules! impl_sql_store {
                     }
                     let mut recorded = r.clone();
                     if let Some(allowance) = allowance {
-                        // Atomic check-and-count: the row lock (PostgreSQL) or the write lock
-                        // (SQLite) orders concurrent redemptions; none passes the allowance.
-                        let used: Option<(i64,)> = sqlx::query_as(
-                            "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-                             VALUES ($1, $2, $3, $4, 1) \
-                             ON CONFLICT (issuer, card_id, quota_key, period) \
-                             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 \
-                             RETURNING used",
-                        )
-                        .bind(&r.issuer)
-                        .bind(&r.card_id)
-                        .bind(&r.quota_key)
-                        .bind(&r.period)
-                        .bind(*allowance)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let Some((used,)) = used else {
-                            // Used up: the claim goes again, so nothing is recorded.
-                            sqlx::query("DELETE FROM redemptions WHERE redemption_id = $1")
-                                .bind(&r.redemption_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            out.push(RedeemOutcome::Exhausted);
-                            continue;
-                        };
-                        recorded.remaining = (allowance - used).max(0);
-                        sqlx::query("UPDATE redemptions SET remaining = $1 WHERE redemption_id = $2")
-                            .bind(recorded.remaining)
-                            .bind(&r.redemption_id)
-                            .execute(&mut *tx)
-                            .await?;
+                        match Self::count_quota(&mut tx, r, *allowance).await? {
+                            Some(remaining) => recorded.remaining = remaining,
+                            None => {
+                                // Used up: the claim goes again, so nothing is recorded.
+                                sqlx::query("DELETE FROM redemptions WHERE redemption_id = $1")
+                                    .bind(&r.redemption_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                out.push(RedeemOutcome::Exhausted);
+                                continue;
+                            }
+                        }
                     }
                     audits.push(audit.clone());
                     out.push(RedeemOutcome::Recorded(recorded));

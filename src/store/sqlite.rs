@@ -42,4 +42,35 @@ impl SqliteStore {
     const WRITERS: usize = 1;
 }
 
+impl SqliteStore {
+    /// Counts one use against the allowance and stores what is left on the redemption;
+    /// None when the allowance is used up. The write lock orders concurrent redemptions.
+    async fn count_quota(
+        tx: &mut sqlx::Transaction<'static, Sqlite>,
+        r: &super::RedemptionRecord,
+        allowance: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let used: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
+             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (issuer, card_id, quota_key, period) \
+             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 RETURNING used",
+        )
+        .bind(&r.issuer)
+        .bind(&r.card_id)
+        .bind(&r.quota_key)
+        .bind(&r.period)
+        .bind(allowance)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((used,)) = used else { return Ok(None) };
+        let remaining = (allowance - used).max(0);
+        sqlx::query("UPDATE redemptions SET remaining = $1 WHERE redemption_id = $2")
+            .bind(remaining)
+            .bind(&r.redemption_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(Some(remaining))
+    }
+}
+
 impl_sql_store!(SqliteStore, Sqlite, "sqlite");
