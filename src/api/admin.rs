@@ -12,11 +12,7 @@ pub struct AdminApi(pub Context);
 
 impl AdminApi {
     fn operator<T>(&self, req: &Request<T>, rpc: &str) -> Result<String, Status> {
-        let caller = super::caller_of(req);
-        self.0
-            .access
-            .require(&self.0.gateway, &caller, &[Role::Operator], rpc)?;
-        Ok(caller.subject())
+        Ok(self.0.authorize(req, &[Role::Operator], rpc)?.subject())
     }
 }
 

@@ -62,10 +62,8 @@ impl Entitlements for EntitlementsApi {
         &self,
         req: Request<pb::RedeemServiceRequest>,
     ) -> Result<Response<pb::RedeemServiceResponse>, Status> {
-        let caller = super::caller_of(&req);
-        self.0.access.require(
-            &self.0.gateway,
-            &caller,
+        let caller = self.0.authorize(
+            &req,
             &[Role::Counter, Role::Operator],
             "Entitlements.RedeemService",
         )?;
@@ -93,10 +91,8 @@ impl Entitlements for EntitlementsApi {
         &self,
         req: Request<pb::ListRedemptionsRequest>,
     ) -> Result<Response<pb::ListRedemptionsResponse>, Status> {
-        let caller = super::caller_of(&req);
-        self.0.access.require(
-            &self.0.gateway,
-            &caller,
+        self.0.authorize(
+            &req,
             &[Role::Counter, Role::Operator],
             "Entitlements.ListRedemptions",
         )?;

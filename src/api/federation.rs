@@ -42,10 +42,8 @@ impl Federation for FederationApi {
         &self,
         req: Request<pb::ReserveQuotaRequest>,
     ) -> Result<Response<pb::ReserveQuotaResponse>, Status> {
-        let caller = super::caller_of(&req);
-        self.0.access.require(
-            &self.0.gateway,
-            &caller,
+        self.0.authorize(
+            &req,
             &[Role::Operator, Role::Partner],
             "Federation.ReserveQuota",
         )?;
@@ -59,10 +57,8 @@ impl Federation for FederationApi {
         &self,
         req: Request<pb::GetFederationStatusRequest>,
     ) -> Result<Response<pb::GetFederationStatusResponse>, Status> {
-        let caller = super::caller_of(&req);
-        self.0.access.require(
-            &self.0.gateway,
-            &caller,
+        self.0.authorize(
+            &req,
             &[Role::Operator, Role::Partner],
             "Federation.GetFederationStatus",
         )?;

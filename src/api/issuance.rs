@@ -15,11 +15,7 @@ pub struct CardIssuanceApi(pub Context);
 
 impl CardIssuanceApi {
     fn operator<T>(&self, req: &Request<T>, rpc: &str) -> Result<String, Status> {
-        let caller = super::caller_of(req);
-        self.0
-            .access
-            .require(&self.0.gateway, &caller, &[Role::Operator], rpc)?;
-        Ok(caller.subject())
+        Ok(self.0.authorize(req, &[Role::Operator], rpc)?.subject())
     }
 }
 

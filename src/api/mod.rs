@@ -17,8 +17,10 @@ pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
 pub use verification::VerificationApi;
 
+use crate::domain::{Caller, Role};
 use crate::service::Gateway;
 use std::sync::Arc;
+use tonic::{Request, Status};
 
 /// What every service needs: the core and who may call what.
 #[derive(Clone)]
@@ -27,4 +29,19 @@ pub struct Context {
     pub gateway: Arc<Gateway>,
     /// Access rules.
     pub access: Arc<AccessPolicy>,
+}
+
+impl Context {
+    /// The caller of `req` if its role is among `allowed` (and its identity pinned where the
+    /// configuration pins); otherwise the refusal, audited.
+    pub(crate) fn authorize<T>(
+        &self,
+        req: &Request<T>,
+        allowed: &[Role],
+        rpc: &str,
+    ) -> Result<Caller, Status> {
+        let caller = caller_of(req);
+        self.access.require(&self.gateway, &caller, allowed, rpc)?;
+        Ok(caller)
+    }
 }

@@ -53,6 +53,21 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            /// Commits a change: when something changed, the sequence moves (replicas and
+            /// partners notice) and the change is audited in the same transaction.
+            async fn commit_change(
+                mut tx: sqlx::Transaction<'static, $db>,
+                changed: bool,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<bool, $crate::store::StoreError> {
+                if changed {
+                    Self::bump_sequence(&mut tx).await?;
+                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
+
             async fn bump_sequence(
                 tx: &mut sqlx::Transaction<'static, $db>,
             ) -> Result<(), $crate::store::StoreError> {
@@ -169,12 +184,7 @@ macro_rules! impl_sql_store {
                 .await?
                 .rows_affected()
                     == 1;
-                if inserted {
-                    Self::bump_sequence(&mut tx).await?;
-                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                }
-                tx.commit().await?;
-                Ok(inserted)
+                Self::commit_change(tx, inserted, audit).await
             }
 
             async fn issue_cards(
@@ -451,9 +461,7 @@ macro_rules! impl_sql_store {
                 .bind(p.updated_at)
                 .execute(&mut *tx)
                 .await?;
-                Self::bump_sequence(&mut tx).await?;
-                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                tx.commit().await?;
+                Self::commit_change(tx, true, audit).await?;
                 Ok(())
             }
 
@@ -499,12 +507,7 @@ macro_rules! impl_sql_store {
                     .await?
                     .rows_affected()
                     == 1;
-                if removed {
-                    Self::bump_sequence(&mut tx).await?;
-                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                }
-                tx.commit().await?;
-                Ok(removed)
+                Self::commit_change(tx, removed, audit).await
             }
 
             async fn catalogue_versions(
@@ -535,12 +538,7 @@ macro_rules! impl_sql_store {
                 .await?
                 .rows_affected()
                     == 1;
-                if inserted {
-                    Self::bump_sequence(&mut tx).await?;
-                    Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                }
-                tx.commit().await?;
-                Ok(inserted)
+                Self::commit_change(tx, inserted, audit).await
             }
 
             fn writers(&self) -> usize {
