@@ -42,7 +42,7 @@ mod tests {
     #[test]
     fn new_year_comes_eight_hours_early() {
         // 2026-12-31T15:59:59Z is 23:59:59 in Shanghai; one second later it is 2027 there.
-        let end_2026 = 1_798_732_800 - 8 * 3600; // 2027-01-01T00:00:00+08:00
+        let end_2026 = 1_798_732_800; // 2027-01-01T00:00:00+08:00
         assert_eq!(shanghai_year(end_2026 - 1), (2026, end_2026));
         assert_eq!(shanghai_year(end_2026).0, 2027);
         assert_eq!(
