@@ -72,12 +72,30 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Check the audit log's hash chain in the database; names the first broken record.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Cards (role operator).
     Card {
         #[command(subcommand)]
         command: card::CardCommand,
         #[command(flatten)]
         client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain; exits non-zero when it is broken.
+    Verify {
+        /// The database (default: SQLite under --data-dir).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Data folder of the embedded database.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -137,6 +155,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Health { client } => client::health(&client).await,
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    database_url,
+                    data_dir,
+                },
+        } => {
+            let url = database_url.unwrap_or_else(|| {
+                format!("sqlite://{}", data_dir.join("talent-gateway.db").display())
+            });
+            let store = crate::store::connect(&url).await?;
+            match crate::service::check_audit_chain(store.as_ref()).await? {
+                crate::service::ChainCheck::Intact { records } => {
+                    println!("audit chain intact: {records} records");
+                    Ok(())
+                }
+                crate::service::ChainCheck::Broken { seq, why } => {
+                    anyhow::bail!("audit chain broken at record {seq}: {why}")
+                }
+            }
+        }
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,

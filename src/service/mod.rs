@@ -1,6 +1,7 @@
 //! The use cases over domain, credentials and store: issue, verify, publish keys and status.
 
 mod audit;
+mod audit_chain;
 mod catalogue;
 mod clock;
 mod error;
@@ -14,6 +15,7 @@ mod status_board;
 mod verification;
 
 pub use audit::AuditSink;
+pub use audit_chain::{ChainCheck, check_audit_chain};
 pub use catalogue::{ActiveCatalogue, EntitlementView, Recognition};
 pub use clock::now;
 pub use error::ServiceError;

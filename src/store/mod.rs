@@ -9,8 +9,8 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
-    CardRecord, CatalogueVersionRecord, IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord,
-    RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord, StatusChange,
+    AuditRecord, CardRecord, CatalogueVersionRecord, IdempotencyClaim, IssueOutcome, NewCard,
+    PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -128,6 +128,16 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<RedemptionRecord>, StoreError>;
+
+    /// Audit records after `after_seq`, in chain order, at most `limit`.
+    async fn audit_records(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The chain head: the last sequence number and its hash.
+    async fn audit_head(&self) -> Result<(i64, Vec<u8>), StoreError>;
 
     /// Appends audit records to the hash chain in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;

@@ -199,3 +199,26 @@ pub enum RedeemOutcome {
     /// The allowance of the period is used up; nothing was recorded.
     Exhausted,
 }
+
+/// An audit record as stored, with its place in the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Caller subject.
+    pub caller: String,
+    /// Event type.
+    pub event: String,
+    /// Object.
+    pub object: String,
+    /// Result.
+    pub result: String,
+    /// Detail.
+    pub detail: String,
+    /// Hash of the record before.
+    pub prev_hash: Vec<u8>,
+    /// Hash of this record.
+    pub hash: Vec<u8>,
+}

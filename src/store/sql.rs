@@ -640,6 +640,24 @@ macro_rules! impl_sql_store {
                 .await?)
             }
 
+            async fn audit_records(
+                &self,
+                after_seq: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::AuditRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn audit_head(&self) -> Result<(i64, Vec<u8>), $crate::store::StoreError> {
+                Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn card_statuses(&self) -> Result<Vec<(i64, String)>, $crate::store::StoreError> {
                 Ok(sqlx::query_as("SELECT status_index, status FROM cards")
                     .fetch_all(&self.pool)
