@@ -21,6 +21,7 @@ use crate::service::Gateway;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
@@ -121,7 +122,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .await;
         stopping.fire();
     };
-    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    // Small responses must leave at once: Nagle's algorithm with delayed ACKs adds ~40 ms.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(c) = &conn {
+            let _ = c.set_nodelay(true);
+        }
+        conn
+    });
+    let server = router.serve_with_incoming_shutdown(incoming, signal);
     tokio::select! {
         r = server => r?,
         () = stop.after(grace) => {
