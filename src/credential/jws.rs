@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// Credentials larger than this are MALFORMED before any parsing (DESIGN.md).
 pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
@@ -29,29 +30,33 @@ pub enum JwsError {
     Malformed(&'static str),
 }
 
-/// The protected header fields the gateway looks at. Unknown fields are kept out of the way,
-/// but the dangerous ones are named so that their mere presence can be refused.
+/// The protected header fields the gateway looks at, borrowed from the decoded header where
+/// no escapes forced a copy. Unknown fields are kept out of the way, but the dangerous ones
+/// are named so that their mere presence can be refused.
 #[derive(Debug, Deserialize)]
-pub struct Header {
+pub struct Header<'a> {
     /// Signature algorithm.
-    pub alg: String,
+    #[serde(borrow)]
+    pub alg: Cow<'a, str>,
     /// Key id.
-    pub kid: Option<String>,
+    #[serde(borrow)]
+    pub kid: Option<Cow<'a, str>>,
     /// Media type of the token.
-    pub typ: Option<String>,
+    #[serde(borrow)]
+    pub typ: Option<Cow<'a, str>>,
     /// Critical extensions: never supported.
-    pub crit: Option<serde_json::Value>,
+    crit: Option<AnyJson>,
     /// Key URL: never followed.
-    pub jku: Option<serde_json::Value>,
+    jku: Option<AnyJson>,
     /// Certificate URL: never followed.
-    pub x5u: Option<serde_json::Value>,
+    x5u: Option<AnyJson>,
     /// Embedded key: never trusted.
-    pub jwk: Option<serde_json::Value>,
+    jwk: Option<AnyJson>,
     /// Embedded certificate chain: never trusted.
-    pub x5c: Option<serde_json::Value>,
+    x5c: Option<AnyJson>,
 }
 
-impl Header {
+impl Header<'_> {
     /// True when the header asks for something the gateway refuses to do.
     pub fn has_unsupported_fields(&self) -> bool {
         self.crit.is_some()
@@ -62,22 +67,95 @@ impl Header {
     }
 }
 
-/// A compact JWS split into its parts; the header is parsed, the payload only decoded.
+/// Any JSON value, read and checked exactly as `serde_json::Value` would be (numbers in
+/// range, strings well-formed), and then dropped: nothing is allocated for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AnyJson;
+
+impl<'de> Deserialize<'de> for AnyJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyJsonVisitor)
+    }
+}
+
+struct AnyJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AnyJsonVisitor {
+    type Value = AnyJson;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_unit<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_none<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<AnyJson, D::Error> {
+        AnyJson::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyJson, A::Error> {
+        while seq.next_element::<AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
+        while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+}
+
+/// A compact JWS split into its parts; the header is parsed, the payload only decoded. The
+/// decoded parts live in a buffer the caller provides (see [`CompactJws::buffer_len`]), so
+/// that the verify path can keep them on its stack.
 #[derive(Debug)]
 pub struct CompactJws<'a> {
     /// The protected header.
-    pub header: Header,
+    pub header: Header<'a>,
     /// The decoded payload bytes (JSON for our profiles).
-    pub payload: Vec<u8>,
+    pub payload: &'a [u8],
     /// The raw signature bytes.
-    pub signature: Vec<u8>,
+    pub signature: &'a [u8],
     /// `BASE64URL(header) . BASE64URL(payload)`, the bytes that were signed.
     pub signing_input: &'a str,
 }
 
+/// Room base64url-decoding `encoded` may take (an upper bound).
+fn decoded_room(encoded: &str) -> usize {
+    encoded.len().div_ceil(4) * 3
+}
+
+fn decode_into<'b>(encoded: &str, room: &'b mut [u8]) -> Result<&'b [u8], JwsError> {
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(encoded, room)
+        .map_err(|_| JwsError::Malformed("bad base64url"))?;
+    Ok(&room[..n])
+}
+
 impl<'a> CompactJws<'a> {
-    /// Splits and decodes a token. Does not verify anything.
-    pub fn parse(token: &'a str) -> Result<Self, JwsError> {
+    /// How large a buffer [`CompactJws::parse`] needs for `token`.
+    pub fn buffer_len(token: &str) -> usize {
+        token.len().div_ceil(4) * 3 + 9
+    }
+
+    /// Splits and decodes a token into `buffer`, which must hold at least
+    /// [`CompactJws::buffer_len`] bytes. Does not verify anything.
+    pub fn parse(token: &'a str, buffer: &'a mut [u8]) -> Result<Self, JwsError> {
         if token.len() > MAX_CREDENTIAL_BYTES {
             return Err(JwsError::Malformed("credential too large"));
         }
@@ -87,11 +165,15 @@ impl<'a> CompactJws<'a> {
         else {
             return Err(JwsError::Malformed("a compact JWS has three parts"));
         };
-        let header_bytes = b64_decode(h)?;
-        let header: Header = serde_json::from_slice(&header_bytes)
+        let (hroom, rest) = buffer.split_at_mut(decoded_room(h).min(buffer.len()));
+        let (proom, rest) = rest.split_at_mut(decoded_room(p).min(rest.len()));
+        let n = decoded_room(s).min(rest.len());
+        let sroom = &mut rest[..n];
+        let header_bytes = decode_into(h, hroom)?;
+        let header: Header<'a> = serde_json::from_slice(header_bytes)
             .map_err(|_| JwsError::Malformed("header is not a JSON object with alg"))?;
-        let payload = b64_decode(p)?;
-        let signature = b64_decode(s)?;
+        let payload = decode_into(p, proom)?;
+        let signature = decode_into(s, sroom)?;
         Ok(Self {
             header,
             payload,
@@ -124,7 +206,8 @@ mod tests {
             br#"{"a":1}"#,
             &key,
         );
-        let jws = CompactJws::parse(&t).expect("parses");
+        let mut buf = vec![0; CompactJws::buffer_len(&t)];
+        let jws = CompactJws::parse(&t, &mut buf).expect("parses");
         assert_eq!(jws.header.alg, "EdDSA");
         assert_eq!(jws.payload, br#"{"a":1}"#);
         assert_eq!(jws.signature.len(), 64);
@@ -133,9 +216,11 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
+        let mut buf = vec![0; 3 * MAX_CREDENTIAL_BYTES];
         for t in ["", "a.b", "a.b.c.d", "not a token at all", "e30.e30.!!"] {
-            assert!(CompactJws::parse(t).is_err(), "{t}");
+            assert!(CompactJws::parse(t, &mut buf).is_err(), "{t}");
         }
-        assert!(CompactJws::parse(&"a".repeat(MAX_CREDENTIAL_BYTES + 1)).is_err());
+        let big = "a".repeat(MAX_CREDENTIAL_BYTES + 1);
+        assert!(CompactJws::parse(&big, &mut buf).is_err());
     }
 }

@@ -3,12 +3,16 @@
 //! Order of checks (DESIGN.md): size, structure, header, issuer and key, signature, time,
 //! status. Own and partner cards take the same path; a profile says where their claims are.
 
-use super::catalogue::Recognition;
+use super::catalogue::{ActiveCatalogue, Recognition};
+use super::keyring::Keyring;
 use super::{Gateway, now};
 use crate::credential::{CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
-use crate::trust::{Algorithm, PinnedKey};
-use serde_json::{Map, Value};
+use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The outcome of verifying one credential.
@@ -72,71 +76,430 @@ enum Issuer<'a> {
     Partner(&'a crate::trust::PartnerBundle),
 }
 
-fn int(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("{name} is not an integer")),
+/// A JSON number as `serde_json::Value` keeps it.
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    Pos(u64),
+    Neg(i64),
+    Float,
+}
+
+impl Num {
+    fn as_i64(self) -> Option<i64> {
+        match self {
+            Self::Pos(n) => i64::try_from(n).ok(),
+            Self::Neg(n) => Some(n),
+            Self::Float => None,
+        }
+    }
+
+    fn as_u64(self) -> Option<u64> {
+        match self {
+            Self::Pos(n) => Some(n),
+            Self::Neg(_) | Self::Float => None,
+        }
     }
 }
 
-fn text<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
-    claims
-        .get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("{name} is missing or not a string"))
+/// A claim as the verify path needs it, read in one pass and borrowed from the payload:
+/// strings are copied only when they hold escapes, arrays, booleans and null are checked and
+/// dropped. Parsing accepts and refuses exactly what `serde_json::Map<String, Value>` does,
+/// and a name given twice means its last value, as there.
+#[derive(Debug)]
+enum Claim<'a> {
+    Str(Cow<'a, str>),
+    Num(Num),
+    Obj(Claims<'a>),
+    /// `cnf` keeps its JSON value: the holder key is read from it as before.
+    Json(Value),
+    Other,
 }
 
+/// An object's members in document order.
+#[derive(Debug, Default)]
+struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
+
+impl<'a> Claims<'a> {
+    fn parse(payload: &'a [u8]) -> Option<Self> {
+        serde_json::from_slice(payload).ok()
+    }
+
+    fn get(&self, name: &str) -> Option<&Claim<'a>> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn str(&self, name: &str) -> Option<&str> {
+        match self.get(name)? {
+            Claim::Str(s) => Some(s),
+            Claim::Json(v) => v.as_str(),
+            _ => None,
+        }
+    }
+
+    fn obj(&self, name: &str) -> Option<&Claims<'a>> {
+        match self.get(name)? {
+            Claim::Obj(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn int(&self, name: &str) -> Result<Option<i64>, String> {
+        let v = match self.get(name) {
+            None => return Ok(None),
+            Some(Claim::Num(n)) => n.as_i64(),
+            Some(Claim::Json(v)) => v.as_i64(),
+            Some(_) => None,
+        };
+        v.map(Some)
+            .ok_or_else(|| format!("{name} is not an integer"))
+    }
+
+    fn text(&self, name: &str) -> Result<&str, String> {
+        self.str(name)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("{name} is missing or not a string"))
+    }
+
+    /// `status.status_list.idx` as an unsigned integer.
+    fn status_index(&self) -> Option<u64> {
+        match self.obj("status")?.obj("status_list")?.get("idx")? {
+            Claim::Num(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// `cnf.jwk`, when it reads as a holder key.
+    fn holder_key(&self) -> Option<HolderKey> {
+        match self.get("cnf")? {
+            Claim::Json(cnf) => serde_json::from_value(cnf.get("jwk")?.clone()).ok(),
+            _ => None,
+        }
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor).map(Key)
+    }
+}
+
+fn members<'de, A: MapAccess<'de>>(mut map: A, top: bool) -> Result<Claims<'de>, A::Error> {
+    let mut out = Vec::with_capacity(if top { 12 } else { 2 });
+    while let Some(Key(k)) = map.next_key()? {
+        let v = if top && k == "cnf" {
+            Claim::Json(map.next_value::<Value>()?)
+        } else {
+            map.next_value::<Claim<'de>>()?
+        };
+        out.push((k, v));
+    }
+    Ok(Claims(out))
+}
+
+impl<'de> Deserialize<'de> for Claims<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = Claims<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Claims::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                members(map, true)
+            }
+        }
+        d.deserialize_map(Top)
+    }
+}
+
+impl<'de> Deserialize<'de> for Claim<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = Claim<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Claim::Other)
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Claim::Num(match u64::try_from(v) {
+                    Ok(u) => Num::Pos(u),
+                    Err(_) => Num::Neg(v),
+                }))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Claim::Num(Num::Pos(v)))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Claim::Num(Num::Float))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Claim::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Claim::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Claim::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Claim::Other)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Claim::Other)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                Claim::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<Claim<'de>>()?.is_some() {}
+                Ok(Claim::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                members(map, false).map(Claim::Obj)
+            }
+        }
+        d.deserialize_any(Any)
+    }
+}
+
+/// What verification reads, taken once per call (or once per batch).
+struct Snapshot {
+    registry: Arc<TrustRegistry>,
+    keyring: Arc<Keyring>,
+    catalogue: Arc<ActiveCatalogue>,
+}
+
+/// A credential whose structure, header, issuer and key checked out: what the signature
+/// check needs, and what the rest of the checks read afterwards. Borrows from the
+/// credential, its decode buffer and the snapshot.
+struct Signed<'a> {
+    verdict: Verdict,
+    own: bool,
+    profile: &'a TokenProfile,
+    key: &'a PinnedKey,
+    input: &'a [u8],
+    signature: &'a [u8],
+    claims: Claims<'a>,
+}
+
+/// Where a credential stands before its signature is checked.
+enum Stage<'a> {
+    /// Decided without the signature.
+    Done(Verdict),
+    /// Waits for its signature.
+    Signed(Signed<'a>),
+}
+
+/// Tokens up to this size decode on the stack.
+const STACK_BUFFER: usize = 2048;
+
 impl Gateway {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            registry: self.registry(),
+            keyring: self.keyring(),
+            catalogue: self.catalogue(),
+        }
+    }
+
     /// Verifies a token or QR payload. Never fails: every problem is a verdict.
     pub fn verify(&self, credential: &str) -> Verdict {
         let t = now();
+        let snapshot = self.snapshot();
+        let token = strip_qr_prefix(credential);
+        let mut stack = [0u8; STACK_BUFFER];
+        let mut heap = Vec::new();
+        let need = CompactJws::buffer_len(token);
+        let buffer = if need <= STACK_BUFFER {
+            &mut stack[..need]
+        } else if credential.len() <= MAX_CREDENTIAL_BYTES {
+            heap.resize(need, 0);
+            &mut heap[..]
+        } else {
+            &mut stack[..0]
+        };
+        match self.check(credential, token, buffer, &snapshot) {
+            Stage::Done(v) => v,
+            Stage::Signed(s) => {
+                let ok = s.key.verify(s.input, s.signature);
+                self.conclude(s, ok, t, &snapshot)
+            }
+        }
+    }
+
+    /// [`Gateway::verify`] for a call among many in flight: the Ed25519 signature of an own
+    /// card is checked in one batch with those of the other calls on this thread that reach
+    /// the same point before it is polled again (see `pool`). Same verdicts.
+    pub async fn verify_pooled(&self, credential: &str) -> Verdict {
+        let t = now();
+        let snapshot = self.snapshot();
+        let token = strip_qr_prefix(credential);
+        let mut stack = [0u8; STACK_BUFFER];
+        let mut heap = Vec::new();
+        let need = CompactJws::buffer_len(token);
+        let buffer = if need <= STACK_BUFFER {
+            &mut stack[..need]
+        } else if credential.len() <= MAX_CREDENTIAL_BYTES {
+            heap.resize(need, 0);
+            &mut heap[..]
+        } else {
+            &mut stack[..0]
+        };
+        let signed = match self.check(credential, token, buffer, &snapshot) {
+            Stage::Done(v) => return v,
+            Stage::Signed(s) => s,
+        };
+        let ok = match signed.key.batch_item(signed.signature) {
+            Some((key, signature)) if signed.own => {
+                pool::verify(signed.input, signature, *key).await
+            }
+            _ => signed.key.verify(signed.input, signed.signature),
+        };
+        self.conclude(signed, ok, t, &snapshot)
+    }
+
+    /// Verifies many credentials at `now`, with verdicts identical to [`Gateway::verify`]'s
+    /// one by one. Every credential is checked up to its signature first; the Ed25519
+    /// signatures under own keys are then checked together in one batch, and only when the
+    /// batch fails one by one, to find the bad ones.
+    pub fn verify_many(&self, credentials: &[&str]) -> Vec<Verdict> {
+        let t = now();
+        let snapshot = self.snapshot();
+        let tokens: Vec<&str> = credentials.iter().map(|c| strip_qr_prefix(c)).collect();
+        // One buffer for all: each credential decodes into its own slice of it.
+        let room = |c: &str, token: &str| {
+            if c.len() <= MAX_CREDENTIAL_BYTES {
+                CompactJws::buffer_len(token)
+            } else {
+                0
+            }
+        };
+        let total = credentials
+            .iter()
+            .zip(&tokens)
+            .map(|(c, t)| room(c, t))
+            .sum();
+        let mut arena = vec![0u8; total];
+        let mut rest = &mut arena[..];
+        let mut stages = Vec::with_capacity(credentials.len());
+        for (c, token) in credentials.iter().zip(&tokens) {
+            let (buffer, tail) = std::mem::take(&mut rest).split_at_mut(room(c, token));
+            rest = tail;
+            stages.push(self.check(c, token, buffer, &snapshot));
+        }
+        // Signatures that may be batched.
+        let mut batched = Vec::new();
+        let (mut messages, mut signatures, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, stage) in stages.iter().enumerate() {
+            if let Stage::Signed(s) = stage
+                && s.own
+                && let Some((key, signature)) = s.key.batch_item(s.signature)
+            {
+                batched.push(i);
+                messages.push(s.input);
+                signatures.push(signature);
+                keys.push(*key);
+            }
+        }
+        let batch_ok =
+            batched.len() > 1 && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok();
+        let mut in_batch = batched.into_iter().peekable();
+        stages
+            .into_iter()
+            .enumerate()
+            .map(|(i, stage)| match stage {
+                Stage::Done(v) => v,
+                Stage::Signed(s) => {
+                    let batched = in_batch.next_if_eq(&i).is_some();
+                    let ok = (batched && batch_ok) || s.key.verify(s.input, s.signature);
+                    self.conclude(s, ok, t, &snapshot)
+                }
+            })
+            .collect()
+    }
+
+    /// Steps 1 to 4: size, structure, header, issuer and key.
+    fn check<'a>(
+        &'a self,
+        credential: &str,
+        token: &'a str,
+        buffer: &'a mut [u8],
+        snapshot: &'a Snapshot,
+    ) -> Stage<'a> {
         // 1. size, before any parsing
         if credential.len() > MAX_CREDENTIAL_BYTES {
-            return Verdict::refuse(Reason::Malformed, "credential is larger than 8 KiB");
+            return Stage::Done(Verdict::refuse(
+                Reason::Malformed,
+                "credential is larger than 8 KiB",
+            ));
         }
         // 2. structure
-        let jws = match CompactJws::parse(strip_qr_prefix(credential)) {
+        let jws = match CompactJws::parse(token, buffer) {
             Ok(j) => j,
-            Err(e) => return Verdict::refuse(Reason::Malformed, e.to_string()),
+            Err(e) => return Stage::Done(Verdict::refuse(Reason::Malformed, e.to_string())),
         };
-        let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(&jws.payload) else {
-            return Verdict::refuse(Reason::Malformed, "payload is not a JSON object");
+        let Some(claims) = Claims::parse(jws.payload) else {
+            return Stage::Done(Verdict::refuse(
+                Reason::Malformed,
+                "payload is not a JSON object",
+            ));
         };
-        let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
-            return Verdict::refuse(Reason::Malformed, "payload has no iss");
+        let Some(iss) = claims.str("iss") else {
+            return Stage::Done(Verdict::refuse(Reason::Malformed, "payload has no iss"));
         };
         // 3. header
         if jws.header.has_unsupported_fields() {
-            return Verdict::refuse(
+            return Stage::Done(Verdict::refuse(
                 Reason::UnsupportedHeader,
                 "crit, jku, x5u, jwk and x5c headers are refused, never followed",
-            );
+            ));
         }
         let Some(alg) = Algorithm::from_header(&jws.header.alg) else {
-            return Verdict::refuse(
+            return Stage::Done(Verdict::refuse(
                 Reason::AlgorithmNotAllowed,
                 format!("algorithm {:?} is not allowed", jws.header.alg),
-            );
+            ));
         };
         // 4. issuer and key: own keys only for own cards, a partner's only for its cards
-        let registry = self.registry();
-        let keyring = self.keyring();
-        let catalogue = self.catalogue();
         let (issuer, profile): (Issuer<'_>, &TokenProfile) = if iss == self.policy.issuer {
             (Issuer::Own, &self.own_profile)
-        } else if let Some(p) = registry.partner(iss) {
+        } else if let Some(p) = snapshot.registry.partner(iss) {
             (Issuer::Partner(p), &p.profile)
         } else {
-            return Verdict::refuse(
+            return Stage::Done(Verdict::refuse(
                 Reason::UnknownIssuer,
                 format!("issuer {iss:?} is not trusted here"),
-            );
+            ));
         };
-        let region = catalogue
+        let region = snapshot
+            .catalogue
             .catalogue
             .region_of_issuer(iss)
             .map(|r| r.id.clone())
@@ -149,45 +512,65 @@ impl Gateway {
         if let Issuer::Partner(p) = issuer
             && p.suspended
         {
-            return v.with(
+            return Stage::Done(v.with(
                 Reason::PartnerSuspended,
                 "the partner is suspended under the agreement",
-            );
+            ));
         }
         if jws.header.typ.as_deref() != Some(profile.typ.as_str()) {
-            return v.with(Reason::WrongType, &format!("typ must be {}", profile.typ));
+            return Stage::Done(v.with(Reason::WrongType, &format!("typ must be {}", profile.typ)));
         }
-        if !profile.algorithms.contains(&jws.header.alg) {
-            return v.with(
+        if !profile.algorithms.iter().any(|a| *a == jws.header.alg) {
+            return Stage::Done(v.with(
                 Reason::AlgorithmNotAllowed,
                 "the profile does not allow this algorithm",
-            );
+            ));
         }
         let key: Option<&PinnedKey> = jws.header.kid.as_deref().and_then(|kid| match issuer {
-            Issuer::Own => keyring.verifier(kid),
+            Issuer::Own => snapshot.keyring.verifier(kid),
             Issuer::Partner(p) => p.keys.get(kid),
         });
         let Some(key) = key else {
-            return v.with(Reason::UnknownKey, "no key with that kid for this issuer");
+            return Stage::Done(v.with(Reason::UnknownKey, "no key with that kid for this issuer"));
         };
         if key.algorithm() != alg {
-            return v.with(
+            return Stage::Done(v.with(
                 Reason::AlgorithmNotAllowed,
                 "the key is pinned to another algorithm",
-            );
+            ));
         }
+        Stage::Signed(Signed {
+            verdict: v,
+            own: matches!(issuer, Issuer::Own),
+            profile,
+            key,
+            input: jws.signing_input.as_bytes(),
+            signature: jws.signature,
+            claims,
+        })
+    }
+
+    /// Step 5's outcome, then the claims, time (6) and status (7), and the recognition.
+    fn conclude(&self, s: Signed<'_>, signature_ok: bool, t: i64, snapshot: &Snapshot) -> Verdict {
+        let Signed {
+            verdict: v,
+            own,
+            profile,
+            claims,
+            ..
+        } = s;
         // 5. signature
-        if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
+        if !signature_ok {
             return v.with(Reason::BadSignature, "signature does not match");
         }
         // claims, now that they are known to be the issuer's
         let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), String> {
             let names = &profile.claims;
-            let card = text(&claims, &names.card_number)?.to_owned();
-            let ok_number = match (&issuer, &profile.card_number) {
-                (Issuer::Own, _) => card.parse::<CardNumber>().is_ok(),
-                (_, Some(shape)) => shape.matches(&card),
-                (_, None) => card.len() <= 64,
+            let card = claims.text(&names.card_number)?;
+            let ok_number = match (own, &profile.card_number) {
+                (true, _) => card.parse::<CardNumber>().is_ok(),
+                (false, Some(shape)) => shape.matches(card),
+                (false, None) => card.len() <= 64,
             };
             if !ok_number {
                 return Err(format!(
@@ -195,31 +578,30 @@ impl Gateway {
                     names.card_number
                 ));
             }
-            let name = text(&claims, &names.holder_name)?.to_owned();
-            let tier: Tier = text(&claims, &names.tier)?
+            let name = claims.text(&names.holder_name)?;
+            let tier: Tier = claims
+                .text(&names.tier)?
                 .parse()
                 .map_err(|_| format!("{} is not a tier", names.tier))?;
-            let exp = int(&claims, "exp")?.ok_or("exp is missing")?;
-            let iat = int(&claims, "iat")?.ok_or("iat is missing")?;
-            let nbf = match int(&claims, "nbf")? {
+            let exp = claims.int("exp")?.ok_or("exp is missing")?;
+            let iat = claims.int("iat")?.ok_or("iat is missing")?;
+            let nbf = match claims.int("nbf")? {
                 Some(n) => n,
                 None if names.nbf_required => return Err("nbf is missing".into()),
                 None => iat,
             };
-            Ok((card, name, tier, exp, iat, nbf))
+            Ok((card.to_owned(), name.to_owned(), tier, exp, iat, nbf))
         })();
         let (card, name, tier, exp, iat, nbf) = match parsed {
             Ok(p) => p,
             Err(e) => return v.with(Reason::Malformed, &e),
         };
+        let mut v = v;
         v.card_id = card;
         v.holder_name = name;
         v.native_tier = tier.as_str().to_owned();
         v.expires_at = exp;
-        v.holder_key = claims
-            .get("cnf")
-            .and_then(|c| c.get("jwk"))
-            .and_then(|j| serde_json::from_value::<HolderKey>(j.clone()).ok());
+        v.holder_key = claims.holder_key();
         // 6. time. A card past its expiry is EXPIRED and one before its start NOT_YET_VALID
         // whatever else is odd about it: that is what a counter needs to hear. A window that
         // cannot hold (exp <= nbf) or an iat in the future is MALFORMED.
@@ -234,13 +616,8 @@ impl Gateway {
             return v.with(Reason::Malformed, "exp, nbf or iat are inconsistent");
         }
         // 7. status
-        if let Issuer::Own = issuer {
-            let Some(idx) = claims
-                .get("status")
-                .and_then(|s| s.get("status_list"))
-                .and_then(|s| s.get("idx"))
-                .and_then(Value::as_u64)
-            else {
+        if own {
+            let Some(idx) = claims.status_index() else {
                 return v.with(Reason::Malformed, "status.status_list.idx is missing");
             };
             let status = self
@@ -259,7 +636,7 @@ impl Gateway {
             }
         }
         // What the holder is recognised as here.
-        match catalogue.here(&v.issuer_region, tier) {
+        match snapshot.catalogue.here(&v.issuer_region, tier) {
             Some(r) => v.recognition = Some(r.clone()),
             None => {
                 let detail = format!(
@@ -270,5 +647,472 @@ impl Gateway {
             }
         }
         v
+    }
+}
+
+/// Signature checks of calls in flight, batched. The first call on a thread to need one
+/// opens a round and yields once; the calls that run meanwhile on the same thread (on a
+/// current_thread runtime: every call whose request was read with it) join the round and
+/// wait. Back in, the opener checks all signatures with one `verify_batch` and answers each;
+/// only when the batch fails is each checked alone. Only own keys are pooled: a batch can
+/// accept what `verify_strict` refuses only for a signer who holds the private key (torsion
+/// added to R), and for own keys that signer is this gateway. A lone call checks its
+/// signature alone, one yield later.
+mod pool {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    use std::cell::RefCell;
+    use std::sync::{Arc, Mutex, MutexGuard};
+    use tokio::sync::oneshot;
+
+    /// Most signatures in one batch.
+    const MAX_ROUND: usize = 64;
+
+    struct Item {
+        message: Vec<u8>,
+        signature: Signature,
+        key: VerifyingKey,
+        reply: oneshot::Sender<bool>,
+    }
+
+    #[derive(Default)]
+    struct Members {
+        closed: bool,
+        items: Vec<Item>,
+    }
+
+    #[derive(Default)]
+    struct Round(Mutex<Members>);
+
+    impl Round {
+        fn members(&self) -> MutexGuard<'_, Members> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner())
+        }
+    }
+
+    thread_local! {
+        static OPEN: RefCell<Option<Arc<Round>>> = const { RefCell::new(None) };
+    }
+
+    /// The opener's hold on its round. Dropped unfinished (the call was cancelled), it still
+    /// answers the calls that joined.
+    struct Opener(Option<Arc<Round>>);
+
+    impl Opener {
+        fn close(&mut self) -> Vec<Item> {
+            let Some(round) = self.0.take() else {
+                return Vec::new();
+            };
+            let _ = OPEN.try_with(|open| {
+                let mut open = open.borrow_mut();
+                if open.as_ref().is_some_and(|r| Arc::ptr_eq(r, &round)) {
+                    *open = None;
+                }
+            });
+            let mut members = round.members();
+            members.closed = true;
+            std::mem::take(&mut members.items)
+        }
+    }
+
+    impl Drop for Opener {
+        fn drop(&mut self) {
+            for item in self.close() {
+                let ok = item
+                    .key
+                    .verify_strict(&item.message, &item.signature)
+                    .is_ok();
+                let _ = item.reply.send(ok);
+            }
+        }
+    }
+
+    /// `key.verify_strict(message, signature)`, possibly batched with other calls'.
+    pub(super) async fn verify(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
+        let joined = OPEN.with(|open| {
+            let open = open.borrow();
+            let round = open.as_ref()?;
+            let mut members = round.members();
+            if members.closed || members.items.len() + 1 >= MAX_ROUND {
+                return None;
+            }
+            let (reply, answer) = oneshot::channel();
+            members.items.push(Item {
+                message: message.to_vec(),
+                signature,
+                key,
+                reply,
+            });
+            Some(answer)
+        });
+        if let Some(answer) = joined {
+            return match answer.await {
+                Ok(ok) => ok,
+                Err(_) => key.verify_strict(message, &signature).is_ok(),
+            };
+        }
+        let round = Arc::new(Round::default());
+        OPEN.with(|open| *open.borrow_mut() = Some(round.clone()));
+        let mut opener = Opener(Some(round));
+        tokio::task::yield_now().await;
+        let items = opener.close();
+        if items.is_empty() {
+            return key.verify_strict(message, &signature).is_ok();
+        }
+        let mut messages: Vec<&[u8]> = Vec::with_capacity(items.len() + 1);
+        let mut signatures = Vec::with_capacity(items.len() + 1);
+        let mut keys = Vec::with_capacity(items.len() + 1);
+        messages.push(message);
+        signatures.push(signature);
+        keys.push(key);
+        for item in &items {
+            messages.push(&item.message);
+            signatures.push(item.signature);
+            keys.push(item.key);
+        }
+        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+            for item in items {
+                let _ = item.reply.send(true);
+            }
+            return true;
+        }
+        for item in items {
+            let ok = item
+                .key
+                .verify_strict(&item.message, &item.signature)
+                .is_ok();
+            let _ = item.reply.send(ok);
+        }
+        key.verify_strict(message, &signature).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{b64, b64_decode, sign_compact};
+    use crate::service::IssueRequest;
+    use serde_json::{Map, json};
+
+    fn id_number(base17: &str) -> String {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = base17
+            .bytes()
+            .zip(W)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
+        let check = "10X98765432".as_bytes()[(sum % 11) as usize] as char;
+        format!("{base17}{check}")
+    }
+
+    async fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
+        let settings = crate::config::Settings {
+            data_dir: dir.to_path_buf(),
+            ..Default::default()
+        };
+        let store = crate::store::connect(&settings.database_url())
+            .await
+            .expect("store");
+        Gateway::start(&settings, store).await.expect("gateway")
+    }
+
+    async fn issue(gw: &Gateway, n: u32) -> String {
+        let r = IssueRequest {
+            holder_name: "张三".parse().expect("name"),
+            id_number: id_number(&format!("3405241980010100{n}"))
+                .parse()
+                .expect("id"),
+            tier: "C".parse().expect("tier"),
+            category: "other".parse().expect("category"),
+            valid_days: 365,
+            holder_key: None,
+            idempotency_key: None,
+        };
+        gw.issue_card("test", r).await.expect("issued").qr_payload()
+    }
+
+    /// Every kind of credential the checks tell apart, own-signed where a signature matters.
+    async fn credentials(gw: &Gateway) -> Vec<String> {
+        let valid = issue(gw, 1).await;
+        let suspended = issue(gw, 2).await;
+        let revoked = issue(gw, 3).await;
+        let card = |qr: &str| -> String {
+            let token = strip_qr_prefix(qr);
+            let p = token.split('.').nth(1).expect("payload");
+            let claims: Value = serde_json::from_slice(&b64_decode(p).expect("b64")).expect("json");
+            claims["sub"].as_str().expect("sub").to_owned()
+        };
+        gw.suspend_card("test", &card(&suspended), "test")
+            .await
+            .expect("suspend");
+        gw.revoke_card("test", &card(&revoked), "test")
+            .await
+            .expect("revoke");
+        gw.refresh().await.expect("refresh");
+
+        let other_payload = strip_qr_prefix(&suspended)
+            .split('.')
+            .nth(1)
+            .expect("payload")
+            .to_owned();
+        let token = strip_qr_prefix(&valid).to_owned();
+        let mut parts = token.split('.');
+        let (h, p, s) = (
+            parts.next().expect("h"),
+            parts.next().expect("p"),
+            parts.next().expect("s"),
+        );
+        let header: Value = serde_json::from_slice(&b64_decode(h).expect("b64")).expect("json");
+        let payload = String::from_utf8(b64_decode(p).expect("b64")).expect("utf8");
+        let claims: Value = serde_json::from_str(&payload).expect("json");
+        let keys = gw.keyring();
+        let signer = keys.signer(now()).expect("signer");
+        let key = signer.signing_key();
+        let t = now();
+        let sign_raw =
+            |header: &Value, payload: &str| sign_compact(header, payload.as_bytes(), key);
+        let with = |changes: Value| {
+            let mut c = claims.clone();
+            for (k, v) in changes.as_object().expect("object") {
+                if v.is_null() {
+                    c.as_object_mut().expect("object").remove(k);
+                } else {
+                    c[k] = v.clone();
+                }
+            }
+            sign_raw(&header, &c.to_string())
+        };
+        let header_with = |changes: Value| {
+            let mut hd = header.clone();
+            for (k, v) in changes.as_object().expect("object") {
+                hd[k] = v.clone();
+            }
+            sign_raw(&hd, &payload)
+        };
+        let sign_header = |hd: &str| {
+            use ed25519_dalek::Signer;
+            let input = format!("{}.{}", b64(hd), b64(&payload));
+            let sig = key.sign(input.as_bytes());
+            format!("{input}.{}", b64(sig.to_bytes()))
+        };
+        let hjson = header.to_string();
+        let hx5c = hjson.replacen('{', "{\"x5c\":1e400,", 1);
+        let hunknown = hjson.replacen('{', "{\"unknown\":1e400,", 1);
+        let flip = |s: &str, at: usize| -> String {
+            let mut b = s.as_bytes().to_vec();
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(b).expect("ascii")
+        };
+        let mut out = vec![
+            valid.clone(),
+            token.clone(),
+            format!("  {valid}\n"),
+            suspended,
+            revoked,
+            // signatures
+            format!("{h}.{}.{s}", other_payload),
+            format!("{h}.{p}.{}", flip(s, 5)),
+            format!("{h}.{p}.{}", &s[..40]),
+            format!("{h}.{p}.{s}AAAA"),
+            format!("{h}.{p}.{}", b64([0u8; 64])),
+            format!("{h}.{p}.{}", b64([0xffu8; 64])),
+            // time
+            with(json!({"exp": t - 3600, "iat": t - 7200, "nbf": t - 7200})),
+            with(json!({"exp": t - 30})),
+            with(json!({"nbf": t + 3600, "exp": t + 7200})),
+            with(json!({"iat": t + 3600})),
+            with(json!({"exp": t + 10, "nbf": t + 10})),
+            // claims
+            with(json!({"exp": "tomorrow"})),
+            with(json!({"exp": 1.5e9})),
+            with(json!({"exp": u64::MAX})),
+            with(json!({"exp": -5})),
+            with(json!({"exp": null})),
+            with(json!({"nbf": null})),
+            with(json!({"tier": "Z"})),
+            with(json!({"tier": 3})),
+            with(json!({"name": ""})),
+            with(json!({"sub": "CQ0000000000000"})),
+            with(json!({"status": null})),
+            with(json!({"status": {"status_list": {"idx": -1}}})),
+            with(json!({"status": {"status_list": {"idx": "1"}}})),
+            with(json!({"status": {"status_list": {"idx": 1, "uri": "x"}, "x": [1, {"a": null}]}})),
+            with(json!({"status": [1, 2]})),
+            with(json!({"cnf": {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64([9u8; 32])}}})),
+            with(json!({"cnf": {"jwk": ["OKP", "Ed25519", "x"]}})),
+            with(json!({"cnf": "none"})),
+            with(json!({"iss": "urn:cn:510700:talent-card"})),
+            with(json!({"iss": 7})),
+            with(json!({"iss": null})),
+            with(json!({"extra": [true, false, null, 1e300, {"deep": [[[]]]}], "s": "\u{1F600}"})),
+            // raw payloads: duplicates (last wins), escapes, numbers out of range, not objects
+            sign_raw(
+                &header,
+                &payload.replacen('{', &format!("{{\"exp\":{},", t - 10), 1),
+            ),
+            sign_raw(
+                &header,
+                &payload.replacen("\"exp\"", &format!("\"exp\":{},\"exp\"", t - 10), 1),
+            ),
+            sign_raw(
+                &header,
+                &payload.replace("\"tier\":\"C\"", "\"tier\":\"\\u0043\""),
+            ),
+            sign_raw(&header, &payload.replace("\"iss\"", "\"\\u0069ss\"")),
+            sign_raw(&header, &payload.replacen('{', "{\"big\":1e400,", 1)),
+            sign_raw(&header, &payload.replacen('{', "{\"bad\":\"\\ud800\",", 1)),
+            sign_raw(&header, "null"),
+            sign_raw(&header, "[]"),
+            sign_raw(&header, "{}"),
+            sign_raw(&header, &format!("{payload} ")),
+            sign_raw(&header, &format!("{payload}x")),
+            // header
+            header_with(json!({"kid": "no-such-key"})),
+            header_with(json!({"alg": "none"})),
+            header_with(json!({"alg": "ES256"})),
+            header_with(json!({"alg": "Ed25519"})),
+            header_with(json!({"alg": "HS256"})),
+            header_with(json!({"typ": "JWT"})),
+            header_with(json!({"crit": ["exp"]})),
+            header_with(json!({"crit": null})),
+            header_with(json!({"jwk": {"kty": "OKP"}})),
+            sign_header(&hx5c),
+            sign_header(&hunknown),
+            format!("{}.{p}.{s}", b64("{\"alg\":\"EdDSA\",\"alg\":\"EdDSA\"}")),
+            format!("{}.{p}.{s}", b64("null")),
+            format!("{}.{p}.{s}", b64("{\"kid\":1}")),
+            // structure
+            "not a token".into(),
+            String::new(),
+            "a.b".into(),
+            "a.b.c.d".into(),
+            format!("{h}.{p}.{s}="),
+            format!("{h}.{p}.{s}.{s}"),
+            format!("{h}.{p}.+/"),
+            "a".repeat(MAX_CREDENTIAL_BYTES + 1),
+            format!("{h}.{}.{s}", "A".repeat(MAX_CREDENTIAL_BYTES)),
+        ];
+        // a large token that still fits: decoded on the heap
+        out.push(with(json!({"pad": "x".repeat(3000)})));
+        out
+    }
+
+    fn check(gw: &Gateway, creds: &[String], many: &[Verdict]) {
+        assert_eq!(creds.len(), many.len());
+        for (c, m) in creds.iter().zip(many) {
+            assert_eq!(&gw.verify(c), m, "credential {c:.120}");
+        }
+    }
+
+    #[tokio::test]
+    async fn batched_verdicts_are_verify_card_verdicts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = gateway(dir.path()).await;
+        let creds = credentials(&gw).await;
+        let refs: Vec<&str> = creds.iter().map(String::as_str).collect();
+        let many = gw.verify_many(&refs);
+
+        // The checks tell these apart (so the comparison is not all MALFORMED).
+        let reasons: Vec<Reason> = many.iter().map(|v| v.reason).collect();
+        for (i, r) in [
+            (0, Reason::Ok),
+            (1, Reason::Ok),
+            (2, Reason::Ok),
+            (3, Reason::Suspended),
+            (4, Reason::Revoked),
+            (5, Reason::BadSignature),
+            (6, Reason::BadSignature),
+            (7, Reason::BadSignature),
+            (11, Reason::Expired),
+            (13, Reason::NotYetValid),
+        ] {
+            assert_eq!(reasons[i], r, "credential {i}: {:.100}", creds[i]);
+        }
+        assert!(many[31].holder_key.is_some());
+        check(&gw, &creds, &many);
+
+        // All valid: the batch passes as a whole.
+        let valid: Vec<&str> = creds
+            .iter()
+            .zip(&many)
+            .filter(|(_, v)| v.valid())
+            .map(|(c, _)| c.as_str())
+            .collect();
+        assert!(valid.len() >= 4);
+        let all_ok = gw.verify_many(&valid);
+        assert!(all_ok.iter().all(Verdict::valid));
+
+        // Calls in flight on one thread, their signatures pooled.
+        let mut calls = tokio::task::JoinSet::new();
+        for (i, c) in creds.iter().enumerate() {
+            let (gw, c) = (gw.clone(), c.clone());
+            calls.spawn(async move { (i, gw.verify_pooled(&c).await) });
+        }
+        let mut pooled = vec![None; creds.len()];
+        while let Some(r) = calls.join_next().await {
+            let (i, v) = r.expect("joined");
+            pooled[i] = Some(v);
+        }
+        let pooled: Vec<Verdict> = pooled.into_iter().map(|v| v.expect("answered")).collect();
+        check(&gw, &creds, &pooled);
+
+        // One bad signature among many good ones: the batch fails, single checks find it.
+        let mut mixed: Vec<&str> = valid.iter().copied().cycle().take(40).collect();
+        mixed.insert(17, &creds[6]);
+        let verdicts = gw.verify_many(&mixed);
+        let owned: Vec<String> = mixed.iter().map(|c| (*c).to_owned()).collect();
+        check(&gw, &owned, &verdicts);
+        assert_eq!(verdicts[17].reason, Reason::BadSignature);
+        assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 40);
+    }
+
+    #[test]
+    fn claims_read_as_a_json_map_would() {
+        let payloads = [
+            r#"{"a":"x","n":1,"n":-2,"f":1.0,"u":18446744073709551615,"o":{"p":{"idx":3}}}"#,
+            r#"{"a":"x\"y","a":"\u0041","b":[1,{"c":2}],"t":true,"z":null}"#,
+            r#"{"status":{"status_list":{"idx":5,"idx":"6"}}}"#,
+            r#"{"status":{"status_list":{"idx":5},"status_list":7}}"#,
+            r#"{"status":{"status_list":{"idx":7}}, "status": {"status_list":{"idx":8}}}"#,
+            r#"{"n":-0,"m":0,"k":9223372036854775807,"l":9223372036854775808,"e":1e2}"#,
+            r#"{"big":1e400}"#,
+            r#"{"bad":"\ud800"}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#" {"a" : 1 } "#,
+            r#"null"#,
+            r#"[1]"#,
+            r#""s""#,
+            r#"{}"#,
+            "{\"a\":\"\u{1F600}\"}",
+            "",
+        ];
+        for p in payloads {
+            let map = serde_json::from_str::<Map<String, Value>>(p).ok();
+            let claims = Claims::parse(p.as_bytes());
+            assert_eq!(map.is_some(), claims.is_some(), "{p}");
+            let (Some(map), Some(claims)) = (map, claims) else {
+                continue;
+            };
+            for name in [
+                "a", "n", "f", "u", "o", "b", "t", "z", "m", "k", "l", "e", "status",
+            ] {
+                assert_eq!(
+                    map.get(name).and_then(Value::as_str),
+                    claims.str(name),
+                    "{p} {name}"
+                );
+                let int = match map.get(name) {
+                    None => Ok(None),
+                    Some(v) => v.as_i64().map(Some).ok_or(()),
+                };
+                assert_eq!(int, claims.int(name).map_err(|_| ()), "{p} {name}");
+            }
+            let idx = map
+                .get("status")
+                .and_then(|s| s.get("status_list"))
+                .and_then(|s| s.get("idx"))
+                .and_then(Value::as_u64);
+            assert_eq!(idx, claims.status_index(), "{p}");
+        }
     }
 }

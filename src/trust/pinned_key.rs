@@ -26,8 +26,22 @@ impl Algorithm {
 
 #[derive(Debug, Clone)]
 enum Material {
-    Ed25519(ed25519_dalek::VerifyingKey),
+    Ed25519 {
+        key: ed25519_dalek::VerifyingKey,
+        /// Batch verification agrees with `verify_strict` for this key (see `batchable`).
+        batchable: bool,
+    },
     P256(p256::ecdsa::VerifyingKey),
+}
+
+impl Material {
+    fn ed25519(key: ed25519_dalek::VerifyingKey) -> Self {
+        // `verify_strict` refuses small-order keys, and `verify_batch` checks the cofactorless
+        // equation: they agree on every signature a key in the prime-order subgroup makes
+        // honestly. Checked once per key (one scalar multiplication).
+        let batchable = !key.is_weak() && key.to_edwards().is_torsion_free();
+        Self::Ed25519 { key, batchable }
+    }
 }
 
 /// A public key with its kid and the one algorithm it may be used with.
@@ -44,7 +58,7 @@ impl PinnedKey {
         Self {
             kid,
             alg: Algorithm::EdDsa,
-            material: Material::Ed25519(key),
+            material: Material::ed25519(key),
         }
     }
 
@@ -61,16 +75,32 @@ impl PinnedKey {
     /// The Ed25519 key, when it is one.
     pub fn ed25519_key(&self) -> Option<&ed25519_dalek::VerifyingKey> {
         match &self.material {
-            Material::Ed25519(k) => Some(k),
+            Material::Ed25519 { key, .. } => Some(key),
             Material::P256(_) => None,
+        }
+    }
+
+    /// The key and the parsed signature, when this is an Ed25519 key whose signatures may be
+    /// checked with `ed25519_dalek::verify_batch` and `signature` has the length of one.
+    /// A batch that passes means `verify` would pass for each; when it fails, `verify` each.
+    pub fn batch_item(
+        &self,
+        signature: &[u8],
+    ) -> Option<(&ed25519_dalek::VerifyingKey, EdSignature)> {
+        match &self.material {
+            Material::Ed25519 {
+                key,
+                batchable: true,
+            } => EdSignature::from_slice(signature).ok().map(|s| (key, s)),
+            _ => None,
         }
     }
 
     /// Checks a JWS signature over `input`.
     pub fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
         match &self.material {
-            Material::Ed25519(k) => EdSignature::from_slice(signature)
-                .is_ok_and(|sig| k.verify_strict(input, &sig).is_ok()),
+            Material::Ed25519 { key, .. } => EdSignature::from_slice(signature)
+                .is_ok_and(|sig| key.verify_strict(input, &sig).is_ok()),
             Material::P256(k) => p256::ecdsa::Signature::from_slice(signature)
                 .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
         }
@@ -105,7 +135,7 @@ impl PinnedKey {
                 let x: [u8; 32] = bytes("x", 32)?.try_into().map_err(|_| "x")?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
                     .map_err(|_| format!("{kid}: not an Ed25519 point"))?;
-                (Algorithm::EdDsa, Material::Ed25519(key))
+                (Algorithm::EdDsa, Material::ed25519(key))
             }
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (bytes("x", 32)?, bytes("y", 32)?);
