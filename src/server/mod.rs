@@ -1,7 +1,9 @@
 //! The gRPC server: TLS with optional client certificates, health, reflection, limits,
 //! and a graceful stop on SIGTERM.
 
+mod coalesce;
 mod message_limits;
+mod per_core;
 mod shutdown;
 mod tls;
 
@@ -74,11 +76,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let listener = TcpListener::bind(settings.listen).await?;
-    let local = listener.local_addr()?;
     let grace = Duration::from_secs(settings.shutdown_grace_seconds);
     let stop = shutdown::Stop::new();
 
+    let verification = VerificationApi::new(ctx.clone());
+    let verify_audit = verification.audit();
     let router = Server::builder()
         .tls_config(tls)?
         .max_concurrent_streams(settings.max_concurrent_streams)
@@ -95,7 +97,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .max_encoding_message_size(DECODE_CEILING * 4),
         )
         .add_service(
-            VerificationServer::new(VerificationApi(ctx.clone()))
+            VerificationServer::new(verification)
                 .max_decoding_message_size(DECODE_CEILING)
                 .max_encoding_message_size(DECODE_CEILING * 4),
         )
@@ -110,33 +112,76 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         )
         .add_service(AdminServer::new(AdminApi(ctx)).max_decoding_message_size(DECODE_CEILING));
 
-    tracing::info!(%local, "serving gRPC over TLS");
+    // One current_thread runtime per core, each with its own listener on the address.
+    let runtimes = per_core::runtimes();
+    let listeners = per_core::bind(settings.listen, runtimes)?;
+    let local = listeners[0].local_addr()?;
+    let mut control = per_core::Control::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let router = router.clone();
+        control.spawn(format!("grpc-{i}"), move |signals| async move {
+            let listener = TcpListener::from_std(listener)?;
+            // Small responses must leave at once: Nagle's algorithm with delayed ACKs adds
+            // ~40 ms. Responses finished together leave together (coalesce.rs).
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.map(|c| {
+                    let _ = c.set_nodelay(true);
+                    coalesce::CoalescingStream::new(c)
+                })
+            });
+            let server = router.serve_with_incoming_shutdown(incoming, signals.clone().stopping());
+            tokio::select! {
+                r = server => r?,
+                () = signals.forced() => {}
+            }
+            Ok(())
+        })?;
+    }
+    control.started();
+    let mut running = control.threads();
+
+    tracing::info!(%local, runtimes, "serving gRPC over TLS");
     // The contract's readiness line, on stdout: the listener is bound and accepting.
     println!("listening on {local}");
-    let stopping = stop.clone();
-    let signal = async move {
-        shutdown::signal().await;
-        tracing::info!("stopping: health NOT_SERVING, draining in-flight calls");
-        health
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
-        stopping.fire();
-    };
-    // Small responses must leave at once: Nagle's algorithm with delayed ACKs adds ~40 ms.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        if let Ok(c) = &conn {
-            let _ = c.set_nodelay(true);
+    let mut failure = None;
+    let mut ended = |r: Option<anyhow::Result<()>>, running: &mut usize| match r {
+        Some(Ok(())) => *running -= 1,
+        Some(Err(e)) => {
+            *running -= 1;
+            failure.get_or_insert(e);
         }
-        conn
-    });
-    let server = router.serve_with_incoming_shutdown(incoming, signal);
+        None => *running = 0,
+    };
     tokio::select! {
-        r = server => r?,
-        () = stop.after(grace) => {
-            tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; closing remaining connections");
+        () = shutdown::signal() => {
+            tracing::info!("stopping: health NOT_SERVING, draining in-flight calls");
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+        r = control.done.recv() => ended(r, &mut running),
+    }
+    stop.fire();
+    let _ = control.stop.send(true);
+    let grace_over = stop.after(grace);
+    tokio::pin!(grace_over);
+    let mut forced = false;
+    while running > 0 {
+        tokio::select! {
+            r = control.done.recv() => ended(r, &mut running),
+            () = &mut grace_over, if !forced => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; closing remaining connections");
+                forced = true;
+                let _ = control.force.send(true);
+            }
         }
     }
+    verify_audit.flush();
     gateway.audit.flush().await;
+    control.release().await;
+    if let Some(e) = failure {
+        return Err(e);
+    }
     tracing::info!("stopped");
     Ok(())
 }
