@@ -11,6 +11,7 @@ mod keyring;
 mod partners;
 mod redemption;
 mod redemption_writer;
+mod signature_pool;
 mod status_board;
 mod verification;
 

@@ -5,14 +5,11 @@
 
 use super::catalogue::{ActiveCatalogue, Recognition};
 use super::keyring::Keyring;
+use super::signature_pool;
 use super::{Gateway, now};
-use crate::credential::{CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
+use crate::credential::{Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The outcome of verifying one credential.
@@ -74,219 +71,6 @@ impl Verdict {
 enum Issuer<'a> {
     Own,
     Partner(&'a crate::trust::PartnerBundle),
-}
-
-/// A JSON number as `serde_json::Value` keeps it.
-#[derive(Debug, Clone, Copy)]
-enum Num {
-    Pos(u64),
-    Neg(i64),
-    Float,
-}
-
-impl Num {
-    fn as_i64(self) -> Option<i64> {
-        match self {
-            Self::Pos(n) => i64::try_from(n).ok(),
-            Self::Neg(n) => Some(n),
-            Self::Float => None,
-        }
-    }
-
-    fn as_u64(self) -> Option<u64> {
-        match self {
-            Self::Pos(n) => Some(n),
-            Self::Neg(_) | Self::Float => None,
-        }
-    }
-}
-
-/// A claim as the verify path needs it, read in one pass and borrowed from the payload:
-/// strings are copied only when they hold escapes, arrays, booleans and null are checked and
-/// dropped. Parsing accepts and refuses exactly what `serde_json::Map<String, Value>` does,
-/// and a name given twice means its last value, as there.
-#[derive(Debug)]
-enum Claim<'a> {
-    Str(Cow<'a, str>),
-    Num(Num),
-    Obj(Claims<'a>),
-    /// `cnf` keeps its JSON value: the holder key is read from it as before.
-    Json(Value),
-    Other,
-}
-
-/// An object's members in document order.
-#[derive(Debug, Default)]
-struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
-
-impl<'a> Claims<'a> {
-    fn parse(payload: &'a [u8]) -> Option<Self> {
-        serde_json::from_slice(payload).ok()
-    }
-
-    fn get(&self, name: &str) -> Option<&Claim<'a>> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    fn str(&self, name: &str) -> Option<&str> {
-        match self.get(name)? {
-            Claim::Str(s) => Some(s),
-            Claim::Json(v) => v.as_str(),
-            _ => None,
-        }
-    }
-
-    fn obj(&self, name: &str) -> Option<&Claims<'a>> {
-        match self.get(name)? {
-            Claim::Obj(o) => Some(o),
-            _ => None,
-        }
-    }
-
-    fn int(&self, name: &str) -> Result<Option<i64>, String> {
-        let v = match self.get(name) {
-            None => return Ok(None),
-            Some(Claim::Num(n)) => n.as_i64(),
-            Some(Claim::Json(v)) => v.as_i64(),
-            Some(_) => None,
-        };
-        v.map(Some)
-            .ok_or_else(|| format!("{name} is not an integer"))
-    }
-
-    fn text(&self, name: &str) -> Result<&str, String> {
-        self.str(name)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("{name} is missing or not a string"))
-    }
-
-    /// `status.status_list.idx` as an unsigned integer.
-    fn status_index(&self) -> Option<u64> {
-        match self.obj("status")?.obj("status_list")?.get("idx")? {
-            Claim::Num(n) => n.as_u64(),
-            _ => None,
-        }
-    }
-
-    /// `cnf.jwk`, when it reads as a holder key.
-    fn holder_key(&self) -> Option<HolderKey> {
-        match self.get("cnf")? {
-            Claim::Json(cnf) => serde_json::from_value(cnf.get("jwk")?.clone()).ok(),
-            _ => None,
-        }
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
-}
-
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(KeyVisitor).map(Key)
-    }
-}
-
-fn members<'de, A: MapAccess<'de>>(mut map: A, top: bool) -> Result<Claims<'de>, A::Error> {
-    let mut out = Vec::with_capacity(if top { 12 } else { 2 });
-    while let Some(Key(k)) = map.next_key()? {
-        let v = if top && k == "cnf" {
-            Claim::Json(map.next_value::<Value>()?)
-        } else {
-            map.next_value::<Claim<'de>>()?
-        };
-        out.push((k, v));
-    }
-    Ok(Claims(out))
-}
-
-impl<'de> Deserialize<'de> for Claims<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Top;
-        impl<'de> Visitor<'de> for Top {
-            type Value = Claims<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Claims::default())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                members(map, true)
-            }
-        }
-        d.deserialize_map(Top)
-    }
-}
-
-impl<'de> Deserialize<'de> for Claim<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Any;
-        impl<'de> Visitor<'de> for Any {
-            type Value = Claim<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Claim::Other)
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Claim::Num(match u64::try_from(v) {
-                    Ok(u) => Num::Pos(u),
-                    Err(_) => Num::Neg(v),
-                }))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Claim::Num(Num::Pos(v)))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Claim::Num(Num::Float))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Claim::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Claim::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Claim::Str(Cow::Owned(v)))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Claim::Other)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Claim::Other)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                Claim::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<Claim<'de>>()?.is_some() {}
-                Ok(Claim::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                members(map, false).map(Claim::Obj)
-            }
-        }
-        d.deserialize_any(Any)
-    }
 }
 
 /// What verification reads, taken once per call (or once per batch).
@@ -378,7 +162,7 @@ impl Gateway {
         };
         let ok = match signed.key.batch_item(signed.signature) {
             Some((key, signature)) if signed.own => {
-                pool::verify(signed.input, signature, *key).await
+                signature_pool::verify(signed.input, signature, *key).await
             }
             _ => signed.key.verify(signed.input, signed.signature),
         };
@@ -650,148 +434,12 @@ impl Gateway {
     }
 }
 
-/// Signature checks of calls in flight, batched. The first call on a thread to need one
-/// opens a round and yields once; the calls that run meanwhile on the same thread (on a
-/// current_thread runtime: every call whose request was read with it) join the round and
-/// wait. Back in, the opener checks all signatures with one `verify_batch` and answers each;
-/// only when the batch fails is each checked alone. Only own keys are pooled: a batch can
-/// accept what `verify_strict` refuses only for a signer who holds the private key (torsion
-/// added to R), and for own keys that signer is this gateway. A lone call checks its
-/// signature alone, one yield later.
-mod pool {
-    use ed25519_dalek::{Signature, VerifyingKey};
-    use std::cell::RefCell;
-    use std::sync::{Arc, Mutex, MutexGuard};
-    use tokio::sync::oneshot;
-
-    /// Most signatures in one batch.
-    const MAX_ROUND: usize = 64;
-
-    struct Item {
-        message: Vec<u8>,
-        signature: Signature,
-        key: VerifyingKey,
-        reply: oneshot::Sender<bool>,
-    }
-
-    #[derive(Default)]
-    struct Members {
-        closed: bool,
-        items: Vec<Item>,
-    }
-
-    #[derive(Default)]
-    struct Round(Mutex<Members>);
-
-    impl Round {
-        fn members(&self) -> MutexGuard<'_, Members> {
-            self.0.lock().unwrap_or_else(|p| p.into_inner())
-        }
-    }
-
-    thread_local! {
-        static OPEN: RefCell<Option<Arc<Round>>> = const { RefCell::new(None) };
-    }
-
-    /// The opener's hold on its round. Dropped unfinished (the call was cancelled), it still
-    /// answers the calls that joined.
-    struct Opener(Option<Arc<Round>>);
-
-    impl Opener {
-        fn close(&mut self) -> Vec<Item> {
-            let Some(round) = self.0.take() else {
-                return Vec::new();
-            };
-            let _ = OPEN.try_with(|open| {
-                let mut open = open.borrow_mut();
-                if open.as_ref().is_some_and(|r| Arc::ptr_eq(r, &round)) {
-                    *open = None;
-                }
-            });
-            let mut members = round.members();
-            members.closed = true;
-            std::mem::take(&mut members.items)
-        }
-    }
-
-    impl Drop for Opener {
-        fn drop(&mut self) {
-            for item in self.close() {
-                let ok = item
-                    .key
-                    .verify_strict(&item.message, &item.signature)
-                    .is_ok();
-                let _ = item.reply.send(ok);
-            }
-        }
-    }
-
-    /// `key.verify_strict(message, signature)`, possibly batched with other calls'.
-    pub(super) async fn verify(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
-        let joined = OPEN.with(|open| {
-            let open = open.borrow();
-            let round = open.as_ref()?;
-            let mut members = round.members();
-            if members.closed || members.items.len() + 1 >= MAX_ROUND {
-                return None;
-            }
-            let (reply, answer) = oneshot::channel();
-            members.items.push(Item {
-                message: message.to_vec(),
-                signature,
-                key,
-                reply,
-            });
-            Some(answer)
-        });
-        if let Some(answer) = joined {
-            return match answer.await {
-                Ok(ok) => ok,
-                Err(_) => key.verify_strict(message, &signature).is_ok(),
-            };
-        }
-        let round = Arc::new(Round::default());
-        OPEN.with(|open| *open.borrow_mut() = Some(round.clone()));
-        let mut opener = Opener(Some(round));
-        tokio::task::yield_now().await;
-        let items = opener.close();
-        if items.is_empty() {
-            return key.verify_strict(message, &signature).is_ok();
-        }
-        let mut messages: Vec<&[u8]> = Vec::with_capacity(items.len() + 1);
-        let mut signatures = Vec::with_capacity(items.len() + 1);
-        let mut keys = Vec::with_capacity(items.len() + 1);
-        messages.push(message);
-        signatures.push(signature);
-        keys.push(key);
-        for item in &items {
-            messages.push(&item.message);
-            signatures.push(item.signature);
-            keys.push(item.key);
-        }
-        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-            for item in items {
-                let _ = item.reply.send(true);
-            }
-            return true;
-        }
-        for item in items {
-            let ok = item
-                .key
-                .verify_strict(&item.message, &item.signature)
-                .is_ok();
-            let _ = item.reply.send(ok);
-        }
-        key.verify_strict(message, &signature).is_ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::credential::{b64, b64_decode, sign_compact};
     use crate::service::IssueRequest;
-    use serde_json::{Map, json};
+    use serde_json::{Value, json};
 
     fn id_number(base17: &str) -> String {
         const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -1063,56 +711,5 @@ mod tests {
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[17].reason, Reason::BadSignature);
         assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 40);
-    }
-
-    #[test]
-    fn claims_read_as_a_json_map_would() {
-        let payloads = [
-            r#"{"a":"x","n":1,"n":-2,"f":1.0,"u":18446744073709551615,"o":{"p":{"idx":3}}}"#,
-            r#"{"a":"x\"y","a":"\u0041","b":[1,{"c":2}],"t":true,"z":null}"#,
-            r#"{"status":{"status_list":{"idx":5,"idx":"6"}}}"#,
-            r#"{"status":{"status_list":{"idx":5},"status_list":7}}"#,
-            r#"{"status":{"status_list":{"idx":7}}, "status": {"status_list":{"idx":8}}}"#,
-            r#"{"n":-0,"m":0,"k":9223372036854775807,"l":9223372036854775808,"e":1e2}"#,
-            r#"{"big":1e400}"#,
-            r#"{"bad":"\ud800"}"#,
-            r#"{"a":1,}"#,
-            r#"{"a":1} x"#,
-            r#" {"a" : 1 } "#,
-            r#"null"#,
-            r#"[1]"#,
-            r#""s""#,
-            r#"{}"#,
-            "{\"a\":\"\u{1F600}\"}",
-            "",
-        ];
-        for p in payloads {
-            let map = serde_json::from_str::<Map<String, Value>>(p).ok();
-            let claims = Claims::parse(p.as_bytes());
-            assert_eq!(map.is_some(), claims.is_some(), "{p}");
-            let (Some(map), Some(claims)) = (map, claims) else {
-                continue;
-            };
-            for name in [
-                "a", "n", "f", "u", "o", "b", "t", "z", "m", "k", "l", "e", "status",
-            ] {
-                assert_eq!(
-                    map.get(name).and_then(Value::as_str),
-                    claims.str(name),
-                    "{p} {name}"
-                );
-                let int = match map.get(name) {
-                    None => Ok(None),
-                    Some(v) => v.as_i64().map(Some).ok_or(()),
-                };
-                assert_eq!(int, claims.int(name).map_err(|_| ()), "{p} {name}");
-            }
-            let idx = map
-                .get("status")
-                .and_then(|s| s.get("status_list"))
-                .and_then(|s| s.get("idx"))
-                .and_then(Value::as_u64);
-            assert_eq!(idx, claims.status_index(), "{p}");
-        }
     }
 }
