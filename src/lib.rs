@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod credential;
 pub mod dev_certs;
