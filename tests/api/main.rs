@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub)]
 
+mod attacks;
 mod audit;
 mod helpers;
 mod issuance;

@@ -23,7 +23,7 @@ fn now() -> i64 {
 
 /// The partner's issuing office, as Mianyang would run it.
 pub(crate) struct Mianyang {
-    ed: ed25519_dalek::SigningKey,
+    pub(crate) ed: ed25519_dalek::SigningKey,
     ec: p256::ecdsa::SigningKey,
     jwks_path: std::path::PathBuf,
 }
@@ -39,7 +39,7 @@ impl Mianyang {
         m
     }
 
-    fn jwk_ed(kid: &str, key: &ed25519_dalek::SigningKey) -> Value {
+    pub(crate) fn jwk_ed(kid: &str, key: &ed25519_dalek::SigningKey) -> Value {
         json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kid": kid, "alg": "EdDSA", "use": "sig"})
     }
 
@@ -66,7 +66,11 @@ impl Mianyang {
         json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪", "level": level, "iat": t - 60, "nbf": t - 60, "exp": t + 3600})
     }
 
-    fn sign_ed(header: &Value, claims: &Value, key: &ed25519_dalek::SigningKey) -> String {
+    pub(crate) fn sign_ed(
+        header: &Value,
+        claims: &Value,
+        key: &ed25519_dalek::SigningKey,
+    ) -> String {
         let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
         let sig = key.sign(input.as_bytes());
         format!("{input}.{}", b64(sig.to_bytes()))
