@@ -1,6 +1,7 @@
 //! Credentials on the wire: JWS compact tokens, issuer keys and JWKS, status lists, QR payloads.
 
 mod card_token;
+mod counter_token;
 mod issuer_key;
 mod jws;
 mod key_sealing;
@@ -9,6 +10,9 @@ mod status_list;
 
 pub use card_token::{
     CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
+};
+pub use counter_token::{
+    COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
