@@ -11,3 +11,4 @@ mod keys;
 mod recognition;
 mod redemption;
 mod server;
+mod web;
