@@ -257,9 +257,10 @@ function infoRow(e) {
 function outcomeText(o) {
   if (!o) return '';
   if (o.ok) {
+    // period_end is the first second of the next period: show the last day of this one.
     const left = o.remaining === -1
       ? tx('unlimited')
-      : `${tx('remaining')} ${o.remaining}${o.periodEnd ? ` (${tx('periodEnd')} ${date(o.periodEnd)})` : ''}`;
+      : `${tx('remaining')} ${o.remaining}${o.periodEnd ? ` (${tx('periodEnd')} ${date(o.periodEnd - 1)})` : ''}`;
     return `${tx('redeemed')} · ${left}`;
   }
   return `${tx(o.kind)}${o.message ? `: ${o.message}` : ''}`;

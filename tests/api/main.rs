@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod audit;
+mod counter_page;
 mod counter_token;
 mod helpers;
 mod issuance;

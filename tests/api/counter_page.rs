@@ -1,0 +1,112 @@
+//! The counter page in a real browser: Debian's Chromium, headless, driven by playwright-core
+//! (tests/browser/counter.test.mjs) against a gateway started here.
+//!
+//! Missing Chromium or node_modules is a failure, not a skip: set SKIP_BROWSER_TEST=1 to skip.
+
+use crate::counter_token::counter_token_from_cli;
+use crate::helpers::{Db, TestApp, id_number, issue_request};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use talent_gateway::pb;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Where screenshots go: target/browser (beside the test binaries' target/tmp).
+fn screenshot_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("browser")
+}
+
+/// Runs `node args` in tests/browser with `env`; panics with its output unless it succeeds.
+fn node(args: &[&str], env: &[(&str, String)]) {
+    let mut child = Command::new("node")
+        .args(args)
+        .current_dir(browser_dir())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run node ({e}): install Node.js, or set SKIP_BROWSER_TEST=1")
+        });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            assert!(status.success(), "node {args:?} failed: {status}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node {args:?} did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_verifies_and_redeems_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TEST").as_deref() == Ok("1") {
+        eprintln!("SKIP_BROWSER_TEST=1: the browser test was not run");
+        return;
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: apt-get install chromium (or set SKIP_BROWSER_TEST=1)"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: npm ci --prefix tests/browser (or set SKIP_BROWSER_TEST=1)"
+    );
+    // The page's protobuf codec first: plain unit tests under Node.
+    node(&["--test", "proto.test.mjs"], &[]);
+
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let card = app
+        .issuance(Some("operator"))
+        .await
+        .issue_card(issue_request(&id_number("11010519491231006"), "B", ""))
+        .await
+        .expect("issued")
+        .into_inner()
+        .card
+        .expect("card");
+    let token = counter_token_from_cli(&app, "desk-1");
+    let port = app.addr.rsplit(':').next().expect("port");
+    let shots = screenshot_dir();
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
+    node(
+        &["counter.test.mjs"],
+        &[
+            ("GATEWAY_URL", format!("https://127.0.0.1:{port}/")),
+            ("CARD_PAYLOAD", card.qr_payload.clone()),
+            ("CARD_ID", card.card_id.clone()),
+            ("HOLDER_NAME", card.holder_name.clone()),
+            ("COUNTER_TOKEN", token),
+            ("SCREENSHOT_DIR", shots.display().to_string()),
+            ("CHROMIUM", chromium),
+        ],
+    );
+    assert!(shots.join("verdict.png").exists());
+
+    // The browser's double-click made one redemption: two in all, both by desk-1.
+    let listed =
+        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
+            .list_redemptions(pb::ListRedemptionsRequest {
+                card_id: card.card_id,
+                ..Default::default()
+            })
+            .await
+            .expect("listed")
+            .into_inner()
+            .redemptions;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for r in &listed {
+        assert_eq!(r.service_code, "CQ12");
+        assert_eq!(r.counter, "spiffe://cq.talent/counter/desk-1");
+    }
+}
