@@ -19,6 +19,8 @@ const state = {
   // retry of that click is the same redemption, never a second one.
   redeem: new Map(),
   stopCamera: null,
+  // Only the answer to the latest VerifyCard is shown (a language switch re-asks).
+  verifySeq: 0,
 };
 
 const tx = (key) => t(TEXT, key, state.lang);
@@ -131,6 +133,7 @@ function readError(message) {
 
 async function verify(credential, { quiet = false } = {}) {
   readError('');
+  const seq = ++state.verifySeq;
   if (!quiet) {
     $('verify').disabled = true;
     $('verify').textContent = tx('checking');
@@ -143,11 +146,13 @@ async function verify(credential, { quiet = false } = {}) {
       VerifyCardResponse,
       state.token,
     );
+    if (seq !== state.verifySeq) return;
     if (credential !== state.credential) state.redeem = new Map();
     state.credential = credential;
     state.verdict = verdict;
     render();
   } catch (e) {
+    if (seq !== state.verifySeq) return;
     readError(e instanceof GrpcError && e.code === Code.UNAUTHENTICATED
       ? `${tx('unauthenticated')}: ${e.message}`
       : `${tx('error')}: ${e.message}`);
@@ -194,6 +199,7 @@ function render() {
   verdict.replaceChildren(
     el('span', { text: tx(v.valid ? 'valid' : 'invalid') }),
     el('span', { class: 'why', text: v.valid ? '' : `${t(REASONS, v.reason, state.lang)} (${v.reason})` }),
+    el('span', { class: 'why detail', text: v.valid ? '' : v.detail }),
   );
   verdict.dataset.reason = v.reason;
 
@@ -212,7 +218,7 @@ function render() {
     ['homeRegion', t(REGIONS, v.issuer_region, state.lang)],
     ['nativeTier', v.native_tier],
     ['recognisedTier', v.recognised_tier],
-    ['expires', date(v.expires_at?.seconds)],
+    ['expires', v.expires_at?.seconds ? date(v.expires_at.seconds) : ''],
   ].filter(([, value]) => value);
   $('facts').replaceChildren(...facts.flatMap(([k, value]) => [
     el('dt', { text: tx(k) }), el('dd', { text: value, 'data-fact': k }),
