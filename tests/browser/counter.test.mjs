@@ -1,5 +1,6 @@
 // End-to-end: Debian's Chromium (headless) against a running gateway's counter page.
-// Env: GATEWAY_URL, CARD_PAYLOAD, CARD_ID, HOLDER_NAME, COUNTER_TOKEN, SCREENSHOT_DIR,
+// Env: GATEWAY_URL, CARD_PAYLOAD, CARD_ID, HOLDER_NAME, VISITOR_PAYLOAD (a Science City card,
+// tier E), COUNTER_TOKEN, SCREENSHOT_DIR,
 // CHROMIUM (default /usr/bin/chromium). Exits non-zero, saying why, on the first failure.
 // Started by tests/api/counter_page.rs, which also checks the database afterwards.
 
@@ -18,6 +19,7 @@ const url = env('GATEWAY_URL');
 const payload = env('CARD_PAYLOAD');
 const cardId = env('CARD_ID');
 const holder = env('HOLDER_NAME');
+const visitor = env('VISITOR_PAYLOAD');
 const token = env('COUNTER_TOKEN');
 const shots = env('SCREENSHOT_DIR');
 const T = { timeout: 15000 };
@@ -37,10 +39,14 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 
 const problems = [];
+// The one network error the test causes on purpose (a lost answer) is not a problem.
+let lossSimulated = false;
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    if (lossSimulated && m.text().includes('ERR_CONNECTION_RESET')) return;
+    problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   let redeemCalls = 0;
@@ -87,14 +93,58 @@ try {
   assert.match(await row.locator('.outcome').textContent(), /本期剩余 4/);
   await page.screenshot({ path: join(shots, 'redeemed.png'), fullPage: true });
 
+  // The answer to a redemption is lost on the way back: the retry is the same click, same
+  // idempotency key, so the gateway answers with the first result and counts it once.
+  const bodies = [];
+  await page.route('**/talentcard.v1.Entitlements/RedeemService', async (route) => {
+    bodies.push(route.request().postDataBuffer().toString('hex'));
+    if (bodies.length === 1) {
+      await route.fetch();
+      lossSimulated = true;
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  const health = page.locator('#services li[data-code=CQ10]');
+  await health.locator('button.redeem').click();
+  await health.locator('.outcome.bad').waitFor(T);
+  assert.equal(await health.locator('button.redeem').textContent(), '重试');
+  await health.locator('button.redeem').click();
+  await health.locator('.outcome.ok', { hasText: '本期剩余 0' }).waitFor(T);
+  assert.equal(bodies.length, 2);
+  assert.equal(bodies[0], bodies[1], 'the retry sent a different request (key)');
+  await page.unroute('**/talentcard.v1.Entitlements/RedeemService');
+  lossSimulated = false;
+  // A new click is a new redemption: the year's one health check is used up.
+  await health.locator('button.redeem').click();
+  await health.locator('.outcome.bad', { hasText: '额度已用完' }).waitFor(T);
+
   // English on request.
   await page.click('#lang');
   await page.locator('#verdict', { hasText: 'VALID' }).waitFor(T);
   await page.locator('#services li[data-code=CQ12]', { hasText: 'Airport / rail priority' }).waitFor(T);
   assert.equal(await page.textContent('[data-fact=homeRegion]'), 'Chongqing');
 
-  // A card that is not one: invalid, and why, in plain words.
+  // A visitor from Mianyang: recognised tier, usable services, the rest apart with reasons.
   await page.click('#lang');
+  await page.locator('#verdict', { hasText: '有效' }).waitFor(T);
+  await page.fill('#payload', visitor);
+  await page.click('#verify');
+  await page.locator('#card.mianyang').waitFor(T);
+  assert.equal(await page.textContent('#card-title'), '科技城人才卡');
+  assert.equal(await page.textContent('[data-fact=homeRegion]'), '绵阳');
+  assert.equal(await page.textContent('[data-fact=nativeTier]'), 'E');
+  assert.equal(await page.textContent('[data-fact=recognisedTier]'), 'F');
+  const usable = await page.locator('#services li').evaluateAll((lis) => lis.map((li) => li.dataset.code));
+  assert.deepEqual(usable, ['CQ01', 'CQ13']);
+  const apartment = page.locator('#info-only li[data-code=CQ05]');
+  assert.match(await apartment.textContent(), /仅限本地人才/);
+  assert.match(await page.locator('#info-only li[data-code=CQ10]').textContent(), /等级未达到/);
+  assert.equal(await apartment.locator('button').count(), 0, 'information-only lines cannot be redeemed');
+  await page.screenshot({ path: join(shots, 'visitor.png'), fullPage: true });
+
+  // A card that is not one: invalid, and why, in plain words.
   await page.fill('#payload', 'NCTC1:not-a-card');
   await page.click('#verify');
   await page.locator('#verdict.bad').waitFor(T);
@@ -103,7 +153,7 @@ try {
   await page.screenshot({ path: join(shots, 'invalid.png'), fullPage: true });
 
   assert.deepEqual(problems, [], 'the page logged errors');
-  console.log('counter page: verdict, redemption, double-click and languages OK');
+  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages OK');
 } catch (e) {
   console.error(`counter page test failed: ${e.stack || e}`);
   if (problems.length) console.error(problems.join('\n'));
