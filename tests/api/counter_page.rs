@@ -48,6 +48,31 @@ fn node(args: &[&str], env: &[(&str, String)]) {
     }
 }
 
+/// A one-frame Y4M video of `payload` as a QR code, for Chromium's fake camera.
+fn qr_video(payload: &str, out: &Path) {
+    use qrcode::{Color, EcLevel, QrCode};
+    const SCALE: usize = 4;
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::L).expect("fits");
+    let width = code.width();
+    let colors = code.to_colors();
+    // Even sides for 4:2:0, the code centred with a wide quiet zone.
+    let side = ((width + 16) * SCALE + 1) & !1;
+    let offset = (side - width * SCALE) / 2;
+    let mut luma = vec![235u8; side * side];
+    for y in 0..width * SCALE {
+        for x in 0..width * SCALE {
+            if colors[(y / SCALE) * width + x / SCALE] == Color::Dark {
+                luma[(y + offset) * side + x + offset] = 16;
+            }
+        }
+    }
+    let mut file =
+        format!("YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+    file.extend_from_slice(&luma);
+    file.extend(std::iter::repeat_n(128u8, 2 * (side / 2) * (side / 2)));
+    std::fs::write(out, file).expect("write y4m");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_verifies_and_redeems_in_chromium() {
     if std::env::var("SKIP_BROWSER_TEST").as_deref() == Ok("1") {
@@ -83,6 +108,8 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
     let port = app.addr.rsplit(':').next().expect("port");
     let shots = screenshot_dir();
     std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let camera = partner_dir.path().join("card.y4m");
+    qr_video(&card.qr_payload, &camera);
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
     node(
         &["counter.test.mjs"],
@@ -93,6 +120,7 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
             ("HOLDER_NAME", card.holder_name.clone()),
             ("VISITOR_PAYLOAD", visitor),
             ("COUNTER_TOKEN", token),
+            ("FAKE_CAMERA", camera.display().to_string()),
             ("SCREENSHOT_DIR", shots.display().to_string()),
             ("CHROMIUM", chromium),
         ],

@@ -1,7 +1,7 @@
 // End-to-end: Debian's Chromium (headless) against a running gateway's counter page.
 // Env: GATEWAY_URL, CARD_PAYLOAD, CARD_ID, HOLDER_NAME, VISITOR_PAYLOAD (a Science City card,
 // tier E), COUNTER_TOKEN, SCREENSHOT_DIR,
-// CHROMIUM (default /usr/bin/chromium). Exits non-zero, saying why, on the first failure.
+// FAKE_CAMERA (a Y4M video of the card's QR code), CHROMIUM (default /usr/bin/chromium). Exits non-zero, saying why, on the first failure.
 // Started by tests/api/counter_page.rs, which also checks the database afterwards.
 
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ const holder = env('HOLDER_NAME');
 const visitor = env('VISITOR_PAYLOAD');
 const token = env('COUNTER_TOKEN');
 const shots = env('SCREENSHOT_DIR');
+const camera = env('FAKE_CAMERA');
 const T = { timeout: 15000 };
 
 const profile = mkdtempSync(join(tmpdir(), 'counter-page-'));
@@ -31,7 +32,11 @@ const context = await chromium.launchPersistentContext(profile, {
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // The camera shows the card's QR code; no permission prompt.
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${camera}`,
   ],
+  permissions: ['camera'],
   // The gateway's certificate is from its development CA.
   ignoreHTTPSErrors: true,
   viewport: { width: 1000, height: 1100 },
@@ -152,8 +157,18 @@ try {
   assert.match(await page.textContent('#verdict'), /无法识别/);
   await page.screenshot({ path: join(shots, 'invalid.png'), fullPage: true });
 
+  // The camera reads the card (jsQR where the browser has no BarcodeDetector) and verifies it.
+  await page.fill('#payload', '');
+  await page.click('#camera');
+  await page.locator('#verdict.ok').waitFor({ timeout: 30000 });
+  assert.equal(await page.inputValue('#payload'), payload);
+  assert.equal(await page.textContent('#card-no'), cardId);
+  assert.equal(await page.locator('#video').isHidden(), true, 'the camera is stopped after a read');
+  const decoder = await page.evaluate(() => (typeof window.jsQR === 'function' ? 'jsQR' : 'BarcodeDetector'));
+  console.log(`camera read by ${decoder}`);
+
   assert.deepEqual(problems, [], 'the page logged errors');
-  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages OK');
+  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages, camera OK');
 } catch (e) {
   console.error(`counter page test failed: ${e.stack || e}`);
   if (problems.length) console.error(problems.join('\n'));
