@@ -15,11 +15,13 @@ impl Context {
         let Some(header) = req.metadata().get("authorization").filter(|_| !has_cert) else {
             return Ok(caller_of(req));
         };
+        // The scheme is case-insensitive (RFC 9110).
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or_else(|| {
                 ServiceError::Unauthenticated(
                     "authorization must be \"Bearer <counter token>\"".into(),

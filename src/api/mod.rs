@@ -1,5 +1,6 @@
 //! Thin tonic services: parse the request, make one call into `service`, convert the result.
-//! Caller identity comes from the mTLS certificate (or a counter token); errors become statuses in one place.
+//! Caller identity comes from the mTLS certificate (or a counter token); errors become
+//! statuses in one place.
 
 mod admin;
 mod auth;
