@@ -1,7 +1,7 @@
 //! Admin: operators only.
 
 use super::Context;
-use crate::domain::Role;
+use crate::domain::{Caller, Role};
 use crate::pb::{self, admin_server::Admin};
 use crate::service::ServiceError;
 use crate::store::PartnerRecord;
@@ -123,6 +123,32 @@ impl Admin for AdminApi {
         Ok(Response::new(pb::ImportCatalogueResponse {
             catalogue_version: version,
             problems: Vec::new(),
+        }))
+    }
+
+    async fn issue_counter_token(
+        &self,
+        req: Request<pb::IssueCounterTokenRequest>,
+    ) -> Result<Response<pb::IssueCounterTokenResponse>, Status> {
+        let rpc = "Admin.IssueCounterToken";
+        let caller = self.0.authorize(&req, &[Role::Operator], rpc)?;
+        // The counter joins the pinned trust domain, else the issuing operator's own.
+        let trust_domain = match (&self.0.access.trust_domain, &caller) {
+            (Some(td), _) => td.clone(),
+            (None, Caller::Identified(id)) => id.trust_domain().to_owned(),
+            (None, Caller::Public) => return Err(Status::unauthenticated(rpc)),
+        };
+        let r = req.into_inner();
+        let issued = self.0.gateway.issue_counter_token(
+            &caller.subject(),
+            &trust_domain,
+            &r.name,
+            r.valid_hours,
+        )?;
+        Ok(Response::new(pb::IssueCounterTokenResponse {
+            token: issued.token,
+            counter: issued.counter.to_string(),
+            expires_at: super::convert::timestamp(issued.expires_at),
         }))
     }
 }

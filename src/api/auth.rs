@@ -51,7 +51,7 @@ impl AccessPolicy {
     ) -> Result<(), Status> {
         let refusal = match caller {
             Caller::Public if !allowed.contains(&Role::Public) => Some(Status::unauthenticated(
-                format!("{rpc} needs a client certificate"),
+                format!("{rpc} needs a client certificate (or a counter token)"),
             )),
             Caller::Identified(id) if !allowed.contains(&id.role()) => {
                 Some(Status::permission_denied(format!(

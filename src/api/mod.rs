@@ -1,9 +1,11 @@
 //! Thin tonic services: parse the request, make one call into `service`, convert the result.
-//! Caller identity comes from the mTLS certificate; errors become statuses in one place.
+//! Caller identity comes from the mTLS certificate (or a counter token); errors become
+//! statuses in one place.
 
 mod admin;
 mod auth;
 mod convert;
+mod counter_token;
 mod entitlements;
 mod error;
 mod federation;
@@ -40,7 +42,7 @@ impl Context {
         allowed: &[Role],
         rpc: &str,
     ) -> Result<Caller, Status> {
-        let caller = caller_of(req);
+        let caller = self.caller(req, rpc)?;
         self.access.require(&self.gateway, &caller, allowed, rpc)?;
         Ok(caller)
     }

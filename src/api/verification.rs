@@ -135,7 +135,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardRequest>,
     ) -> Result<Response<pb::VerifyCardResponse>, Status> {
-        let caller = super::caller_of(&req).subject();
+        let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
         let r = req.get_ref();
         let v = self.ctx.gateway.verify_pooled(&r.credential).await;
         Ok(Response::new(self.answer(&caller, v, &r.language)))
@@ -145,7 +145,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardsRequest>,
     ) -> Result<Response<pb::VerifyCardsResponse>, Status> {
-        let caller = super::caller_of(&req).subject();
+        let caller = self.ctx.caller(&req, "Verification.VerifyCards")?.subject();
         let requests = &req.get_ref().requests;
         if requests.len() > MAX_BATCH {
             return Err(Status::invalid_argument(format!(

@@ -4,6 +4,7 @@
 mod card;
 mod catalogue;
 mod client;
+mod counter;
 mod keys;
 mod partner;
 mod qr_image;
@@ -81,6 +82,13 @@ enum Command {
     Card {
         #[command(subcommand)]
         command: card::CardCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Counter tokens for the counter page (role operator).
+    Counter {
+        #[command(subcommand)]
+        command: counter::CounterCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -178,6 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
+        Command::Counter { command, client } => counter::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,
         Command::Catalogue { command, client } => catalogue::run(command, &client).await,
         Command::Verify { credential, client } => card::verify(&credential, &client).await,

@@ -2,6 +2,7 @@
 
 mod card_token;
 mod claims;
+mod counter_token;
 mod issuer_key;
 mod jws;
 mod key_sealing;
@@ -12,6 +13,9 @@ pub use card_token::{
     CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
 };
 pub(crate) use claims::Claims;
+pub use counter_token::{
+    COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
+};
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
 pub use key_sealing::{KeyEncryptionKey, SealError};

@@ -1,13 +1,15 @@
 //! The gRPC server: TLS with optional client certificates, health, reflection, limits,
-//! and a graceful stop on SIGTERM.
+//! gRPC-Web and the counter page, and a graceful stop on SIGTERM.
 
 mod coalesce;
 mod message_limits;
 mod per_core;
 mod shutdown;
 mod tls;
+mod web;
 
 pub use message_limits::MessageLimits;
+pub use web::WebPages;
 
 use crate::api::{
     AccessPolicy, AdminApi, CardIssuanceApi, Context, EntitlementsApi, FederationApi,
@@ -87,6 +89,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(settings.request_timeout_seconds))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        // Browsers: the counter page on GET, and gRPC-Web (over HTTP/1.1 or h2) translated
+        // to gRPC before the size limits see it.
+        .accept_http1(true)
+        .layer(WebPages)
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(MessageLimits::new(settings.max_message_bytes))
         .add_service(health_service)
         .add_service(reflection)

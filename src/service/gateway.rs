@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
+use crate::credential::{CounterTokenKey, KeyEncryptionKey, STATUS_BITS, sign_compact};
 use crate::domain::{Tier, TokenProfile};
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
@@ -41,6 +41,7 @@ pub struct Gateway {
     pub(crate) redemptions: super::redemption_writer::RedemptionWriter,
     kek: KeyEncryptionKey,
     id_secret: Zeroizing<[u8; 32]>,
+    pub(crate) counter_key: CounterTokenKey,
     keys: RwLock<Arc<Keyring>>,
     pub(crate) status: RwLock<StatusBoard>,
     registry: RwLock<Arc<TrustRegistry>>,
@@ -57,11 +58,14 @@ impl Gateway {
     /// wins), and starts the task that follows the change sequence.
     pub async fn start(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
         let secrets = settings.data_dir.join("secrets");
-        let kek = KeyEncryptionKey::from_bytes(crate::secret_file::secret_32(
+        let kek_bytes = Zeroizing::new(crate::secret_file::secret_32(
             settings.key_encryption_key.as_deref(),
             &secrets.join("key-encryption.key"),
             "key-encryption key",
         )?);
+        // Replicas share the key-encryption key, so they agree on counter tokens too.
+        let counter_key = CounterTokenKey::derive(&kek_bytes);
+        let kek = KeyEncryptionKey::from_bytes(*kek_bytes);
         let id_secret = Zeroizing::new(crate::secret_file::secret_32(
             settings.id_hash_secret.as_deref(),
             &secrets.join("id-hash.key"),
@@ -108,6 +112,7 @@ impl Gateway {
             policy,
             kek,
             id_secret,
+            counter_key,
             keys: RwLock::new(Arc::new(keys)),
             status: RwLock::new(StatusBoard::load(settings.status_list_capacity, &statuses)),
             registry: RwLock::new(Arc::new(registry)),

@@ -5,9 +5,12 @@
 
 mod attacks;
 mod audit;
+mod counter_page;
+mod counter_token;
 mod helpers;
 mod issuance;
 mod keys;
 mod recognition;
 mod redemption;
 mod server;
+mod web;

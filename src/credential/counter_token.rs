@@ -1,0 +1,180 @@
+//! Counter tokens: a short-lived bearer credential for a counter's browser, which cannot
+//! present a client certificate.
+//!
+//! HS256 (HMAC-SHA256) rather than the card signing key: only this gateway and its replicas
+//! ever check a counter token, so nothing has to be published; a token must not verify
+//! anywhere else (partners hold our JWKS) nor ever pass for a card; and a card key rotation
+//! must not end the counters' sessions. The key is derived from a secret the replicas
+//! already share (the key-encryption key), so every replica accepts every token.
+
+use super::jws::{b64, b64_decode};
+use hmac::{Mac, SimpleHmac};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// The `typ` header of a counter token.
+pub const COUNTER_TOKEN_TYPE: &str = "counter+jwt";
+
+/// Longest validity an operator may give a counter token: a shift, not a standing credential.
+pub const MAX_COUNTER_TOKEN_HOURS: u32 = 24;
+
+/// Anything longer is refused before any decoding.
+const MAX_TOKEN_BYTES: usize = 2048;
+
+/// Separates this key from every other use of the secret it is derived from.
+const LABEL: &[u8] = b"talent-gateway counter-token v1";
+
+type HmacSha256 = SimpleHmac<sha2::Sha256>;
+
+/// The HMAC key of counter tokens.
+pub struct CounterTokenKey(Zeroizing<[u8; 32]>);
+
+/// What a counter token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterClaims {
+    /// The gateway's issuer name.
+    pub iss: String,
+    /// `spiffe://TRUST_DOMAIN/counter/NAME`.
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+    /// Token id, for the audit log.
+    pub jti: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenHeader {
+    alg: String,
+    typ: String,
+}
+
+/// Why a counter token is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CounterTokenError {
+    /// Not a counter token at all.
+    #[error("the counter token is malformed ({0})")]
+    Malformed(&'static str),
+    /// Not signed by this gateway (or altered).
+    #[error("the counter token was not issued by this gateway")]
+    BadSignature,
+    /// Past its `exp`.
+    #[error("the counter token has expired; ask an operator for a new one")]
+    Expired,
+}
+
+impl CounterTokenKey {
+    /// Derives the key from a 32-byte secret shared by the replicas.
+    pub fn derive(secret: &[u8; 32]) -> Self {
+        let mut mac = mac(secret);
+        mac.update(LABEL);
+        Self(Zeroizing::new(mac.finalize().into_bytes().into()))
+    }
+
+    /// The compact token for `claims`.
+    pub fn sign(&self, claims: &CounterClaims) -> String {
+        let header = TokenHeader {
+            alg: "HS256".into(),
+            typ: COUNTER_TOKEN_TYPE.into(),
+        };
+        let input = format!("{}.{}", part(&header), part(claims));
+        let mut m = mac(self.0.as_slice());
+        m.update(input.as_bytes());
+        format!("{input}.{}", b64(m.finalize().into_bytes()))
+    }
+
+    /// The claims of a token this key signed that has not expired at `now`.
+    pub fn verify(&self, token: &str, now: i64) -> Result<CounterClaims, CounterTokenError> {
+        use CounterTokenError::Malformed;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Malformed("too long"));
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Malformed("expected three dot-separated parts"));
+        };
+        let header: TokenHeader =
+            serde_json::from_slice(&b64_decode(h).map_err(|_| Malformed("header"))?)
+                .map_err(|_| Malformed("header"))?;
+        if header.alg != "HS256" || header.typ != COUNTER_TOKEN_TYPE {
+            return Err(Malformed("not a counter+jwt"));
+        }
+        let signature = b64_decode(s).map_err(|_| Malformed("signature"))?;
+        let mut m = mac(self.0.as_slice());
+        m.update(&token.as_bytes()[..h.len() + 1 + p.len()]);
+        // Constant-time comparison.
+        m.verify_slice(&signature)
+            .map_err(|_| CounterTokenError::BadSignature)?;
+        let claims: CounterClaims =
+            serde_json::from_slice(&b64_decode(p).map_err(|_| Malformed("claims"))?)
+                .map_err(|_| Malformed("claims"))?;
+        if now >= claims.exp {
+            return Err(CounterTokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+fn mac(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).expect("HMAC takes any key length")
+}
+
+/// base64url of a part's JSON (plain structs: serialising cannot fail).
+fn part<T: Serialize>(v: &T) -> String {
+    b64(serde_json::to_vec(v).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> CounterClaims {
+        CounterClaims {
+            iss: "urn:cn:500000:talent-card".into(),
+            sub: "spiffe://cq.talent/counter/desk-1".into(),
+            iat: 1000,
+            exp,
+            jti: "t1".into(),
+        }
+    }
+
+    #[test]
+    fn a_token_verifies_under_its_key_only_until_it_expires() {
+        let key = CounterTokenKey::derive(&[7; 32]);
+        let token = key.sign(&claims(2000));
+        assert_eq!(key.verify(&token, 1999), Ok(claims(2000)));
+        assert_eq!(key.verify(&token, 2000), Err(CounterTokenError::Expired));
+        let other = CounterTokenKey::derive(&[8; 32]);
+        assert_eq!(
+            other.verify(&token, 1500),
+            Err(CounterTokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn altered_or_foreign_tokens_are_refused() {
+        let key = CounterTokenKey::derive(&[7; 32]);
+        let token = key.sign(&claims(2000));
+        let (hp, sig) = token.rsplit_once('.').expect("three parts");
+        let (h, _) = hp.split_once('.').expect("three parts");
+        let forged = format!("{h}.{}.{sig}", b64(br#"{"iss":"x","sub":"spiffe://cq.talent/operator/x","iat":0,"exp":9999,"jti":"j"}"#));
+        assert_eq!(
+            key.verify(&forged, 1500),
+            Err(CounterTokenError::BadSignature)
+        );
+        let card_header = b64(br#"{"alg":"EdDSA","typ":"talent-card+jwt"}"#);
+        let (_, rest) = token.split_once('.').expect("parts");
+        assert!(matches!(
+            key.verify(&format!("{card_header}.{rest}"), 1500),
+            Err(CounterTokenError::Malformed(_))
+        ));
+        assert!(matches!(
+            key.verify("abc", 1500),
+            Err(CounterTokenError::Malformed(_))
+        ));
+    }
+}

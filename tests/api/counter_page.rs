@@ -1,0 +1,148 @@
+//! The counter page in a real browser: Debian's Chromium, headless, driven by playwright-core
+//! (tests/browser/counter.test.mjs) against a gateway started here.
+//!
+//! Missing Chromium or node_modules is a failure, not a skip: set SKIP_BROWSER_TEST=1 to skip.
+
+use crate::counter_token::counter_token_from_cli;
+use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::recognition::Mianyang;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use talent_gateway::pb;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Where screenshots go: target/browser (beside the test binaries' target/tmp).
+fn screenshot_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("browser")
+}
+
+/// Runs `node args` in tests/browser with `env`; panics with its output unless it succeeds.
+fn node(args: &[&str], env: &[(&str, String)]) {
+    let mut child = Command::new("node")
+        .args(args)
+        .current_dir(browser_dir())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run node ({e}): install Node.js, or set SKIP_BROWSER_TEST=1")
+        });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            assert!(status.success(), "node {args:?} failed: {status}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node {args:?} did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A one-frame Y4M video of `payload` as a QR code, for Chromium's fake camera.
+fn qr_video(payload: &str, out: &Path) {
+    use qrcode::{Color, EcLevel, QrCode};
+    const SCALE: usize = 4;
+    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::L).expect("fits");
+    let width = code.width();
+    let colors = code.to_colors();
+    // Even sides for 4:2:0, the code centred with a wide quiet zone.
+    let side = ((width + 16) * SCALE + 1) & !1;
+    let offset = (side - width * SCALE) / 2;
+    let mut luma = vec![235u8; side * side];
+    for y in 0..width * SCALE {
+        for x in 0..width * SCALE {
+            if colors[(y / SCALE) * width + x / SCALE] == Color::Dark {
+                luma[(y + offset) * side + x + offset] = 16;
+            }
+        }
+    }
+    let mut file =
+        format!("YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+    file.extend_from_slice(&luma);
+    file.extend(std::iter::repeat_n(128u8, 2 * (side / 2) * (side / 2)));
+    std::fs::write(out, file).expect("write y4m");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_verifies_and_redeems_in_chromium() {
+    if std::env::var("SKIP_BROWSER_TEST").as_deref() == Ok("1") {
+        eprintln!("SKIP_BROWSER_TEST=1: the browser test was not run");
+        return;
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: apt-get install chromium (or set SKIP_BROWSER_TEST=1)"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: npm ci --prefix tests/browser (or set SKIP_BROWSER_TEST=1)"
+    );
+    // The page's protobuf codec first: plain unit tests under Node.
+    node(&["--test", "proto.test.mjs"], &[]);
+
+    // With the partner configured, so that a visitor's card is shown too.
+    let partner_dir = tempfile::tempdir().expect("tempdir");
+    let my = Mianyang::new(partner_dir.path());
+    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let visitor = format!("KJC1:{}", my.token(&Mianyang::claims("E")));
+    let card = app
+        .issuance(Some("operator"))
+        .await
+        .issue_card(issue_request(&id_number("11010519491231006"), "B", ""))
+        .await
+        .expect("issued")
+        .into_inner()
+        .card
+        .expect("card");
+    let token = counter_token_from_cli(&app, "desk-1");
+    let port = app.addr.rsplit(':').next().expect("port");
+    let shots = screenshot_dir();
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let camera = partner_dir.path().join("card.y4m");
+    qr_video(&card.qr_payload, &camera);
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
+    node(
+        &["counter.test.mjs"],
+        &[
+            ("GATEWAY_URL", format!("https://127.0.0.1:{port}/")),
+            ("CARD_PAYLOAD", card.qr_payload.clone()),
+            ("CARD_ID", card.card_id.clone()),
+            ("HOLDER_NAME", card.holder_name.clone()),
+            ("VISITOR_PAYLOAD", visitor),
+            ("COUNTER_TOKEN", token),
+            ("FAKE_CAMERA", camera.display().to_string()),
+            ("SCREENSHOT_DIR", shots.display().to_string()),
+            ("CHROMIUM", chromium),
+        ],
+    );
+    assert!(shots.join("verdict.png").exists());
+
+    // The browser's double-click made one redemption, its retried click one: three in all,
+    // all by desk-1.
+    let listed =
+        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
+            .list_redemptions(pb::ListRedemptionsRequest {
+                card_id: card.card_id,
+                ..Default::default()
+            })
+            .await
+            .expect("listed")
+            .into_inner()
+            .redemptions;
+    let mut codes: Vec<&str> = listed.iter().map(|r| r.service_code.as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["CQ10", "CQ12", "CQ12"], "{listed:?}");
+    for r in &listed {
+        assert_eq!(r.counter, "spiffe://cq.talent/counter/desk-1");
+    }
+}

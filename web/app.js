@@ -1,0 +1,321 @@
+// The counter page: read a card, show the verdict and the services, redeem with one click.
+
+import { Code, GrpcError, unary } from './grpc-web.js';
+import {
+  RedeemServiceRequest, RedeemServiceResponse, VerifyCardRequest, VerifyCardResponse,
+} from './proto.js';
+import { BASIS, CARD_TITLES, REASONS, REGIONS, TEXT, t } from './i18n.js';
+import { scan } from './scan.js';
+
+const $ = (id) => document.getElementById(id);
+const USABLE = new Set(['home', 'host_standard']);
+
+const state = {
+  lang: sessionStorage.getItem('lang') || 'zh',
+  token: sessionStorage.getItem('counterToken') || '',
+  credential: '',
+  verdict: null,
+  // Per service code: { key, busy, outcome } — `key` survives a failed attempt so that a
+  // retry of that click is the same redemption, never a second one.
+  redeem: new Map(),
+  stopCamera: null,
+  // Only the answer to the latest VerifyCard is shown (a language switch re-asks).
+  verifySeq: 0,
+};
+
+const tx = (key) => t(TEXT, key, state.lang);
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+function date(seconds) {
+  if (!seconds) return '—';
+  return new Date(seconds * 1000).toLocaleDateString(state.lang === 'en' ? 'en-GB' : 'zh-CN', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+  });
+}
+
+function quotaText(quota) {
+  const [kind, n] = (quota || '').split(/\s+/);
+  const zh = state.lang !== 'en';
+  switch (kind) {
+    case 'unlimited': return zh ? '不限次数' : 'unlimited';
+    case 'per_year': return zh ? `每年 ${n} 次` : `${n} per year`;
+    case 'once': return zh ? '限一次' : 'once';
+    case 'per_event': return zh ? '按事项办理' : 'per event';
+    case 'external': return zh ? '由合作机构决定' : 'decided by the provider';
+    default: return quota || '';
+  }
+}
+
+// ---- language -------------------------------------------------------------------------
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === 'en' ? 'en' : 'zh-CN';
+  document.title = tx('title');
+  for (const node of document.querySelectorAll('[data-t]')) node.textContent = tx(node.dataset.t);
+  $('camera').textContent = tx(state.stopCamera ? 'stopCamera' : 'camera');
+  showToken();
+  render();
+}
+
+$('lang').addEventListener('click', async () => {
+  state.lang = state.lang === 'en' ? 'zh' : 'en';
+  sessionStorage.setItem('lang', state.lang);
+  applyLanguage();
+  // Information-only reasons come from the gateway in the language asked for.
+  if (state.credential) await verify(state.credential, { quiet: true });
+});
+
+// ---- counter token --------------------------------------------------------------------
+
+/** The token's claims, read for display only: the gateway is what checks it. */
+function tokenClaims(token) {
+  try {
+    const [h, p] = token.split('.');
+    const json = (s) => JSON.parse(atob(s.replace(/-/g, '+').replace(/_/g, '/')));
+    if (json(h).typ !== 'counter+jwt') return null;
+    return json(p);
+  } catch {
+    return null;
+  }
+}
+
+function showToken() {
+  const status = $('token-status');
+  status.className = 'muted';
+  if (!state.token) {
+    status.textContent = tx('tokenNone');
+    return;
+  }
+  const claims = tokenClaims(state.token);
+  if (!claims) {
+    status.textContent = tx('tokenBad');
+    status.className = 'error';
+  } else if (claims.exp * 1000 <= Date.now()) {
+    status.textContent = tx('tokenExpired');
+    status.className = 'error';
+  } else {
+    const name = String(claims.sub).split('/').pop();
+    status.textContent = `${tx('tokenAs')}: ${name} · ${tx('tokenUntil')} ${new Date(claims.exp * 1000).toLocaleString(state.lang === 'en' ? 'en-GB' : 'zh-CN', { timeZone: 'Asia/Shanghai' })}`;
+  }
+}
+
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  state.token = $('token').value.trim();
+  $('token').value = '';
+  sessionStorage.setItem('counterToken', state.token);
+  showToken();
+});
+
+$('token-clear').addEventListener('click', () => {
+  state.token = '';
+  sessionStorage.removeItem('counterToken');
+  showToken();
+});
+
+// ---- reading and verifying --------------------------------------------------------------
+
+function readError(message) {
+  const p = $('read-error');
+  p.textContent = message || '';
+  p.hidden = !message;
+}
+
+async function verify(credential, { quiet = false } = {}) {
+  readError('');
+  const seq = ++state.verifySeq;
+  if (!quiet) {
+    $('verify').disabled = true;
+    $('verify').textContent = tx('checking');
+  }
+  try {
+    const verdict = await unary(
+      'talentcard.v1.Verification/VerifyCard',
+      VerifyCardRequest,
+      { credential, language: state.lang },
+      VerifyCardResponse,
+      state.token,
+    );
+    if (seq !== state.verifySeq) return;
+    if (credential !== state.credential) state.redeem = new Map();
+    state.credential = credential;
+    state.verdict = verdict;
+    render();
+  } catch (e) {
+    if (seq !== state.verifySeq) return;
+    readError(e instanceof GrpcError && e.code === Code.UNAUTHENTICATED
+      ? `${tx('unauthenticated')}: ${e.message}`
+      : `${tx('error')}: ${e.message}`);
+  } finally {
+    $('verify').disabled = false;
+    $('verify').textContent = tx('verify');
+  }
+}
+
+$('read-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const credential = $('payload').value.trim();
+  if (credential) verify(credential);
+});
+
+$('camera').addEventListener('click', async () => {
+  if (state.stopCamera) {
+    state.stopCamera();
+    state.stopCamera = null;
+    $('camera').textContent = tx('camera');
+    return;
+  }
+  try {
+    state.stopCamera = await scan($('video'), (code) => {
+      state.stopCamera = null;
+      $('camera').textContent = tx('camera');
+      $('payload').value = code;
+      verify(code.trim());
+    });
+    $('camera').textContent = tx('stopCamera');
+  } catch (e) {
+    readError(`${tx('noCamera')}: ${e.message}`);
+  }
+});
+
+// ---- the verdict ------------------------------------------------------------------------
+
+function render() {
+  const v = state.verdict;
+  $('result').hidden = !v;
+  if (!v) return;
+  const verdict = $('verdict');
+  verdict.className = `verdict ${v.valid ? 'ok' : 'bad'}`;
+  verdict.replaceChildren(
+    el('span', { text: tx(v.valid ? 'valid' : 'invalid') }),
+    el('span', { class: 'why', text: v.valid ? '' : `${t(REASONS, v.reason, state.lang)} (${v.reason})` }),
+    el('span', { class: 'why detail', text: v.valid ? '' : v.detail }),
+  );
+  verdict.dataset.reason = v.reason;
+
+  const hasCard = Boolean(v.card_id);
+  $('card').hidden = !hasCard;
+  $('card').className = `card ${v.issuer_region || ''} ${v.valid ? '' : 'void'}`;
+  $('card-title').textContent = t(CARD_TITLES, v.issuer_region, state.lang);
+  $('card-tier').textContent = v.native_tier;
+  $('card-name').textContent = v.holder_name;
+  $('card-no').textContent = v.card_id;
+  $('card-exp').textContent = date(v.expires_at?.seconds);
+
+  const facts = [
+    ['holder', v.holder_name],
+    ['cardNo', v.card_id],
+    ['homeRegion', t(REGIONS, v.issuer_region, state.lang)],
+    ['nativeTier', v.native_tier],
+    ['recognisedTier', v.recognised_tier],
+    ['expires', v.expires_at?.seconds ? date(v.expires_at.seconds) : ''],
+  ].filter(([, value]) => value);
+  $('facts').replaceChildren(...facts.flatMap(([k, value]) => [
+    el('dt', { text: tx(k) }), el('dd', { text: value, 'data-fact': k }),
+  ]));
+
+  const usable = v.valid ? v.entitlements.filter((e) => USABLE.has(e.basis)) : [];
+  const info = v.valid ? v.entitlements.filter((e) => !USABLE.has(e.basis)) : [];
+  $('services-box').hidden = !v.valid;
+  $('services').replaceChildren(...(usable.length ? usable.map(serviceRow) : [el('li', { text: tx('none') })]));
+  $('info-only').replaceChildren(...(info.length ? info.map(infoRow) : [el('li', { text: tx('none') })]));
+}
+
+function names(e) {
+  const [first, second] = state.lang === 'en' ? [e.name_en, e.name_zh] : [e.name_zh, e.name_en];
+  return [first || e.name, second];
+}
+
+function serviceRow(e) {
+  const [name, other] = names(e);
+  const r = state.redeem.get(e.service_code) ?? {};
+  const button = el('button', { type: 'button', class: 'redeem primary' });
+  button.textContent = tx(r.busy ? 'redeeming' : r.key ? 'retry' : 'redeem');
+  button.disabled = Boolean(r.busy);
+  button.addEventListener('click', () => redeem(e.service_code, button));
+  const outcome = el('div', { class: `outcome ${r.outcome?.ok ? 'ok' : 'bad'}`, text: outcomeText(r.outcome) });
+  return el('li', { 'data-code': e.service_code },
+    el('div', {},
+      el('div', { class: 'name', text: `${e.service_code} ${name}` }),
+      el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)} · ${tx('quota')}: ${quotaText(e.quota)}` }),
+      outcome),
+    button);
+}
+
+function infoRow(e) {
+  const [name, other] = names(e);
+  return el('li', { 'data-code': e.service_code },
+    el('div', {},
+      el('div', { class: 'name', text: `${e.service_code} ${name}` }),
+      el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)}${e.reason ? ` · ${e.reason}` : ''}` })));
+}
+
+function outcomeText(o) {
+  if (!o) return '';
+  if (o.ok) {
+    // period_end is the first second of the next period: show the last day of this one.
+    const left = o.remaining === -1
+      ? tx('unlimited')
+      : `${tx('remaining')} ${o.remaining}${o.periodEnd ? ` (${tx('periodEnd')} ${date(o.periodEnd - 1)})` : ''}`;
+    return `${tx('redeemed')} · ${left}`;
+  }
+  return `${tx(o.kind)}${o.message ? `: ${o.message}` : ''}`;
+}
+
+// ---- redeeming --------------------------------------------------------------------------
+
+/** Statuses after which the outcome is unknown: the same click may be retried, same key. */
+const RETRYABLE = new Set([Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.UNKNOWN, Code.INTERNAL, Code.CANCELLED, Code.ABORTED]);
+
+async function redeem(code, button) {
+  const r = state.redeem.get(code) ?? {};
+  if (r.busy) return;
+  if (!state.token) {
+    r.outcome = { ok: false, kind: 'needToken' };
+    state.redeem.set(code, r);
+    render();
+    return;
+  }
+  // Disabled before anything else: a second click of a double-click finds it so.
+  button.disabled = true;
+  r.busy = true;
+  r.key ??= crypto.randomUUID();
+  state.redeem.set(code, r);
+  button.textContent = tx('redeeming');
+  try {
+    const res = await unary(
+      'talentcard.v1.Entitlements/RedeemService',
+      RedeemServiceRequest,
+      { credential: state.credential, service_code: code, idempotency_key: r.key },
+      RedeemServiceResponse,
+      state.token,
+    );
+    r.key = undefined;
+    r.outcome = { ok: true, remaining: res.remaining, periodEnd: res.period_end?.seconds, id: res.redemption_id };
+  } catch (e) {
+    const status = e instanceof GrpcError ? e.code : Code.UNKNOWN;
+    if (!RETRYABLE.has(status)) r.key = undefined;
+    const kind = {
+      [Code.UNAUTHENTICATED]: 'unauthenticated',
+      [Code.PERMISSION_DENIED]: 'denied',
+      [Code.RESOURCE_EXHAUSTED]: 'exhausted',
+      [Code.FAILED_PRECONDITION]: 'refused',
+    }[status] ?? (RETRYABLE.has(status) ? 'unavailable' : 'error');
+    r.outcome = { ok: false, kind, message: e.message };
+  } finally {
+    r.busy = false;
+    render();
+  }
+}
+
+applyLanguage();
