@@ -49,10 +49,11 @@ enum Claim<'a> {
 
 /// An object's members in document order.
 #[derive(Debug, Default)]
-pub(crate) struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
+pub struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
 
 impl<'a> Claims<'a> {
-    pub(crate) fn parse(payload: &'a [u8]) -> Option<Self> {
+    /// The members of a JSON object payload; `None` when it is not one (or names a member twice).
+    pub fn parse(payload: &'a [u8]) -> Option<Self> {
         serde_json::from_slice(payload).ok()
     }
 
@@ -60,7 +61,8 @@ impl<'a> Claims<'a> {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    pub(crate) fn str(&self, name: &str) -> Option<&str> {
+    /// A member that is a string.
+    pub fn str(&self, name: &str) -> Option<&str> {
         match self.get(name)? {
             Claim::Str(s) => Some(s),
             Claim::Json(v) => v.as_str(),
@@ -68,14 +70,16 @@ impl<'a> Claims<'a> {
         }
     }
 
-    pub(crate) fn obj(&self, name: &str) -> Option<&Claims<'a>> {
+    /// A member that is an object.
+    pub fn obj(&self, name: &str) -> Option<&Claims<'a>> {
         match self.get(name)? {
             Claim::Obj(o) => Some(o),
             _ => None,
         }
     }
 
-    pub(crate) fn int(&self, name: &str) -> Result<Option<i64>, String> {
+    /// A member that must be an integer when present.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
         let v = match self.get(name) {
             None => return Ok(None),
             Some(Claim::Num(n)) => n.as_i64(),
@@ -86,14 +90,15 @@ impl<'a> Claims<'a> {
             .ok_or_else(|| format!("{name} is not an integer"))
     }
 
-    pub(crate) fn text(&self, name: &str) -> Result<&str, String> {
+    /// A member that must be a string.
+    pub fn text(&self, name: &str) -> Result<&str, String> {
         self.str(name)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| format!("{name} is missing or not a string"))
     }
 
     /// `status.status_list.idx` as an unsigned integer.
-    pub(crate) fn status_index(&self) -> Option<u64> {
+    pub fn status_index(&self) -> Option<u64> {
         match self.obj("status")?.obj("status_list")?.get("idx")? {
             Claim::Num(n) => n.as_u64(),
             _ => None,
@@ -101,7 +106,7 @@ impl<'a> Claims<'a> {
     }
 
     /// `cnf.jwk`, when it reads as a holder key.
-    pub(crate) fn holder_key(&self) -> Option<HolderKey> {
+    pub fn holder_key(&self) -> Option<HolderKey> {
         match self.get("cnf")? {
             Claim::Json(cnf) => serde_json::from_value(cnf.get("jwk")?.clone()).ok(),
             _ => None,

@@ -12,7 +12,7 @@ mod status_list;
 pub use card_token::{
     CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
 };
-pub(crate) use claims::Claims;
+pub use claims::Claims;
 pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
