@@ -32,6 +32,9 @@ pub(crate) enum CardCommand {
         /// Retry key.
         #[arg(long, default_value = "")]
         idempotency_key: String,
+        /// The holder's Ed25519 public key (base64url, from `holder keygen`): binds the card.
+        #[arg(long)]
+        holder_public_key: Option<String>,
     },
     /// Show a card.
     Get {
@@ -85,14 +88,19 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
             category,
             valid_days,
             idempotency_key,
+            holder_public_key,
         } => {
+            let holder_public_key = match holder_public_key {
+                Some(k) => super::holder::public_key_arg(&k)?,
+                None => Vec::new(),
+            };
             api.issue_card(pb::IssueCardRequest {
                 holder_name: name,
                 id_number,
                 tier,
                 category,
                 valid_days,
-                holder_public_key: Vec::new(),
+                holder_public_key,
                 idempotency_key,
             })
             .await?
@@ -206,11 +214,16 @@ async fn import(
 }
 
 /// Prints a verdict the way a counter would read it.
-pub(crate) async fn verify(credential: &str, client: &ClientArgs) -> anyhow::Result<()> {
+pub(crate) async fn verify(
+    credential: &str,
+    holder_proof: &str,
+    client: &ClientArgs,
+) -> anyhow::Result<()> {
     let mut api = crate::pb::verification_client::VerificationClient::new(client.channel().await?);
     let v = api
         .verify_card(pb::VerifyCardRequest {
             credential: credential.to_owned(),
+            holder_proof: holder_proof.to_owned(),
             ..Default::default()
         })
         .await?

@@ -4,6 +4,7 @@
 mod card;
 mod catalogue;
 mod client;
+mod holder;
 mod keys;
 mod partner;
 mod qr_image;
@@ -55,6 +56,16 @@ enum Command {
     Verify {
         /// The token or QR payload.
         credential: String,
+        /// A holder proof (kb+jwt) from `holder prove`, for a card bound to a holder key.
+        #[arg(long, default_value = "")]
+        holder_proof: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Holder binding: a holder key, and proofs that answer a gateway's challenge.
+    Holder {
+        #[command(subcommand)]
+        command: holder::HolderCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -180,6 +191,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Card { command, client } => card::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,
         Command::Catalogue { command, client } => catalogue::run(command, &client).await,
-        Command::Verify { credential, client } => card::verify(&credential, &client).await,
+        Command::Verify {
+            credential,
+            holder_proof,
+            client,
+        } => card::verify(&credential, &holder_proof, &client).await,
+        Command::Holder { command, client } => holder::run(command, &client).await,
     }
 }

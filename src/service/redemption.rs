@@ -20,6 +20,7 @@ impl Gateway {
         credential: &str,
         service_code: &str,
         idempotency_key: Option<String>,
+        holder_proof: &str,
     ) -> Result<Redemption, ServiceError> {
         let key = idempotency_key.ok_or_else(|| {
             ServiceError::invalid(
@@ -32,6 +33,12 @@ impl Gateway {
             return Err(ServiceError::invalid("service_code", "is required"));
         }
         let verdict = self.verify(credential);
+        // A proof consumes its nonce: a retry after a lost answer brings a fresh proof, and
+        // the idempotency key still makes it the same redemption.
+        let required = self.proof_required(code, caller);
+        let verdict = self
+            .bind_holder(verdict, credential, holder_proof, required)
+            .await?;
         let Some(recognition) = verdict.recognition.as_ref().filter(|_| verdict.valid()) else {
             return Err(ServiceError::CredentialRefused {
                 reason: verdict.reason.as_str(),

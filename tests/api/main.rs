@@ -5,6 +5,7 @@
 
 mod audit;
 mod helpers;
+mod holder;
 mod issuance;
 mod keys;
 mod recognition;
