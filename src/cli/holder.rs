@@ -34,10 +34,19 @@ pub(crate) enum HolderCommand {
         /// Also verify the card with the proof and print the verdict.
         #[arg(long)]
         verify: bool,
+        /// Gateway address.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        addr: String,
+        /// CA that signed the gateway's certificate [default: data/certs/ca.pem].
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Name the server certificate must carry.
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
     },
 }
 
-pub(crate) async fn run(cmd: HolderCommand, client: &ClientArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(cmd: HolderCommand) -> anyhow::Result<()> {
     match cmd {
         HolderCommand::Keygen { out } => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -55,8 +64,21 @@ pub(crate) async fn run(cmd: HolderCommand, client: &ClientArgs) -> anyhow::Resu
             key,
             credential,
             verify,
+            addr,
+            ca,
+            server_name,
         } => {
             let key = read_key(&key)?;
+            // A holder's phone has no client certificate: it calls as the public, and
+            // `--key` here is the holder key, not a TLS key.
+            let client = &ClientArgs {
+                addr,
+                ca,
+                cert: None,
+                key: None,
+                public: true,
+                server_name,
+            };
             let mut api = pb::verification_client::VerificationClient::new(client.channel().await?);
             let c = api
                 .create_challenge(pb::CreateChallengeRequest {})

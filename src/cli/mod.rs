@@ -66,8 +66,6 @@ enum Command {
     Holder {
         #[command(subcommand)]
         command: holder::HolderCommand,
-        #[command(flatten)]
-        client: ClientArgs,
     },
     /// Partners under the agreement (role operator).
     Partner {
@@ -196,6 +194,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             holder_proof,
             client,
         } => card::verify(&credential, &holder_proof, &client).await,
-        Command::Holder { command, client } => holder::run(command, &client).await,
+        Command::Holder { command } => holder::run(command).await,
     }
 }
