@@ -70,6 +70,27 @@ pub(crate) enum CardCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draw a card-shaped picture (85.6 x 54 mm) with name, tier, number, expiry and QR code,
+    /// as SVG or PNG (by the file extension). From the gateway by card number, or from a
+    /// token or QR payload read here (its claims are shown as they are, not verified).
+    Picture {
+        /// Card number (asks the gateway, role operator).
+        #[arg(
+            long,
+            conflicts_with = "credential",
+            required_unless_present = "credential"
+        )]
+        card_id: Option<String>,
+        /// An own card's token or QR payload (no gateway needed).
+        #[arg(long)]
+        credential: Option<String>,
+        /// Output file, .png or .svg.
+        #[arg(long)]
+        out: PathBuf,
+        /// The card's name printed at the top.
+        #[arg(long, default_value = "新重庆人才卡 New Chongqing Talent Card")]
+        title: String,
+    },
     /// Issue cards from a CSV file: holder_name,id_number,tier,category,valid_days[,idempotency_key]
     Import {
         /// The CSV file (no header line).
@@ -78,6 +99,15 @@ pub(crate) enum CardCommand {
 }
 
 pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result<()> {
+    if let CardCommand::Picture {
+        card_id: None,
+        credential: Some(credential),
+        out,
+        title,
+    } = &cmd
+    {
+        return picture(&own_card_from_token(credential)?, title, out);
+    }
     let mut api = CardIssuanceClient::new(client.channel().await?)
         .max_decoding_message_size(64 * 1024 * 1024);
     let card = match cmd {
@@ -142,6 +172,21 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
             println!("wrote {}", out.display());
             return Ok(());
         }
+        CardCommand::Picture {
+            card_id,
+            out,
+            title,
+            ..
+        } => {
+            let card_id = card_id.context("--card-id or --credential is required")?;
+            let card = api
+                .get_card(pb::GetCardRequest { card_id })
+                .await?
+                .into_inner()
+                .card
+                .context("no card in the answer")?;
+            return picture(&card, &title, &out);
+        }
         CardCommand::Import { file } => return import(&mut api, &file).await,
     };
     let card = card.context("no card in the answer")?;
@@ -153,6 +198,44 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
     println!("key_id      {}", card.key_id);
     println!("qr_payload  {}", card.qr_payload);
     Ok(())
+}
+
+fn picture(card: &pb::Card, title: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    let face = crate::credential::CardFace {
+        title,
+        holder_name: &card.holder_name,
+        tier: &card.tier,
+        card_number: &card.card_id,
+        expires_at: card.expires_at.map_or(0, |t| t.seconds),
+        qr_payload: &card.qr_payload,
+    };
+    super::card_image::write(&face, out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The fields of a card picture read from an own token's claims.
+fn own_card_from_token(credential: &str) -> anyhow::Result<pb::Card> {
+    use crate::credential::{CardClaims, OWN_QR_PREFIX, b64_decode, strip_qr_prefix};
+    let token = strip_qr_prefix(credential);
+    let claims: CardClaims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| b64_decode(p).ok())
+        .and_then(|p| serde_json::from_slice(&p).ok())
+        .context("--credential is not a New Chongqing Talent Card token")?;
+    Ok(pb::Card {
+        card_id: claims.sub,
+        qr_payload: format!("{OWN_QR_PREFIX}{token}"),
+        token: token.to_owned(),
+        expires_at: Some(prost_types::Timestamp {
+            seconds: claims.exp,
+            nanos: 0,
+        }),
+        holder_name: claims.name,
+        tier: claims.tier,
+        ..Default::default()
+    })
 }
 
 fn parse_row(line: &str, n: usize) -> anyhow::Result<pb::IssueCardRequest> {

@@ -2,6 +2,7 @@
 //! to a running gateway over mutual TLS.
 
 mod card;
+mod card_image;
 mod catalogue;
 mod client;
 mod holder;
