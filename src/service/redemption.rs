@@ -33,12 +33,6 @@ impl Gateway {
             return Err(ServiceError::invalid("service_code", "is required"));
         }
         let verdict = self.verify(credential);
-        // A proof consumes its nonce: a retry after a lost answer brings a fresh proof, and
-        // the idempotency key still makes it the same redemption.
-        let required = self.proof_required(code, caller);
-        let verdict = self
-            .bind_holder(verdict, credential, holder_proof, required)
-            .await?;
         let Some(recognition) = verdict.recognition.as_ref().filter(|_| verdict.valid()) else {
             return Err(ServiceError::CredentialRefused {
                 reason: verdict.reason.as_str(),
@@ -82,6 +76,19 @@ impl Gateway {
                  federation is not available yet, so it is not granted here",
                 verdict.issuer_region
             )));
+        }
+        // The holder proof last, once the request is known to be right: checking it consumes
+        // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
+        // key still makes it the same redemption.
+        let required = self.proof_required(code, caller);
+        let bound = self
+            .bind_holder(verdict.clone(), credential, holder_proof, required)
+            .await?;
+        if !bound.valid() {
+            return Err(ServiceError::CredentialRefused {
+                reason: bound.reason.as_str(),
+                detail: bound.detail,
+            });
         }
         let issuer = active
             .catalogue

@@ -324,6 +324,12 @@ async fn policy_asks_bound_cards_for_a_proof(db: Db) {
     // With a proof the health check is redeemed; a replayed proof is not.
     let c = challenge(&app).await;
     let proof = prove(&holder, &bound.token, &c.nonce, AUDIENCE, now());
+    // A request the counter got wrong does not use the proof up.
+    let e = counter
+        .redeem_service(redeem(&bound.token, "MY01", "h-7", &proof))
+        .await
+        .expect_err("not a service here");
+    assert_eq!(e.code(), Code::InvalidArgument);
     let r = counter
         .redeem_service(redeem(&bound.qr_payload, "CQ10", "h-5", &proof))
         .await
