@@ -243,6 +243,13 @@ impl Settings {
             (1..=3600).contains(&self.holder_proof.challenge_ttl_seconds),
             "holder_proof.challenge_ttl_seconds must be between 1 and 3600"
         );
+        for c in &self.holder_proof.required_for_counters {
+            anyhow::ensure!(
+                c.parse::<crate::domain::SpiffeId>().is_ok(),
+                "holder_proof.required_for_counters: {c:?} is not a SPIFFE ID \
+                 (spiffe://TRUST_DOMAIN/counter/NAME)"
+            );
+        }
         let mut ids = std::collections::HashSet::new();
         for p in &self.partners {
             anyhow::ensure!(ids.insert(&p.id), "partner {} is listed twice", p.id);

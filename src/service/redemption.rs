@@ -81,14 +81,16 @@ impl Gateway {
         // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
         // key still makes it the same redemption.
         let required = self.proof_required(code, caller);
-        let bound = self
-            .bind_holder(verdict.clone(), credential, holder_proof, required)
-            .await?;
-        if !bound.valid() {
-            return Err(ServiceError::CredentialRefused {
-                reason: bound.reason.as_str(),
-                detail: bound.detail,
-            });
+        if required || !holder_proof.trim().is_empty() {
+            let bound = self
+                .bind_holder(verdict.clone(), credential, holder_proof, required)
+                .await?;
+            if !bound.valid() {
+                return Err(ServiceError::CredentialRefused {
+                    reason: bound.reason.as_str(),
+                    detail: bound.detail,
+                });
+            }
         }
         let issuer = active
             .catalogue
