@@ -468,6 +468,48 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn nonces_are_single_use_and_expired_ones_are_purged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = crate::config::Settings {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let store = crate::store::connect(&settings.database_url())
+            .await
+            .expect("store");
+        let gw = Gateway::start(&settings, store.clone())
+            .await
+            .expect("gateway");
+        let t = now();
+        store
+            .insert_challenge("old", t - 3600)
+            .await
+            .expect("insert");
+        store.insert_challenge("late", t - 1).await.expect("insert");
+        // The first challenge of a process purges what expired more than a skew ago.
+        let c = gw.create_challenge().await.expect("challenge");
+        assert!((t + 120..=t + 121).contains(&c.expires_at));
+        assert!(b64_decode_len(&c.nonce) >= 16);
+        let store = store.as_ref();
+        assert_eq!(used(store, "old").await, ChallengeUse::Unknown);
+        assert_eq!(used(store, "late").await, ChallengeUse::Expired);
+        assert_eq!(used(store, &c.nonce).await, ChallengeUse::Consumed);
+        assert_eq!(used(store, &c.nonce).await, ChallengeUse::AlreadyUsed);
+        assert_eq!(used(store, "never").await, ChallengeUse::Unknown);
+    }
+
+    async fn used(store: &dyn crate::store::Store, nonce: &str) -> ChallengeUse {
+        store
+            .consume_challenge(nonce, now())
+            .await
+            .expect("consume")
+    }
+
+    fn b64_decode_len(s: &str) -> usize {
+        crate::credential::b64_decode(s).map_or(0, |b| b.len())
+    }
+
     #[test]
     fn policy_names_services_and_counters() {
         let cfg = HolderProofConfig {
