@@ -99,6 +99,23 @@ const FONTS: &str = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', \
                      'WenQuanYi Zen Hei', 'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC', \
                      'DejaVu Sans', sans-serif";
 
+/// Largest size of the holder's name.
+const NAME_FONT_MM: f64 = 7.0;
+
+/// The name's font size: 7 mm, smaller when a long name would run into the QR code. A
+/// CJK character is about 1 em wide, others about 0.6 em.
+fn name_font_mm(name: &str, room_mm: f64) -> f64 {
+    let ems: f64 = name
+        .chars()
+        .map(|c| if c.is_ascii() { 0.6 } else { 1.0 })
+        .sum();
+    if ems <= 0.0 {
+        NAME_FONT_MM
+    } else {
+        NAME_FONT_MM.min(room_mm / ems)
+    }
+}
+
 /// The card as an SVG document sized in millimetres.
 pub fn card_svg(face: &CardFace<'_>) -> Result<String, PictureError> {
     let code = QrCode::with_error_correction_level(face.qr_payload.as_bytes(), EcLevel::L)
@@ -123,7 +140,7 @@ pub fn card_svg(face: &CardFace<'_>) -> Result<String, PictureError> {
 <rect x="0" y="5" width="{CARD_WIDTH_MM}" height="4" fill="#9a1b1b"/>
 <g font-family="{FONTS}" fill="#1a1a1a">
 <text x="{text_x}" y="6.2" font-size="3.4" font-weight="bold" fill="#ffffff">{title}</text>
-<text x="{text_x}" y="20" font-size="7">{name}</text>
+<text x="{text_x}" y="20" font-size="{name_size:.2}">{name}</text>
 <text x="{text_x}" y="28" font-size="3.6">类别 Tier {tier}</text>
 <text x="{text_x}" y="36" font-size="2.6" fill="#555555">卡号 No.</text>
 <text x="{text_x}" y="40" font-size="3.4" font-family="'DejaVu Sans Mono', monospace">{number}</text>
@@ -134,6 +151,7 @@ pub fn card_svg(face: &CardFace<'_>) -> Result<String, PictureError> {
 <path transform="translate({qr_x:.3} {qr_y:.3}) scale({module:.6})" shape-rendering="crispEdges" fill="#000000" d=""##,
         title = escape(face.title),
         name = escape(face.holder_name),
+        name_size = name_font_mm(face.holder_name, qr_x - text_x - MARGIN_MM),
         tier = escape(face.tier),
         number = escape(face.card_number),
         expiry = shanghai_date(face.expires_at),
@@ -238,6 +256,21 @@ mod tests {
         };
         let svg = card_svg(&hostile).expect("drawn");
         assert!(svg.contains("&lt;script&gt;&amp;") && !svg.contains("<script>"));
+    }
+
+    #[test]
+    fn long_names_shrink_to_stay_clear_of_the_qr_code() {
+        assert_eq!(name_font_mm("张三", 39.6), NAME_FONT_MM);
+        let long = "欧阳建国·买买提·艾力江";
+        let size = name_font_mm(long, 39.6);
+        assert!(size < NAME_FONT_MM && size * long.chars().count() as f64 <= 39.6 + 1e-9);
+        let payload = bound_card_payload();
+        let svg = card_svg(&CardFace {
+            holder_name: long,
+            ..face(&payload)
+        })
+        .expect("drawn");
+        assert!(svg.contains(&format!(r#"font-size="{size:.2}">{long}<"#)));
     }
 
     #[test]
