@@ -29,6 +29,33 @@ pub struct PartnerConfig {
     pub client_ca: Option<PathBuf>,
 }
 
+/// Holder binding (`[holder_proof]`): how long a challenge lives, and where a card bound to
+/// a holder key must come with a proof. A card without `cnf` is never asked for one: it has
+/// no key to prove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HolderProofConfig {
+    /// Lifetime of a CreateChallenge nonce.
+    pub challenge_ttl_seconds: i64,
+    /// The `aud` proofs must name; the own `issuer` when unset.
+    pub audience: Option<String>,
+    /// Service codes whose redemption needs a proof from a bound card.
+    pub required_for_services: Vec<String>,
+    /// Counter SPIFFE IDs whose redemptions need a proof from a bound card.
+    pub required_for_counters: Vec<String>,
+}
+
+impl Default for HolderProofConfig {
+    fn default() -> Self {
+        Self {
+            challenge_ttl_seconds: 120,
+            audience: None,
+            required_for_services: Vec::new(),
+            required_for_counters: Vec::new(),
+        }
+    }
+}
+
 /// Everything the gateway is configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -83,6 +110,8 @@ pub struct Settings {
     pub log_format: String,
     /// Partner regions.
     pub partners: Vec<PartnerConfig>,
+    /// Holder binding.
+    pub holder_proof: HolderProofConfig,
     /// Folder of the config file, for relative paths (not read from the file).
     #[serde(skip)]
     pub config_dir: Option<PathBuf>,
@@ -116,6 +145,7 @@ impl Default for Settings {
             shutdown_grace_seconds: 20,
             log_format: "text".into(),
             partners: Vec::new(),
+            holder_proof: HolderProofConfig::default(),
             config_dir: None,
         }
     }
@@ -153,7 +183,7 @@ impl Settings {
             fig = fig.merge(Toml::file(path));
         }
         fig = fig
-            .merge(Env::prefixed("TALENT_GATEWAY_").ignore(&["partners"]))
+            .merge(Env::prefixed("TALENT_GATEWAY_").ignore(&["partners", "holder_proof"]))
             .merge(Serialized::defaults(overrides));
         let mut s: Settings = fig.extract()?;
         s.config_dir = config.and_then(Path::parent).map(Path::to_path_buf);
@@ -209,6 +239,17 @@ impl Settings {
             self.tls_cert.is_some() == self.tls_key.is_some(),
             "--tls-cert and --tls-key go together"
         );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.holder_proof.challenge_ttl_seconds),
+            "holder_proof.challenge_ttl_seconds must be between 1 and 3600"
+        );
+        for c in &self.holder_proof.required_for_counters {
+            anyhow::ensure!(
+                c.parse::<crate::domain::SpiffeId>().is_ok(),
+                "holder_proof.required_for_counters: {c:?} is not a SPIFFE ID \
+                 (spiffe://TRUST_DOMAIN/counter/NAME)"
+            );
+        }
         let mut ids = std::collections::HashSet::new();
         for p in &self.partners {
             anyhow::ensure!(ids.insert(&p.id), "partner {} is listed twice", p.id);

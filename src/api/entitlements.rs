@@ -76,6 +76,7 @@ impl Entitlements for EntitlementsApi {
                 &r.credential,
                 &r.service_code,
                 idempotency_key(r.idempotency_key)?,
+                &r.holder_proof,
             )
             .await?
             .record;

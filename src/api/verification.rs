@@ -1,7 +1,6 @@
 //! Verification: open to everyone, including callers without a certificate.
 
 use super::Context;
-use super::error::not_built;
 use crate::pb::{self, verification_server::Verification};
 use crate::service::{AuditSink, Verdict, now};
 use crate::store::AuditEntry;
@@ -137,7 +136,15 @@ impl Verification for VerificationApi {
     ) -> Result<Response<pb::VerifyCardResponse>, Status> {
         let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
         let r = req.get_ref();
-        let v = self.ctx.gateway.verify_pooled(&r.credential).await;
+        let mut v = self.ctx.gateway.verify_pooled(&r.credential).await;
+        // Only a call with a proof (or asking for one) goes past the in-memory checks.
+        if !r.holder_proof.is_empty() || r.require_holder_proof {
+            v = self
+                .ctx
+                .gateway
+                .bind_holder(v, &r.credential, &r.holder_proof, r.require_holder_proof)
+                .await?;
+        }
         Ok(Response::new(self.answer(&caller, v, &r.language)))
     }
 
@@ -154,14 +161,24 @@ impl Verification for VerificationApi {
         }
         // Ed25519 signatures are checked together in one batch; verdicts are VerifyCard's.
         let credentials: Vec<&str> = requests.iter().map(|r| r.credential.as_str()).collect();
-        let verdicts = self
+        let mut verdicts = Vec::with_capacity(requests.len());
+        for (v, r) in self
             .ctx
             .gateway
             .verify_many(&credentials)
             .into_iter()
             .zip(requests)
-            .map(|(v, r)| self.answer(&caller, v, &r.language))
-            .collect();
+        {
+            let v = if r.holder_proof.is_empty() && !r.require_holder_proof {
+                v
+            } else {
+                self.ctx
+                    .gateway
+                    .bind_holder(v, &r.credential, &r.holder_proof, r.require_holder_proof)
+                    .await?
+            };
+            verdicts.push(self.answer(&caller, v, &r.language));
+        }
         Ok(Response::new(pb::VerifyCardsResponse { verdicts }))
     }
 
@@ -169,6 +186,11 @@ impl Verification for VerificationApi {
         &self,
         _req: Request<pb::CreateChallengeRequest>,
     ) -> Result<Response<pb::CreateChallengeResponse>, Status> {
-        Err(not_built("Verification.CreateChallenge", "holder binding"))
+        let c = self.ctx.gateway.create_challenge().await?;
+        Ok(Response::new(pb::CreateChallengeResponse {
+            nonce: c.nonce,
+            audience: c.audience,
+            expires_at: super::convert::timestamp(c.expires_at),
+        }))
     }
 }

@@ -32,6 +32,9 @@ pub(crate) enum CardCommand {
         /// Retry key.
         #[arg(long, default_value = "")]
         idempotency_key: String,
+        /// The holder's Ed25519 public key (base64url, from `holder keygen`): binds the card.
+        #[arg(long)]
+        holder_public_key: Option<String>,
     },
     /// Show a card.
     Get {
@@ -67,6 +70,27 @@ pub(crate) enum CardCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draw a card-shaped picture (85.6 x 54 mm) with name, tier, number, expiry and QR code,
+    /// as SVG or PNG (by the file extension). From the gateway by card number, or from a
+    /// token or QR payload read here (its claims are shown as they are, not verified).
+    Picture {
+        /// Card number (asks the gateway, role operator).
+        #[arg(
+            long,
+            conflicts_with = "credential",
+            required_unless_present = "credential"
+        )]
+        card_id: Option<String>,
+        /// An own card's token or QR payload (no gateway needed).
+        #[arg(long)]
+        credential: Option<String>,
+        /// Output file, .png or .svg.
+        #[arg(long)]
+        out: PathBuf,
+        /// The card's name printed at the top.
+        #[arg(long, default_value = "新重庆人才卡 New Chongqing Talent Card")]
+        title: String,
+    },
     /// Issue cards from a CSV file: holder_name,id_number,tier,category,valid_days[,idempotency_key]
     Import {
         /// The CSV file (no header line).
@@ -75,6 +99,15 @@ pub(crate) enum CardCommand {
 }
 
 pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result<()> {
+    if let CardCommand::Picture {
+        card_id: None,
+        credential: Some(credential),
+        out,
+        title,
+    } = &cmd
+    {
+        return picture(&own_card_from_token(credential)?, title, out);
+    }
     let mut api = CardIssuanceClient::new(client.channel().await?)
         .max_decoding_message_size(64 * 1024 * 1024);
     let card = match cmd {
@@ -85,14 +118,19 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
             category,
             valid_days,
             idempotency_key,
+            holder_public_key,
         } => {
+            let holder_public_key = match holder_public_key {
+                Some(k) => super::holder::public_key_arg(&k)?,
+                None => Vec::new(),
+            };
             api.issue_card(pb::IssueCardRequest {
                 holder_name: name,
                 id_number,
                 tier,
                 category,
                 valid_days,
-                holder_public_key: Vec::new(),
+                holder_public_key,
                 idempotency_key,
             })
             .await?
@@ -134,6 +172,21 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
             println!("wrote {}", out.display());
             return Ok(());
         }
+        CardCommand::Picture {
+            card_id,
+            out,
+            title,
+            ..
+        } => {
+            let card_id = card_id.context("--card-id or --credential is required")?;
+            let card = api
+                .get_card(pb::GetCardRequest { card_id })
+                .await?
+                .into_inner()
+                .card
+                .context("no card in the answer")?;
+            return picture(&card, &title, &out);
+        }
         CardCommand::Import { file } => return import(&mut api, &file).await,
     };
     let card = card.context("no card in the answer")?;
@@ -145,6 +198,44 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
     println!("key_id      {}", card.key_id);
     println!("qr_payload  {}", card.qr_payload);
     Ok(())
+}
+
+fn picture(card: &pb::Card, title: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    let face = crate::credential::CardFace {
+        title,
+        holder_name: &card.holder_name,
+        tier: &card.tier,
+        card_number: &card.card_id,
+        expires_at: card.expires_at.map_or(0, |t| t.seconds),
+        qr_payload: &card.qr_payload,
+    };
+    super::card_image::write(&face, out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The fields of a card picture read from an own token's claims.
+fn own_card_from_token(credential: &str) -> anyhow::Result<pb::Card> {
+    use crate::credential::{CardClaims, OWN_QR_PREFIX, b64_decode, strip_qr_prefix};
+    let token = strip_qr_prefix(credential);
+    let claims: CardClaims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| b64_decode(p).ok())
+        .and_then(|p| serde_json::from_slice(&p).ok())
+        .context("--credential is not a New Chongqing Talent Card token")?;
+    Ok(pb::Card {
+        card_id: claims.sub,
+        qr_payload: format!("{OWN_QR_PREFIX}{token}"),
+        token: token.to_owned(),
+        expires_at: Some(prost_types::Timestamp {
+            seconds: claims.exp,
+            nanos: 0,
+        }),
+        holder_name: claims.name,
+        tier: claims.tier,
+        ..Default::default()
+    })
 }
 
 fn parse_row(line: &str, n: usize) -> anyhow::Result<pb::IssueCardRequest> {
@@ -206,11 +297,16 @@ async fn import(
 }
 
 /// Prints a verdict the way a counter would read it.
-pub(crate) async fn verify(credential: &str, client: &ClientArgs) -> anyhow::Result<()> {
+pub(crate) async fn verify(
+    credential: &str,
+    holder_proof: &str,
+    client: &ClientArgs,
+) -> anyhow::Result<()> {
     let mut api = crate::pb::verification_client::VerificationClient::new(client.channel().await?);
     let v = api
         .verify_card(pb::VerifyCardRequest {
             credential: credential.to_owned(),
+            holder_proof: holder_proof.to_owned(),
             ..Default::default()
         })
         .await?

@@ -2,9 +2,11 @@
 //! to a running gateway over mutual TLS.
 
 mod card;
+mod card_image;
 mod catalogue;
 mod client;
 mod counter;
+mod holder;
 mod keys;
 mod partner;
 mod qr_image;
@@ -56,8 +58,16 @@ enum Command {
     Verify {
         /// The token or QR payload.
         credential: String,
+        /// A holder proof (kb+jwt) from `holder prove`, for a card bound to a holder key.
+        #[arg(long, default_value = "")]
+        holder_proof: String,
         #[command(flatten)]
         client: ClientArgs,
+    },
+    /// Holder binding: a holder key, and proofs that answer a gateway's challenge.
+    Holder {
+        #[command(subcommand)]
+        command: holder::HolderCommand,
     },
     /// Partners under the agreement (role operator).
     Partner {
@@ -189,6 +199,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Counter { command, client } => counter::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,
         Command::Catalogue { command, client } => catalogue::run(command, &client).await,
-        Command::Verify { credential, client } => card::verify(&credential, &client).await,
+        Command::Verify {
+            credential,
+            holder_proof,
+            client,
+        } => card::verify(&credential, &holder_proof, &client).await,
+        Command::Holder { command } => holder::run(command).await,
     }
 }

@@ -1,5 +1,6 @@
 //! Credentials on the wire: JWS compact tokens, issuer keys and JWKS, status lists, QR payloads.
 
+mod card_picture;
 mod card_token;
 mod claims;
 mod counter_token;
@@ -9,6 +10,10 @@ mod key_sealing;
 mod qr;
 mod status_list;
 
+pub use card_picture::{
+    CARD_HEIGHT_MM, CARD_WIDTH_MM, CardFace, MIN_MODULE_MM, PictureError, QR_SIDE_MM,
+    QUIET_MODULES, card_svg, module_mm, shanghai_date,
+};
 pub use card_token::{
     CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
 };

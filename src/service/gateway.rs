@@ -47,6 +47,7 @@ pub struct Gateway {
     registry: RwLock<Arc<TrustRegistry>>,
     pub(crate) catalogues: RwLock<Arc<Versions>>,
     pub(crate) own_profile: Arc<TokenProfile>,
+    pub(crate) holder: super::holder_proof::HolderPolicy,
     capacity: usize,
     sequence: AtomicU64,
     status_token: Mutex<Option<(u64, i64, String)>>,
@@ -118,6 +119,10 @@ impl Gateway {
             registry: RwLock::new(Arc::new(registry)),
             catalogues: RwLock::new(Arc::new(catalogues)),
             own_profile,
+            holder: super::holder_proof::HolderPolicy::new(
+                &settings.holder_proof,
+                &settings.issuer,
+            ),
             capacity: settings.status_list_capacity,
             sequence: AtomicU64::new(sequence),
             status_token: Mutex::new(None),

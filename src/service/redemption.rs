@@ -20,6 +20,7 @@ impl Gateway {
         credential: &str,
         service_code: &str,
         idempotency_key: Option<String>,
+        holder_proof: &str,
     ) -> Result<Redemption, ServiceError> {
         let key = idempotency_key.ok_or_else(|| {
             ServiceError::invalid(
@@ -75,6 +76,21 @@ impl Gateway {
                  federation is not available yet, so it is not granted here",
                 verdict.issuer_region
             )));
+        }
+        // The holder proof last, once the request is known to be right: checking it consumes
+        // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
+        // key still makes it the same redemption.
+        let required = self.proof_required(code, caller);
+        if required || !holder_proof.trim().is_empty() {
+            let bound = self
+                .bind_holder(verdict.clone(), credential, holder_proof, required)
+                .await?;
+            if !bound.valid() {
+                return Err(ServiceError::CredentialRefused {
+                    reason: bound.reason.as_str(),
+                    detail: bound.detail,
+                });
+            }
         }
         let issuer = active
             .catalogue

@@ -9,8 +9,9 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
-    AuditRecord, CardRecord, CatalogueVersionRecord, IdempotencyClaim, IssueOutcome, NewCard,
-    PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord, StatusChange,
+    AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, IdempotencyClaim, IssueOutcome,
+    NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord,
+    StatusChange,
 };
 
 use async_trait::async_trait;
@@ -141,6 +142,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends audit records to the hash chain in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+
+    /// Stores a holder-proof nonce until `expires_at`.
+    async fn insert_challenge(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError>;
+
+    /// Uses a nonce at `now`, at most once across every replica (one conditional UPDATE).
+    async fn consume_challenge(&self, nonce: &str, now: i64) -> Result<ChallengeUse, StoreError>;
+
+    /// Deletes nonces that expired before `before`; how many.
+    async fn purge_challenges(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Opens the store the URL names and applies its migrations.

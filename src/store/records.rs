@@ -200,6 +200,19 @@ pub enum RedeemOutcome {
     Exhausted,
 }
 
+/// What consuming a holder-proof nonce found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeUse {
+    /// Issued here, unexpired and unused: now used.
+    Consumed,
+    /// Issued here but past its expiry.
+    Expired,
+    /// Issued here and used before (a replay).
+    AlreadyUsed,
+    /// Never issued here (or purged long after its expiry).
+    Unknown,
+}
+
 /// An audit record as stored, with its place in the hash chain.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRecord {

@@ -676,6 +676,61 @@ macro_rules! impl_sql_store {
                 tx.commit().await?;
                 Ok(())
             }
+
+            async fn insert_challenge(
+                &self,
+                nonce: &str,
+                expires_at: i64,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("INSERT INTO holder_challenges (nonce, expires_at) VALUES ($1, $2)")
+                    .bind(nonce)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn consume_challenge(
+                &self,
+                nonce: &str,
+                now: i64,
+            ) -> Result<$crate::store::ChallengeUse, $crate::store::StoreError> {
+                use $crate::store::ChallengeUse;
+                // The row's lock (PostgreSQL) or the write lock (SQLite) lets one UPDATE win;
+                // a second one finds used_at set and changes nothing.
+                let won = sqlx::query(
+                    "UPDATE holder_challenges SET used_at = $2 \
+                     WHERE nonce = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(nonce)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if won == 1 {
+                    return Ok(ChallengeUse::Consumed);
+                }
+                // Only a refused proof pays for telling why.
+                let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT expires_at, used_at FROM holder_challenges WHERE nonce = $1",
+                )
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match row {
+                    None => ChallengeUse::Unknown,
+                    Some((_, Some(_))) => ChallengeUse::AlreadyUsed,
+                    Some((_, None)) => ChallengeUse::Expired,
+                })
+            }
+
+            async fn purge_challenges(&self, before: i64) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query("DELETE FROM holder_challenges WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
         }
     };
 }

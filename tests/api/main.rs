@@ -8,6 +8,7 @@ mod audit;
 mod counter_page;
 mod counter_token;
 mod helpers;
+mod holder;
 mod issuance;
 mod keys;
 mod recognition;
