@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod ca_binding;
 mod convert;
 mod entitlements;
 mod error;
@@ -12,6 +13,7 @@ mod verification;
 
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of};
+pub use ca_binding::CaBinding;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
@@ -42,6 +44,7 @@ impl Context {
     ) -> Result<Caller, Status> {
         let caller = caller_of(req);
         self.access.require(&self.gateway, &caller, allowed, rpc)?;
+        self.access.check_ca(&self.gateway, req, &caller, rpc)?;
         Ok(caller)
     }
 }

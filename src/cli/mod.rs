@@ -38,6 +38,10 @@ enum Command {
         /// Trust domain of the partner certificate.
         #[arg(long, default_value = "my.talent")]
         partner_domain: String,
+        /// Region the server certificate names as its partner identity
+        /// (spiffe://TRUST_DOMAIN/partner/REGION), for federation.
+        #[arg(long, default_value = "chongqing")]
+        region: String,
     },
     /// Ask a gateway's gRPC health service; exits 0 when SERVING.
     Health {
@@ -146,8 +150,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             trust_domain,
             partner_domain,
+            region,
         } => {
-            crate::dev_certs::generate(&out, &trust_domain, &partner_domain)?;
+            crate::dev_certs::generate_for(&out, &trust_domain, &partner_domain, &region)?;
             println!(
                 "wrote ca.pem, server.pem/.key and operator, counter, partner .pem/.key to {}",
                 out.display()
