@@ -125,12 +125,41 @@ impl TestApp {
         app
     }
 
+    /// Starts a gateway in `dir` (its PKI already under `dir/certs`, its config written to
+    /// `dir/gateway.toml`) on `addr`: two federated regions must know each other's CA and
+    /// address before either starts.
+    pub(crate) async fn spawn_in(db: Db, dir: tempfile::TempDir, config: &str, addr: &str) -> Self {
+        let certs = dir.path().join("certs");
+        let database_url = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
+            Db::Postgres(url) => fresh_postgres(&url).await,
+        };
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: addr.to_owned(),
+            dir,
+            certs,
+            database_url,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start_at(&config_path);
+        app
+    }
+
+    /// Starts the same gateway again on the same data and address after `terminate`.
+    pub(crate) fn restart_in_place(&mut self) {
+        let config = self.dir.path().join("gateway.toml");
+        self.start_at(&config);
+    }
+
     fn start(&mut self, config: &std::path::Path) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        self.addr = format!("127.0.0.1:{port}");
+        self.addr = free_addr();
+        self.start_at(config);
+    }
+
+    fn start_at(&mut self, config: &std::path::Path) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
             .args([
                 "serve",
@@ -260,6 +289,15 @@ impl Drop for TestApp {
             let _ = c.wait();
         }
     }
+}
+
+/// A loopback address with a port free now.
+pub(crate) fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 /// A valid GB 11643 ID number from its first 17 digits.

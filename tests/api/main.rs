@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod audit;
+mod federation;
 mod helpers;
 mod issuance;
 mod keys;
