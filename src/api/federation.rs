@@ -3,8 +3,8 @@
 use super::Context;
 use super::convert::timestamp;
 use crate::domain::Role;
-use crate::service::ReserveRequest;
 use crate::pb::{self, federation_server::Federation};
+use crate::service::ReserveRequest;
 use tonic::{Request, Response, Status};
 
 /// The Federation service.

@@ -35,7 +35,11 @@ pub(crate) fn server_config(
     let read =
         |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let mut roots = read(&ca)?;
-    for partner_ca in settings.partners.iter().filter_map(|p| p.client_ca.as_ref()) {
+    for partner_ca in settings
+        .partners
+        .iter()
+        .filter_map(|p| p.client_ca.as_ref())
+    {
         roots.push(b'\n');
         roots.extend(read(partner_ca)?);
     }

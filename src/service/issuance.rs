@@ -485,7 +485,9 @@ impl Gateway {
                 }
                 s
             }
-            None => CardNumber::generate(&self.policy.card_prefix, rand::random::<u64>()).to_string(),
+            None => {
+                CardNumber::generate(&self.policy.card_prefix, rand::random::<u64>()).to_string()
+            }
         }
     }
 }

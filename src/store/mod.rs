@@ -9,8 +9,9 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
-    AuditRecord, CardRecord, CatalogueVersionRecord, FederationRecord, IdempotencyClaim, IssueOutcome, NewCard,
-    PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord, StatusChange,
+    AuditRecord, CardRecord, CatalogueVersionRecord, FederationRecord, IdempotencyClaim,
+    IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome,
+    SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;

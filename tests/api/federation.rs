@@ -186,29 +186,47 @@ async fn two_regions(db: Db) {
     assert!(my_card.card_id.starts_with("KJC"), "{}", my_card.card_id);
     let v = verify(&cq, &my_card.qr_payload).await;
     assert!(v.valid, "Mianyang card in Chongqing: {v:?}");
-    assert_eq!((v.issuer_region.as_str(), v.recognised_tier.as_str()), ("mianyang", "C"));
+    assert_eq!(
+        (v.issuer_region.as_str(), v.recognised_tier.as_str()),
+        ("mianyang", "C")
+    );
     assert_eq!(basis(&v, "CQ10"), "host_standard");
     assert_eq!(basis(&v, "CQ06"), "local_only");
     let v = verify(&my, &cq_card.qr_payload).await;
     assert!(v.valid, "Chongqing card in Mianyang: {v:?}");
-    assert_eq!((v.issuer_region.as_str(), v.recognised_tier.as_str()), ("chongqing", "B"));
+    assert_eq!(
+        (v.issuer_region.as_str(), v.recognised_tier.as_str()),
+        ("chongqing", "B")
+    );
     assert_eq!(basis(&v, "MY07"), "host_standard");
     assert_eq!(basis(&v, "MY02"), "local_only");
 
     // A health check used in Mianyang by a Chongqing holder leaves none in Chongqing; a
     // retry through the counter is the same redemption.
-    let used = redeem(&my, &cq_card.token, "MY07", "hc-1").await.expect("MY07");
+    let used = redeem(&my, &cq_card.token, "MY07", "hc-1")
+        .await
+        .expect("MY07");
     assert_eq!(used.remaining, 0);
-    let again = redeem(&my, &cq_card.token, "MY07", "hc-1").await.expect("retry");
+    let again = redeem(&my, &cq_card.token, "MY07", "hc-1")
+        .await
+        .expect("retry");
     assert_eq!(again.redemption_id, used.redemption_id);
-    let home = redeem(&cq, &cq_card.token, "CQ10", "hc-2").await.expect_err("used up");
+    let home = redeem(&cq, &cq_card.token, "CQ10", "hc-2")
+        .await
+        .expect_err("used up");
     assert_eq!(home.code(), Code::ResourceExhausted, "{home:?}");
     // And the reverse: a Mianyang holder's health check in Chongqing.
-    redeem(&cq, &my_card.token, "CQ10", "hc-3").await.expect("CQ10");
-    let home = redeem(&my, &my_card.token, "MY07", "hc-4").await.expect_err("used up");
+    redeem(&cq, &my_card.token, "CQ10", "hc-3")
+        .await
+        .expect("CQ10");
+    let home = redeem(&my, &my_card.token, "MY07", "hc-4")
+        .await
+        .expect_err("used up");
     assert_eq!(home.code(), Code::ResourceExhausted, "{home:?}");
     // Uncounted mapped services need no reservation.
-    redeem(&my, &cq_card.token, "MY10", "scenic-1").await.expect("MY10");
+    redeem(&my, &cq_card.token, "MY10", "scenic-1")
+        .await
+        .expect("MY10");
 
     // A revocation in Chongqing is refused in Mianyang within a refresh interval or so.
     let revoked = issue(&cq, "11010519800101002", "B", "cq-2").await;
@@ -229,7 +247,10 @@ async fn two_regions(db: Db) {
         (verify(&my, &revoked.token).await.reason == "REVOKED").then_some(())
     })
     .await;
-    eprintln!("revocation seen across the border after {:?}", start.elapsed());
+    eprintln!(
+        "revocation seen across the border after {:?}",
+        start.elapsed()
+    );
 
     // A key rotation in Chongqing: Mianyang sees the new kid before it signs, then accepts
     // cards it signed, with no manual step.
@@ -243,13 +264,17 @@ async fn two_regions(db: Db) {
         .next_key
         .expect("next key");
     let signs_from = next.signs_from.as_ref().expect("signs_from").seconds;
-    eventually(Duration::from_secs(5), "new kid seen by the partner", || async {
-        partner_status(&my, "chongqing")
-            .await
-            .kids
-            .contains(&next.key_id)
-            .then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "new kid seen by the partner",
+        || async {
+            partner_status(&my, "chongqing")
+                .await
+                .kids
+                .contains(&next.key_id)
+                .then_some(())
+        },
+    )
     .await;
     assert!(crate::helpers::now() < signs_from, "seen before it signs");
     let wait = (signs_from - crate::helpers::now() + 1).max(0) as u64;
@@ -269,7 +294,9 @@ async fn two_regions(db: Db) {
     .await;
     cq.terminate();
     let down = Instant::now();
-    let refused = redeem(&my, &visitor.token, "MY07", "hc-5").await.expect_err("home down");
+    let refused = redeem(&my, &visitor.token, "MY07", "hc-5")
+        .await
+        .expect_err("home down");
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
     assert!(refused.message().contains("chongqing"), "{refused:?}");
     my.terminate();
@@ -304,8 +331,12 @@ async fn two_regions(db: Db) {
     .await;
     let s = partner_status(&my, "chongqing").await;
     assert!(s.last_error.is_empty() && !s.stale, "{s:?}");
-    redeem(&my, &visitor.token, "MY07", "hc-5").await.expect("reserved at home");
-    let home = redeem(&cq, &visitor.token, "CQ10", "hc-6").await.expect_err("used up");
+    redeem(&my, &visitor.token, "MY07", "hc-5")
+        .await
+        .expect("reserved at home");
+    let home = redeem(&cq, &visitor.token, "CQ10", "hc-6")
+        .await
+        .expect_err("used up");
     assert_eq!(home.code(), Code::ResourceExhausted);
 }
 both_databases!(two_regions);
@@ -321,7 +352,9 @@ async fn wrong_partner_certificates_are_refused() {
 
     // Into Chongqing. Mianyang's own identity under Mianyang's CA passes...
     let ok = pb::federation_client::FederationClient::new(
-        cq.channel_with(Some("server"), &my_certs).await.expect("connect"),
+        cq.channel_with(Some("server"), &my_certs)
+            .await
+            .expect("connect"),
     )
     .get_federation_status(pb::GetFederationStatusRequest {})
     .await;
@@ -338,7 +371,9 @@ async fn wrong_partner_certificates_are_refused() {
     // ...and Mianyang's CA may not vouch for an operator, nor for another partner name.
     for role in ["operator", "partner"] {
         let s = pb::federation_client::FederationClient::new(
-            cq.channel_with(Some(role), &my_certs).await.expect("connect"),
+            cq.channel_with(Some(role), &my_certs)
+                .await
+                .expect("connect"),
         )
         .get_federation_status(pb::GetFederationStatusRequest {})
         .await
@@ -350,7 +385,10 @@ async fn wrong_partner_certificates_are_refused() {
     // trusts another CA for it, refuse Mianyang's server and never trust its cards.
     let my_card = issue(&my, "51070019850202009", "C", "my-9").await;
     for (ca, pinned) in [
-        (my_certs.join("ca.pem"), "spiffe://my.talent/partner/other".to_owned()),
+        (
+            my_certs.join("ca.pem"),
+            "spiffe://my.talent/partner/other".to_owned(),
+        ),
         (evil_certs.join("ca.pem"), pin(&MIANYANG)),
     ] {
         let dir = pki(&CHONGQING);

@@ -17,7 +17,8 @@ pub(crate) fn verify(
     now: i64,
 ) -> Result<StatusList, String> {
     let mut parts = token.trim().splitn(4, '.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("status list token is not a compact JWS".into());
     };
@@ -47,7 +48,10 @@ pub(crate) fn verify(
         return Err("status list key is pinned to another algorithm".into());
     }
     let signature = b64_decode(s).map_err(|_| "status list signature is not base64url")?;
-    if !key.verify(&token.trim()[..h.len() + 1 + p.len()].as_bytes(), &signature) {
+    if !key.verify(
+        &token.trim().as_bytes()[..h.len() + 1 + p.len()],
+        &signature,
+    ) {
         return Err("status list signature does not match the bundle's keys".into());
     }
     let claims: serde_json::Value = b64_decode(p)

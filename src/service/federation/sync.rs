@@ -151,7 +151,11 @@ impl Gateway {
             .map(|(k, _)| k.iter().map(|k| k.kid().to_owned()).collect())
             .unwrap_or_default();
         let t = now_ms();
-        let audit = (kids.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>() != old_kids)
+        let audit = (kids
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect::<BTreeSet<_>>()
+            != old_kids)
             .then(|| AuditEntry {
                 at: t / 1000,
                 caller: "system".into(),
