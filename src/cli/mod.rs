@@ -4,6 +4,7 @@
 mod card;
 mod catalogue;
 mod client;
+mod federation;
 mod keys;
 mod partner;
 mod qr_image;
@@ -52,6 +53,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Federation with partner gateways (role operator or partner).
+    Federation {
+        #[command(subcommand)]
+        command: federation::FederationCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -182,6 +190,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys { command, client } => keys::run(command, &client).await,
+        Command::Federation { command, client } => federation::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,
         Command::Catalogue { command, client } => catalogue::run(command, &client).await,

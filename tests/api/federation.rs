@@ -16,6 +16,10 @@ const HINT_MS: u64 = 300;
 /// Partner data older than this turns its cards' verdicts into STALE_TRUST_DATA.
 const STALENESS_S: u64 = 6;
 
+/// Replicas of one region share these (any region may use the same in a test).
+const SECRETS: &str = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
+                       id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"";
+
 struct Region {
     id: &'static str,
     issuer: &'static str,
@@ -62,7 +66,7 @@ fn pki(r: &Region) -> tempfile::TempDir {
 /// `me`'s config, with `partner` reachable at `addr` under `partner_ca`, pinned to `pin`.
 fn config(me: &Region, partner: &Region, addr: &str, partner_ca: &Path, pin: &str) -> String {
     format!(
-        "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 2\n{}\n\
+        "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 5\n{}\n{SECRETS}\n\
          [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 1000\n\n\
          [[partners]]\nid = \"{}\"\nprofile = \"{}\"\nissuer = \"{}\"\n\
          federation_endpoint = \"https://{addr}\"\nclient_ca = \"{}\"\nspiffe_id = \"{pin}\"\n",
@@ -256,7 +260,7 @@ async fn two_regions(db: Db) {
     // cards it signed, with no manual step.
     let next = pb::admin_client::AdminClient::new(cq.channel(Some("operator")).await)
         .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 2,
+            prepublish_seconds: 5,
         })
         .await
         .expect("rotated")
@@ -404,4 +408,49 @@ async fn wrong_partner_certificates_are_refused() {
         let v = verify(&wary, &my_card.token).await;
         assert_eq!(v.reason, "STALE_TRUST_DATA", "{v:?}");
     }
+}
+
+/// Several replicas of one region over one PostgreSQL: a reservation retried through another
+/// replica is the same reservation, and when the replica refreshing a partner dies another
+/// takes over the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_reservations_and_the_refresh_lease() {
+    let Some(db) = Db::postgres() else { return };
+    let (cq, mut my) = two_regions_up(db).await;
+    let config = std::fs::read_to_string(my.dir.path().join("gateway.toml")).expect("config");
+    let my_b = TestApp::spawn_replica(&my, &config).await;
+    let card = issue(&cq, "11010519800101011", "B", "cq-r1").await;
+    eventually(
+        Duration::from_secs(5),
+        "card known to both replicas",
+        || async {
+            (verify(&my, &card.token).await.valid && verify(&my_b, &card.token).await.valid)
+                .then_some(())
+        },
+    )
+    .await;
+    let first = redeem(&my, &card.token, "MY07", "r-1").await.expect("MY07");
+    let retried = redeem(&my_b, &card.token, "MY07", "r-1")
+        .await
+        .expect("retry");
+    assert_eq!(first.redemption_id, retried.redemption_id);
+    let home = redeem(&cq, &card.token, "CQ10", "r-2")
+        .await
+        .expect_err("one reservation");
+    assert_eq!(home.code(), Code::ResourceExhausted, "{home:?}");
+
+    let before = partner_status(&my_b, "chongqing")
+        .await
+        .last_refresh
+        .expect("refreshed")
+        .seconds;
+    my.terminate();
+    // The lease outlives a few polls (2 s at least); then the survivor refreshes.
+    let after = eventually(Duration::from_secs(10), "survivor refreshes", || async {
+        let s = partner_status(&my_b, "chongqing").await;
+        let t = s.last_refresh.map_or(0, |t| t.seconds);
+        (t >= before + 3 && s.last_error.is_empty()).then_some(s)
+    })
+    .await;
+    assert!(!after.stale);
 }

@@ -148,6 +148,30 @@ impl TestApp {
         app
     }
 
+    /// Another replica of `first`: its PKI (so partners accept the same identity) and its
+    /// database, on a new address.
+    pub(crate) async fn spawn_replica(first: &Self, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().join("certs");
+        std::fs::create_dir_all(&certs).expect("certs folder");
+        for entry in std::fs::read_dir(&first.certs).expect("first's certs") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), certs.join(entry.file_name())).expect("copy");
+        }
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: String::new(),
+            dir,
+            certs,
+            database_url: first.database_url.clone(),
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start(&config_path);
+        app
+    }
+
     /// Starts the same gateway again on the same data and address after `terminate`.
     pub(crate) fn restart_in_place(&mut self) {
         let config = self.dir.path().join("gateway.toml");

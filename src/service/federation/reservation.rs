@@ -161,9 +161,13 @@ impl Gateway {
         key: &str,
     ) -> Result<QuotaReservation, ServiceError> {
         let Some(peer) = self.federation.peers.get(issuer) else {
+            let home = self
+                .registry()
+                .partner(issuer)
+                .map_or_else(|| issuer.to_owned(), |p| p.id.clone());
             return Err(ServiceError::FailedPrecondition(format!(
-                "{home_code} is counted against the holder's home region, which has no \
-                 federation_endpoint here; it is not granted"
+                "{home_code} is counted against the holder's home region ({home}), which has \
+                 no federation_endpoint here to reserve it; it is not granted"
             )));
         };
         let mut client = peer.client.clone();
