@@ -70,6 +70,9 @@ impl Gateway {
                     .await
                 {
                     Ok(true) => {
+                        if !previous.last_error.is_empty() {
+                            tracing::info!(partner = %peer.id, sequence = record.sequence, "partner reachable again; trust data current");
+                        }
                         if let Err(e) = self.follow_federation().await {
                             tracing::warn!(error = %e, "reloading partner trust data failed");
                         }
@@ -84,7 +87,10 @@ impl Gateway {
                 hint
             }
             Err(e) => {
-                tracing::warn!(partner = %peer.id, endpoint = %peer.endpoint, error = %e, "partner refresh failed; verifying from the last good bundle");
+                // Said once per kind of failure, not at every poll while a partner is down.
+                if e != previous.last_error {
+                    tracing::warn!(partner = %peer.id, endpoint = %peer.endpoint, error = %e, "partner refresh failed; verifying from the last good bundle");
+                }
                 if let Err(e) = self
                     .store
                     .note_federation_error(&peer.id, &fed.replica, now_ms(), &e)
