@@ -136,8 +136,11 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
     let mut bundles = Vec::new();
     let federated = store.federation_records().await?;
     for mut p in store.partners().await? {
-        let fed = match (&p.federation_endpoint, &p.jwks_file) {
-            (Some(_), None) => Some(
+        // Config partners with an endpoint and no file are the ones polled (Federation
+        // refuses to start without their CA); an Admin partner keeps the keys it was given.
+        let polled = p.source == "config" && p.jwks_file.is_none();
+        let fed = match &p.federation_endpoint {
+            Some(_) if polled => Some(
                 federated
                     .iter()
                     .find(|f| f.partner_id == p.id)

@@ -385,6 +385,53 @@ async fn wrong_partner_certificates_are_refused() {
         assert_eq!(s.code(), Code::PermissionDenied, "{role}: {s:?}");
     }
 
+    // A Mianyang started afresh on an empty database answers with a lower sequence: its
+    // bundle is refused and reported, and Chongqing keeps the last good one.
+    let my_card = issue(&my, "51070019850202008", "C", "my-8").await;
+    let gone = issue(&my, "51070019850202007", "C", "my-7").await;
+    let gone_token = gone.token.clone();
+    my.issuance(Some("operator"))
+        .await
+        .revoke_card(pb::RevokeCardRequest {
+            card_id: gone.card_id,
+            reason: "moves the sequence on".into(),
+        })
+        .await
+        .expect("revoked");
+    let before = eventually(Duration::from_secs(5), "card known", || async {
+        let s = partner_status(&cq, "mianyang").await;
+        let revoked = verify(&cq, &gone_token).await.reason == "REVOKED";
+        (revoked && verify(&cq, &my_card.token).await.valid).then_some(s)
+    })
+    .await;
+    let mut my = my;
+    my.terminate();
+    let fresh_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(fresh_dir.path().join("certs")).expect("certs");
+    for f in [
+        "ca.pem",
+        "server.pem",
+        "server.key",
+        "operator.pem",
+        "operator.key",
+    ] {
+        std::fs::copy(my_certs.join(f), fresh_dir.path().join("certs").join(f)).expect("copy");
+    }
+    let my_config = std::fs::read_to_string(my.dir.path().join("gateway.toml")).expect("config");
+    let fresh = TestApp::spawn_in(Db::Sqlite, fresh_dir, &my_config, &my.addr).await;
+    let s = eventually(
+        Duration::from_secs(15),
+        "backwards sequence reported",
+        || async {
+            let s = partner_status(&cq, "mianyang").await;
+            s.last_error.contains("backwards").then_some(s)
+        },
+    )
+    .await;
+    assert_eq!((s.sequence, &s.kids), (before.sequence, &before.kids));
+    assert!(verify(&cq, &my_card.token).await.valid);
+    let my = fresh;
+
     // Polling: a Chongqing instance that pins another identity for Mianyang, and one that
     // trusts another CA for it, refuse Mianyang's server and never trust its cards.
     let my_card = issue(&my, "51070019850202009", "C", "my-9").await;
