@@ -67,7 +67,8 @@ fn pki(r: &Region) -> tempfile::TempDir {
 fn config(me: &Region, partner: &Region, addr: &str, partner_ca: &Path, pin: &str) -> String {
     format!(
         "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 5\n{}\n{SECRETS}\n\
-         [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 1000\n\n\
+         [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 1000\n\
+         [federation.service_staleness_seconds]\nMY01 = 2\n\n\
          [[partners]]\nid = \"{}\"\nprofile = \"{}\"\nissuer = \"{}\"\n\
          federation_endpoint = \"https://{addr}\"\nclient_ca = \"{}\"\nspiffe_id = \"{pin}\"\n",
         me.id,
@@ -308,6 +309,14 @@ async fn two_regions(db: Db) {
     let v = verify(&my, &visitor.token).await;
     assert!(v.valid, "verified from the stored bundle: {v:?}");
     assert!(down.elapsed() < Duration::from_secs(STALENESS_S));
+    // A service with a stricter limit (2 s for MY01 here) refuses sooner, with the reason.
+    let strict = eventually(Duration::from_secs(5), "MY01's own limit", || async {
+        redeem(&my, &visitor.token, "MY01", "fast-1").await.err()
+    })
+    .await;
+    assert_eq!(strict.code(), Code::FailedPrecondition, "{strict:?}");
+    assert!(strict.message().contains("STALE_TRUST_DATA"), "{strict:?}");
+    assert!(verify(&my, &visitor.token).await.valid);
     let status = partner_status(&my, "chongqing").await;
     eventually(Duration::from_secs(5), "failure reported", || async {
         let s = partner_status(&my, "chongqing").await;

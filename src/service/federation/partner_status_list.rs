@@ -78,3 +78,59 @@ pub(crate) fn verify(
         .ok_or("status_list.lst is missing")?;
     StatusList::decode(lst, MAX_LIST_BYTES).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{IssuerKey, sign_compact};
+    use serde_json::json;
+
+    const ISS: &str = "urn:cn:500000:talent-card";
+
+    fn token(key: &IssuerKey, typ: &str, iss: &str, exp: i64, list: &StatusList) -> String {
+        let header = json!({"alg": "EdDSA", "kid": key.kid(), "typ": typ});
+        let claims =
+            json!({"iss": iss, "exp": exp, "status_list": {"bits": 2, "lst": list.encode()}});
+        sign_compact(&header, claims.to_string().as_bytes(), key.signing_key())
+    }
+
+    fn keys(key: &IssuerKey) -> HashMap<String, PinnedKey> {
+        let k = PinnedKey::ed25519(key.kid().to_owned(), key.verifying_key());
+        HashMap::from([(key.kid().to_owned(), k)])
+    }
+
+    #[test]
+    fn a_list_signed_by_a_bundle_key_is_read_and_anything_else_refused() {
+        let key = IssuerKey::generate();
+        let mut list = StatusList::new(1024);
+        list.set(7, 1);
+        let good = token(&key, "statuslist+jwt", ISS, 2_000, &list);
+        let read = verify(&good, ISS, &keys(&key), 1_000).expect("good list");
+        assert_eq!((read.get(7), read.get(8)), (1, 0));
+
+        let stranger = IssuerKey::generate();
+        let cases = [
+            (
+                token(&stranger, "statuslist+jwt", ISS, 2_000, &list),
+                "not in the bundle",
+            ),
+            (token(&key, "JWT", ISS, 2_000, &list), "typ"),
+            (
+                token(&key, "statuslist+jwt", "urn:other", 2_000, &list),
+                "issuer",
+            ),
+            (token(&key, "statuslist+jwt", ISS, 999, &list), "expired"),
+        ];
+        for (t, why) in cases {
+            let e = verify(&t, ISS, &keys(&key), 1_000).expect_err(why);
+            assert!(e.contains(why), "{why}: {e}");
+        }
+        // A signature that does not match the payload.
+        let (head, _) = good.rsplit_once('.').expect("three parts");
+        let forged = format!("{head}.{}", crate::credential::b64([0u8; 64]));
+        assert!(verify(&forged, ISS, &keys(&key), 1_000).is_err());
+        // Stored lists are read past their expiry: staleness judges them then.
+        let old = token(&key, "statuslist+jwt", ISS, 999, &list);
+        assert!(verify(&old, ISS, &keys(&key), i64::MIN).is_ok());
+    }
+}
