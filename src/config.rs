@@ -258,10 +258,15 @@ impl Settings {
             self.federation.staleness_seconds > 0,
             "federation.staleness_seconds must be positive"
         );
-        // A partner must see a new key before it signs: three of its polls at least.
+        // A federated partner must see a new key before it signs: three of its polls at least.
+        let federated = self
+            .partners
+            .iter()
+            .any(|p| p.federation_endpoint.is_some());
         anyhow::ensure!(
-            self.key_prepublish_seconds.saturating_mul(1000)
-                >= 3 * self.federation.refresh_hint_millis as i64,
+            !federated
+                || self.key_prepublish_seconds.saturating_mul(1000)
+                    >= 3 * self.federation.refresh_hint_millis as i64,
             "key_prepublish_seconds must be at least three federation refresh intervals"
         );
         let mut ids = std::collections::HashSet::new();
