@@ -67,7 +67,7 @@ fn pki(r: &Region) -> tempfile::TempDir {
 fn config(me: &Region, partner: &Region, addr: &str, partner_ca: &Path, pin: &str) -> String {
     format!(
         "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 5\n{}\n{SECRETS}\n\
-         [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 1000\n\
+         [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 3000\n\
          [federation.service_staleness_seconds]\nMY01 = 2\n\n\
          [[partners]]\nid = \"{}\"\nprofile = \"{}\"\nissuer = \"{}\"\n\
          federation_endpoint = \"https://{addr}\"\nclient_ca = \"{}\"\nspiffe_id = \"{pin}\"\n",

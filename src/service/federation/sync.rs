@@ -26,7 +26,10 @@ impl Gateway {
                 loop {
                     tokio::time::sleep(wait).await;
                     let Some(gw) = weak.upgrade() else { break };
-                    wait = gw.poll_partner(&peer).await.clamp(MIN_POLL, MAX_POLL);
+                    // At the hint's rate, not hint plus the poll's own time.
+                    let started = tokio::time::Instant::now();
+                    let hint = gw.poll_partner(&peer).await.clamp(MIN_POLL, MAX_POLL);
+                    wait = hint.saturating_sub(started.elapsed());
                 }
             });
         }
