@@ -39,12 +39,14 @@ pub struct IssueRequest {
 pub struct CardView {
     /// The stored card.
     pub record: CardRecord,
+    /// The own profile's QR prefix (`NCTC1:` for New Chongqing Talent Cards).
+    pub qr_prefix: String,
 }
 
 impl CardView {
-    /// `NCTC1:` + token.
+    /// The QR prefix + token.
     pub fn qr_payload(&self) -> String {
-        format!("{OWN_QR_PREFIX}{}", self.record.token)
+        format!("{}{}", self.qr_prefix, self.record.token)
     }
 }
 
@@ -252,9 +254,7 @@ impl Gateway {
             let mut again = Vec::new();
             for (&i, outcome) in pending.iter().zip(outcomes) {
                 results[i] = match outcome {
-                    IssueOutcome::Issued(c) | IssueOutcome::Replayed(c) => {
-                        Some(Ok(CardView { record: *c }))
-                    }
+                    IssueOutcome::Issued(c) | IssueOutcome::Replayed(c) => Some(Ok(self.view(*c))),
                     IssueOutcome::KeyReused => Some(Err(ServiceError::AlreadyExists(
                         "idempotency_key: already used for a different request".into(),
                     ))),
@@ -285,7 +285,7 @@ impl Gateway {
         self.store
             .card(id.as_str())
             .await?
-            .map(|record| CardView { record })
+            .map(|record| self.view(record))
             .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {id}")))
     }
 
@@ -337,7 +337,7 @@ impl Gateway {
             .renew_card(&renewed, claim.as_ref(), &audit)
             .await?
         {
-            RenewOutcome::Renewed(c) | RenewOutcome::Replayed(c) => Ok(CardView { record: *c }),
+            RenewOutcome::Renewed(c) | RenewOutcome::Replayed(c) => Ok(self.view(*c)),
             RenewOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for a different request".into(),
             )),
@@ -456,7 +456,19 @@ impl Gateway {
         if let Err(e) = self.refresh().await {
             tracing::warn!(error = %e, "refresh after a status change failed; the poller retries");
         }
-        Ok(CardView { record })
+        Ok(self.view(record))
+    }
+
+    /// A card as the API returns it, with the own profile's QR prefix.
+    fn view(&self, record: CardRecord) -> CardView {
+        let prefix = match self.own_profile.qr_prefix.as_str() {
+            "" => OWN_QR_PREFIX,
+            p => p,
+        };
+        CardView {
+            record,
+            qr_prefix: prefix.to_owned(),
+        }
     }
 }
 

@@ -189,6 +189,16 @@ async fn two_regions(db: Db) {
     let cq_card = issue(&cq, "11010519800101001", "B", "cq-1").await;
     let my_card = issue(&my, "51070019850202002", "C", "my-1").await;
     assert!(my_card.card_id.starts_with("KJC"), "{}", my_card.card_id);
+    assert!(
+        my_card.qr_payload.starts_with("KJC1:"),
+        "{}",
+        my_card.qr_payload
+    );
+    assert!(
+        cq_card.qr_payload.starts_with("NCTC1:"),
+        "{}",
+        cq_card.qr_payload
+    );
     let v = verify(&cq, &my_card.qr_payload).await;
     assert!(v.valid, "Mianyang card in Chongqing: {v:?}");
     assert_eq!(
