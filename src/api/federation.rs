@@ -2,7 +2,7 @@
 
 use super::Context;
 use super::convert::timestamp;
-use crate::domain::Role;
+use crate::domain::{Caller, Role};
 use crate::pb::{self, federation_server::Federation};
 use crate::service::ReserveRequest;
 use tonic::{Request, Response, Status};
@@ -74,12 +74,16 @@ impl Federation for FederationApi {
         &self,
         req: Request<pb::GetFederationStatusRequest>,
     ) -> Result<Response<pb::GetFederationStatusResponse>, Status> {
-        self.0.authorize(
+        let caller = self.0.authorize(
             &req,
             &[Role::Operator, Role::Partner],
             "Federation.GetFederationStatus",
         )?;
-        let partners = self.0.gateway.federation_status().await?;
+        let partner = match &caller {
+            Caller::Identified(id) if id.role() == Role::Partner => Some(id.to_string()),
+            _ => None,
+        };
+        let partners = self.0.gateway.federation_status(partner.as_deref()).await?;
         Ok(Response::new(pb::GetFederationStatusResponse {
             partners: partners
                 .into_iter()

@@ -24,6 +24,8 @@ pub(crate) struct Peer {
     pub(crate) id: String,
     pub(crate) issuer: String,
     pub(crate) endpoint: String,
+    /// The identity the agreement pins for it.
+    pub(crate) spiffe_id: Option<String>,
     pub(crate) client: FederationClient<Channel>,
 }
 
@@ -57,6 +59,7 @@ impl Federation {
                     id: p.id.clone(),
                     issuer: p.issuer.clone(),
                     endpoint: endpoint.clone(),
+                    spiffe_id: p.spiffe_id.clone(),
                     client: FederationClient::new(channel),
                 },
             );

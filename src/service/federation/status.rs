@@ -27,14 +27,19 @@ pub struct PartnerFederationStatus {
 }
 
 impl Gateway {
-    /// Every federated partner's refresh state, from the database (all replicas agree).
-    pub async fn federation_status(&self) -> Result<Vec<PartnerFederationStatus>, ServiceError> {
+    /// Every federated partner's refresh state, from the database (all replicas agree). A
+    /// partner (`partner` = its SPIFFE ID) sees only how its own data stands here.
+    pub async fn federation_status(
+        &self,
+        partner: Option<&str>,
+    ) -> Result<Vec<PartnerFederationStatus>, ServiceError> {
         let rows = self.store.federation_records().await?;
         let t = now_ms();
         let mut out: Vec<PartnerFederationStatus> = self
             .federation
             .peers
             .values()
+            .filter(|peer| partner.is_none_or(|id| peer.spiffe_id.as_deref() == Some(id)))
             .map(|peer| {
                 let r = rows.iter().find(|r| r.partner_id == peer.id);
                 let fetched = r.and_then(|r| r.fetched_at);
