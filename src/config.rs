@@ -108,6 +108,10 @@ pub struct Settings {
     pub shutdown_grace_seconds: u64,
     /// "text" or "json".
     pub log_format: String,
+    /// Token profile own cards are issued in (profiles/*.toml).
+    pub own_profile: String,
+    /// Federation with partner gateways.
+    pub federation: FederationSettings,
     /// Partner regions.
     pub partners: Vec<PartnerConfig>,
     /// Holder binding.
@@ -144,9 +148,44 @@ impl Default for Settings {
             request_timeout_seconds: 30,
             shutdown_grace_seconds: 20,
             log_format: "text".into(),
+            own_profile: "new-chongqing-talent-card-v1".into(),
+            federation: FederationSettings::default(),
             partners: Vec::new(),
             holder_proof: HolderProofConfig::default(),
             config_dir: None,
+        }
+    }
+}
+
+/// How this gateway federates with partners that name a `federation_endpoint`
+/// (`[federation]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FederationSettings {
+    /// How often partners should poll us (the bundle's refresh hint).
+    pub refresh_hint_millis: u64,
+    /// Age of a partner's trust data past which its cards get STALE_TRUST_DATA.
+    pub staleness_seconds: i64,
+    /// Stricter limits for some services (host service code to seconds), applied when
+    /// one is redeemed: e.g. an hour for subsidies, days for scenic spots.
+    pub service_staleness_seconds: std::collections::BTreeMap<String, i64>,
+    /// Client certificate for calls to partners; defaults to the server certificate.
+    pub client_cert: Option<PathBuf>,
+    /// Its key; defaults to the server key.
+    pub client_key: Option<PathBuf>,
+    /// Deadline of one call to a partner.
+    pub call_timeout_millis: u64,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        Self {
+            refresh_hint_millis: 60_000,
+            staleness_seconds: 7 * 86_400,
+            service_staleness_seconds: Default::default(),
+            client_cert: None,
+            client_key: None,
+            call_timeout_millis: 5_000,
         }
     }
 }
@@ -193,6 +232,8 @@ impl Settings {
             p.client_ca = p.client_ca.take().map(|f| s.resolve(&f));
         }
         s.partners = partners;
+        s.federation.client_cert = s.federation.client_cert.take().map(|f| s.resolve(&f));
+        s.federation.client_key = s.federation.client_key.take().map(|f| s.resolve(&f));
         s.validate()?;
         Ok(s)
     }
@@ -250,12 +291,36 @@ impl Settings {
                  (spiffe://TRUST_DOMAIN/counter/NAME)"
             );
         }
+        anyhow::ensure!(
+            self.federation.refresh_hint_millis >= 100,
+            "federation.refresh_hint_millis must be at least 100"
+        );
+        anyhow::ensure!(
+            self.federation.staleness_seconds > 0,
+            "federation.staleness_seconds must be positive"
+        );
+        // A federated partner must see a new key before it signs: three of its polls at least.
+        let federated = self
+            .partners
+            .iter()
+            .any(|p| p.federation_endpoint.is_some());
+        anyhow::ensure!(
+            !federated
+                || self.key_prepublish_seconds.saturating_mul(1000)
+                    >= 3 * self.federation.refresh_hint_millis as i64,
+            "key_prepublish_seconds must be at least three federation refresh intervals"
+        );
         let mut ids = std::collections::HashSet::new();
         for p in &self.partners {
             anyhow::ensure!(ids.insert(&p.id), "partner {} is listed twice", p.id);
             anyhow::ensure!(
                 p.jwks_file.is_some() || p.federation_endpoint.is_some(),
                 "partner {} needs jwks_file or federation_endpoint",
+                p.id
+            );
+            anyhow::ensure!(
+                p.client_ca.is_none() || p.spiffe_id.is_some(),
+                "partner {}: client_ca vouches only for a pinned spiffe_id; set one",
                 p.id
             );
         }

@@ -50,6 +50,18 @@ impl DevPki {
 /// Writes a CA, a loopback server certificate and operator/counter/partner client
 /// certificates (`spiffe://TRUST_DOMAIN/ROLE/dev`) into `dir`.
 pub fn generate(dir: &Path, trust_domain: &str, partner_domain: &str) -> anyhow::Result<DevPki> {
+    generate_for(dir, trust_domain, partner_domain, "chongqing")
+}
+
+/// As `generate`, the server certificate also naming the gateway as `region`'s partner
+/// identity (`spiffe://TRUST_DOMAIN/partner/REGION`), for client auth too: partners pin it
+/// on the server they poll, and it is the client certificate the gateway calls them with.
+pub fn generate_for(
+    dir: &Path,
+    trust_domain: &str,
+    partner_domain: &str,
+    region: &str,
+) -> anyhow::Result<DevPki> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
@@ -68,8 +80,14 @@ pub fn generate(dir: &Path, trust_domain: &str, partner_domain: &str) -> anyhow:
     server
         .subject_alt_names
         .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
+    server.subject_alt_names.push(SanType::URI(
+        format!("spiffe://{trust_domain}/partner/{region}").try_into()?,
+    ));
     server.distinguished_name = name("localhost");
-    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let server_cert = server.signed_by(&server_key, &issuer)?;
     write(dir, "server.pem", &server_cert.pem(), false)?;
     write(dir, "server.key", &server_key.serialize_pem(), true)?;

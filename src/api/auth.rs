@@ -12,6 +12,8 @@ pub struct AccessPolicy {
     pub trust_domain: Option<String>,
     /// Pinned partner identities; empty means any partner identity.
     pub partners: Vec<String>,
+    /// Which CA vouches for which identity, when partners bring their own CAs.
+    pub ca_binding: Option<std::sync::Arc<super::ca_binding::CaBinding>>,
 }
 
 /// The caller of a request: the first SPIFFE-style URI SAN of the verified client
@@ -40,6 +42,30 @@ pub fn caller_of<T>(req: &Request<T>) -> Caller {
 }
 
 impl AccessPolicy {
+    /// Refuses an identity presented under a CA that may not vouch for it (a partner's CA
+    /// for an operator, or for another partner).
+    pub(crate) fn check_ca<T>(
+        &self,
+        gw: &Gateway,
+        req: &Request<T>,
+        caller: &Caller,
+        rpc: &str,
+    ) -> Result<(), Status> {
+        let (Some(binding), Caller::Identified(id)) = (&self.ca_binding, caller) else {
+            return Ok(());
+        };
+        let certs = req.peer_certs();
+        let chain: &[_] = certs.as_deref().map_or(&[], |c| c.as_slice());
+        if binding.vouches(&id.to_string(), chain) {
+            return Ok(());
+        }
+        let status = Status::permission_denied(format!(
+            "{id} is not vouched for by the CA bound to its trust domain"
+        ));
+        gw.audit(&caller.subject(), rpc, "", "denied", status.message());
+        Err(status)
+    }
+
     /// Allows the call if the caller's role is in `allowed` and its identity is pinned where
     /// the configuration pins; otherwise audits the refusal and says why.
     pub(crate) fn require(

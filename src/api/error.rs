@@ -30,8 +30,3 @@ impl From<ServiceError> for Status {
         }
     }
 }
-
-/// The honest answer of an RPC whose issue has not landed.
-pub(crate) fn not_built(rpc: &str, capability: &str) -> Status {
-    Status::unimplemented(format!("{rpc} is not built yet ({capability})"))
-}

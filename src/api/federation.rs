@@ -1,9 +1,10 @@
 //! Federation: published keys and status for anyone; the rest for partners and operators.
 
 use super::Context;
-use super::error::not_built;
-use crate::domain::Role;
+use super::convert::timestamp;
+use crate::domain::{Caller, Role};
 use crate::pb::{self, federation_server::Federation};
+use crate::service::ReserveRequest;
 use tonic::{Request, Response, Status};
 
 /// The Federation service.
@@ -24,6 +25,7 @@ impl Federation for FederationApi {
             region: gw.region().to_owned(),
             status_list_uri: gw.status_list_uri().to_owned(),
             refresh_seconds: gw.refresh_hint_seconds(),
+            refresh_millis: gw.refresh_hint_millis(),
         }))
     }
 
@@ -42,26 +44,63 @@ impl Federation for FederationApi {
         &self,
         req: Request<pb::ReserveQuotaRequest>,
     ) -> Result<Response<pb::ReserveQuotaResponse>, Status> {
-        self.0.authorize(
+        let caller = self.0.authorize(
             &req,
             &[Role::Operator, Role::Partner],
             "Federation.ReserveQuota",
         )?;
-        Err(not_built(
-            "Federation.ReserveQuota",
-            "federation of shared quotas",
-        ))
+        let r = req.into_inner();
+        let done = self
+            .0
+            .gateway
+            .reserve_quota(
+                &caller.subject(),
+                ReserveRequest {
+                    issuer: r.issuer,
+                    card_id: r.card_id,
+                    service_code: r.service_code,
+                    idempotency_key: r.idempotency_key,
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::ReserveQuotaResponse {
+            reservation_id: done.reservation_id,
+            remaining: done.remaining,
+            period_end: timestamp(done.period_end),
+        }))
     }
 
     async fn get_federation_status(
         &self,
         req: Request<pb::GetFederationStatusRequest>,
     ) -> Result<Response<pb::GetFederationStatusResponse>, Status> {
-        self.0.authorize(
+        let caller = self.0.authorize(
             &req,
             &[Role::Operator, Role::Partner],
             "Federation.GetFederationStatus",
         )?;
-        Err(not_built("Federation.GetFederationStatus", "federation"))
+        let partner = match &caller {
+            Caller::Identified(id) if id.role() == Role::Partner => Some(id.to_string()),
+            _ => None,
+        };
+        let partners = self.0.gateway.federation_status(partner.as_deref()).await?;
+        Ok(Response::new(pb::GetFederationStatusResponse {
+            partners: partners
+                .into_iter()
+                .map(|p| pb::PartnerStatus {
+                    partner_id: p.partner_id,
+                    last_refresh: p.last_refresh_ms.map(|ms| prost_types::Timestamp {
+                        seconds: ms.div_euclid(1000),
+                        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+                    }),
+                    sequence: p.sequence.max(0) as u64,
+                    lag_seconds: p.lag_seconds,
+                    last_error: p.last_error,
+                    kids: p.kids,
+                    stale: p.stale,
+                    catalogue_version: p.catalogue_version,
+                })
+                .collect(),
+        }))
     }
 }

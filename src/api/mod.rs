@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod ca_binding;
 mod convert;
 mod counter_token;
 mod entitlements;
@@ -14,6 +15,7 @@ mod verification;
 
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of};
+pub use ca_binding::CaBinding;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
@@ -44,6 +46,7 @@ impl Context {
     ) -> Result<Caller, Status> {
         let caller = self.caller(req, rpc)?;
         self.access.require(&self.gateway, &caller, allowed, rpc)?;
+        self.access.check_ca(&self.gateway, req, &caller, rpc)?;
         Ok(caller)
     }
 }

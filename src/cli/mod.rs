@@ -7,6 +7,7 @@ mod catalogue;
 mod client;
 mod counter;
 mod holder;
+mod federation;
 mod keys;
 mod partner;
 mod qr_image;
@@ -41,6 +42,10 @@ enum Command {
         /// Trust domain of the partner certificate.
         #[arg(long, default_value = "my.talent")]
         partner_domain: String,
+        /// Region the server certificate names as its partner identity
+        /// (spiffe://TRUST_DOMAIN/partner/REGION), for federation.
+        #[arg(long, default_value = "chongqing")]
+        region: String,
     },
     /// Ask a gateway's gRPC health service; exits 0 when SERVING.
     Health {
@@ -51,6 +56,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Federation with partner gateways (role operator or partner).
+    Federation {
+        #[command(subcommand)]
+        command: federation::FederationCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -164,8 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             trust_domain,
             partner_domain,
+            region,
         } => {
-            crate::dev_certs::generate(&out, &trust_domain, &partner_domain)?;
+            crate::dev_certs::generate_for(&out, &trust_domain, &partner_domain, &region)?;
             println!(
                 "wrote ca.pem, server.pem/.key and operator, counter, partner .pem/.key to {}",
                 out.display()
@@ -195,6 +208,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Keys { command, client } => keys::run(command, &client).await,
+        Command::Federation { command, client } => federation::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
         Command::Counter { command, client } => counter::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,

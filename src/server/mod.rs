@@ -34,7 +34,13 @@ const DECODE_CEILING: usize = 4 * 1024 * 1024;
 
 /// Builds everything from settings and serves until SIGTERM or SIGINT.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let tls = tls::server_config(&settings)?;
+    let (tls, own_ca) = tls::server_config(&settings)?;
+    let bound: Vec<(String, &std::path::Path)> = settings
+        .partners
+        .iter()
+        .filter_map(|p| Some((p.spiffe_id.clone()?, p.client_ca.as_deref()?)))
+        .collect();
+    let ca_binding = crate::api::CaBinding::new(&own_ca, &bound)?.map(Arc::new);
     let store = crate::store::connect(&settings.database_url()).await?;
     tracing::info!(backend = store.backend(), "database ready");
     let gateway = Gateway::start(&settings, store).await?;
@@ -45,6 +51,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .iter()
             .filter_map(|p| p.spiffe_id.clone())
             .collect(),
+        ca_binding,
     });
     let ctx = Context {
         gateway: gateway.clone(),

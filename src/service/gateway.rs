@@ -48,6 +48,7 @@ pub struct Gateway {
     pub(crate) catalogues: RwLock<Arc<Versions>>,
     pub(crate) own_profile: Arc<TokenProfile>,
     pub(crate) holder: super::holder_proof::HolderPolicy,
+    pub(crate) federation: super::federation::Federation,
     capacity: usize,
     sequence: AtomicU64,
     status_token: Mutex<Option<(u64, i64, String)>>,
@@ -85,8 +86,9 @@ impl Gateway {
         super::catalogue::ensure_shipped(store.as_ref()).await?;
         let registry = super::partners::load_registry(store.as_ref()).await?;
         let catalogues = super::catalogue::load(store.as_ref(), &settings.region).await?;
-        let own_profile = crate::trust::builtin_profile("new-chongqing-talent-card-v1")
-            .ok_or_else(|| anyhow::anyhow!("the own token profile is missing"))?;
+        let own_profile = crate::trust::builtin_profile(&settings.own_profile)
+            .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
+        let federation = super::federation::Federation::from_settings(settings)?;
         let keys = Keyring::load(store.signing_keys().await?, &kek)?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
@@ -123,6 +125,7 @@ impl Gateway {
                 &settings.holder_proof,
                 &settings.issuer,
             ),
+            federation,
             capacity: settings.status_list_capacity,
             sequence: AtomicU64::new(sequence),
             status_token: Mutex::new(None),
@@ -141,8 +144,12 @@ impl Gateway {
                 if let Err(e) = gw.refresh().await {
                     tracing::warn!(error = %e, "refresh from the database failed; serving from memory");
                 }
+                if let Err(e) = gw.follow_federation().await {
+                    tracing::warn!(error = %e, "following partner trust data failed; serving from memory");
+                }
             }
         });
+        gw.start_federation();
         Ok(gw)
     }
 
@@ -163,6 +170,13 @@ impl Gateway {
         *self.keys.write().map_err(poisoned)? = Arc::new(keys);
         *self.status.write().map_err(poisoned)? = board;
         self.sequence.store(seq, Ordering::Release);
+        Ok(())
+    }
+
+    /// Rebuilds the partner registry from the database (partners and their stored bundles).
+    pub(crate) async fn reload_registry(&self) -> Result<(), ServiceError> {
+        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        *self.registry.write().map_err(poisoned)? = Arc::new(registry);
         Ok(())
     }
 
@@ -213,9 +227,14 @@ impl Gateway {
         &self.policy.status_list_uri
     }
 
-    /// How often partners should poll.
+    /// How often partners should poll, in seconds (at least one).
     pub fn refresh_hint_seconds(&self) -> u32 {
-        60
+        self.federation.hint.as_secs().max(1) as u32
+    }
+
+    /// How often partners should poll, in milliseconds.
+    pub fn refresh_hint_millis(&self) -> u64 {
+        self.federation.hint.as_millis() as u64
     }
 
     /// The signed status list token (typ statuslist+jwt), cached per sequence for a while.
@@ -261,7 +280,12 @@ impl Gateway {
         prepublish: Option<i64>,
     ) -> Result<KeyView, ServiceError> {
         let t = now();
-        let wait = prepublish.unwrap_or(self.policy.prepublish).max(0);
+        let mut wait = prepublish.unwrap_or(self.policy.prepublish).max(0);
+        // Partners must see a new key before it signs: three of their polls at least.
+        if !self.federation.peers.is_empty() {
+            let polls = (3 * self.federation.hint.as_millis() as u64).div_ceil(1000) as i64;
+            wait = wait.max(polls);
+        }
         let keys = self.keyring();
         if keys
             .views(t)

@@ -39,12 +39,14 @@ pub struct IssueRequest {
 pub struct CardView {
     /// The stored card.
     pub record: CardRecord,
+    /// The own profile's QR prefix (`NCTC1:` for New Chongqing Talent Cards).
+    pub qr_prefix: String,
 }
 
 impl CardView {
-    /// `NCTC1:` + token.
+    /// The QR prefix + token.
     pub fn qr_payload(&self) -> String {
-        format!("{OWN_QR_PREFIX}{}", self.record.token)
+        format!("{}{}", self.qr_prefix, self.record.token)
     }
 }
 
@@ -114,13 +116,39 @@ impl Gateway {
                 },
             },
         };
-        let payload =
-            serde_json::to_vec(&claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let header =
-            serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": OWN_TOKEN_TYPE});
+        let payload = self
+            .own_claims(claims)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let typ = if self.own_profile.typ.is_empty() {
+            OWN_TOKEN_TYPE
+        } else {
+            self.own_profile.typ.as_str()
+        };
+        let header = serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": typ});
         card.token = sign_compact(&header, &payload, signer.signing_key());
         card.kid = signer.kid().to_owned();
         Ok(())
+    }
+
+    /// The claims under the own profile's names (the same program issues either card).
+    fn own_claims(&self, claims: CardClaims) -> Result<Vec<u8>, serde_json::Error> {
+        let names = &self.own_profile.claims;
+        if names.card_number == "sub" && names.holder_name == "name" && names.tier == "tier" {
+            return serde_json::to_vec(&claims);
+        }
+        let serde_json::Value::Object(mut map) = serde_json::to_value(&claims)? else {
+            return serde_json::to_vec(&claims);
+        };
+        for (ours, theirs) in [
+            ("sub", &names.card_number),
+            ("name", &names.holder_name),
+            ("tier", &names.tier),
+        ] {
+            if let Some(v) = map.remove(ours) {
+                map.insert(theirs.clone(), v);
+            }
+        }
+        serde_json::to_vec(&map)
     }
 
     fn draft(
@@ -139,8 +167,7 @@ impl Gateway {
                     "the status list is full; raise status_list_capacity".into(),
                 )
             })? as i64;
-        let card_id =
-            CardNumber::generate(&self.policy.card_prefix, rand::random::<u64>()).to_string();
+        let card_id = self.new_card_number();
         let mut card = CardRecord {
             card_id,
             id_hash,
@@ -227,9 +254,7 @@ impl Gateway {
             let mut again = Vec::new();
             for (&i, outcome) in pending.iter().zip(outcomes) {
                 results[i] = match outcome {
-                    IssueOutcome::Issued(c) | IssueOutcome::Replayed(c) => {
-                        Some(Ok(CardView { record: *c }))
-                    }
+                    IssueOutcome::Issued(c) | IssueOutcome::Replayed(c) => Some(Ok(self.view(*c))),
                     IssueOutcome::KeyReused => Some(Err(ServiceError::AlreadyExists(
                         "idempotency_key: already used for a different request".into(),
                     ))),
@@ -256,11 +281,11 @@ impl Gateway {
 
     /// One card by number.
     pub async fn get_card(&self, card_id: &str) -> Result<CardView, ServiceError> {
-        let id = parse_card_id(card_id)?;
+        let id = self.parse_card_id(card_id)?;
         self.store
             .card(id.as_str())
             .await?
-            .map(|record| CardView { record })
+            .map(|record| self.view(record))
             .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {id}")))
     }
 
@@ -312,7 +337,7 @@ impl Gateway {
             .renew_card(&renewed, claim.as_ref(), &audit)
             .await?
         {
-            RenewOutcome::Renewed(c) | RenewOutcome::Replayed(c) => Ok(CardView { record: *c }),
+            RenewOutcome::Renewed(c) | RenewOutcome::Replayed(c) => Ok(self.view(*c)),
             RenewOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for a different request".into(),
             )),
@@ -387,7 +412,7 @@ impl Gateway {
         reason: &str,
         event: &str,
     ) -> Result<CardView, ServiceError> {
-        let id = parse_card_id(card_id)?;
+        let id = self.parse_card_id(card_id)?;
         if reason.chars().count() > 500 {
             return Err(ServiceError::invalid("reason", "at most 500 characters"));
         }
@@ -431,12 +456,50 @@ impl Gateway {
         if let Err(e) = self.refresh().await {
             tracing::warn!(error = %e, "refresh after a status change failed; the poller retries");
         }
-        Ok(CardView { record })
+        Ok(self.view(record))
+    }
+
+    /// A card as the API returns it, with the own profile's QR prefix.
+    fn view(&self, record: CardRecord) -> CardView {
+        let prefix = match self.own_profile.qr_prefix.as_str() {
+            "" => OWN_QR_PREFIX,
+            p => p,
+        };
+        CardView {
+            record,
+            qr_prefix: prefix.to_owned(),
+        }
     }
 }
 
-fn parse_card_id(card_id: &str) -> Result<CardNumber, ServiceError> {
-    card_id
-        .parse::<CardNumber>()
-        .map_err(|e| ServiceError::invalid("card_id", e))
+impl Gateway {
+    /// An own card number: the own profile's shape when it fixes one, else a checked one.
+    fn parse_card_id(&self, card_id: &str) -> Result<CardNumber, ServiceError> {
+        match &self.own_profile.card_number {
+            Some(shape) if shape.matches(card_id.trim()) => Ok(CardNumber::foreign(card_id.trim())),
+            Some(shape) => Err(ServiceError::invalid(
+                "card_id",
+                format!("must be {} and {} digits", shape.prefix, shape.digits),
+            )),
+            None => card_id
+                .parse::<CardNumber>()
+                .map_err(|e| ServiceError::invalid("card_id", e)),
+        }
+    }
+
+    /// Draws a card number in the own profile's shape.
+    fn new_card_number(&self) -> String {
+        match &self.own_profile.card_number {
+            Some(shape) => {
+                let mut s = shape.prefix.clone();
+                for _ in 0..shape.digits {
+                    s.push(char::from(b'0' + rand::random::<u8>() % 10));
+                }
+                s
+            }
+            None => {
+                CardNumber::generate(&self.policy.card_prefix, rand::random::<u64>()).to_string()
+            }
+        }
+    }
 }

@@ -130,9 +130,28 @@ pub(crate) async fn apply_config(
 }
 
 /// Builds the registry from stored partners; a partner whose keys do not parse has none.
+/// A partner polled over federation takes its keys and status list from its last good
+/// bundle.
 pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, ServiceError> {
     let mut bundles = Vec::new();
-    for p in store.partners().await? {
+    let federated = store.federation_records().await?;
+    for mut p in store.partners().await? {
+        // Config partners with an endpoint and no file are the ones polled (Federation
+        // refuses to start without their CA); an Admin partner keeps the keys it was given.
+        let polled = p.source == "config" && p.jwks_file.is_none();
+        let fed = match &p.federation_endpoint {
+            Some(_) if polled => Some(
+                federated
+                    .iter()
+                    .find(|f| f.partner_id == p.id)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        };
+        if let Some(f) = &fed {
+            p.jwks_json = f.jwks_json.clone();
+        }
         let Some(profile) = builtin_profile(&p.profile) else {
             tracing::error!(partner = %p.id, profile = %p.profile, "unknown profile; partner ignored");
             continue;
@@ -143,12 +162,26 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
             .and_then(|j| parse_jwks(j).ok())
             .map(|(k, _)| k)
             .unwrap_or_default();
+        let keys: HashMap<String, _> = keys.into_iter().map(|k| (k.kid().to_owned(), k)).collect();
+        // Checked when fetched; checked again here, as the database is not the partner.
+        let statuses = fed
+            .as_ref()
+            .and_then(|f| f.status_list_token.as_deref())
+            .and_then(|t| {
+                super::federation::check_status_list(t, &p.issuer, &keys)
+                    .inspect_err(|e| tracing::warn!(partner = %p.id, error = %e, "stored status list refused"))
+                    .ok()
+            })
+            .map(std::sync::Arc::new);
         bundles.push(PartnerBundle {
             id: p.id,
             issuer: p.issuer,
             profile,
-            keys: keys.into_iter().map(|k| (k.kid().to_owned(), k)).collect(),
+            keys,
             suspended: p.suspended != 0,
+            federated: fed.is_some(),
+            fetched_at_ms: fed.as_ref().and_then(|f| f.fetched_at),
+            statuses,
         });
     }
     Ok(TrustRegistry::new(bundles))

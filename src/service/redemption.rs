@@ -70,13 +70,6 @@ impl Gateway {
             }
         }
         let own = verdict.issuer_region == self.policy.region;
-        if service.quota.is_counted() && !own {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "{code} is counted against the holder's home region ({}); reserving it there over \
-                 federation is not available yet, so it is not granted here",
-                verdict.issuer_region
-            )));
-        }
         // The holder proof last, once the request is known to be right: checking it consumes
         // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
         // key still makes it the same redemption.
@@ -97,15 +90,29 @@ impl Gateway {
             .region(&verdict.issuer_region)
             .map(|r| r.issuer.clone())
             .unwrap_or_default();
-        let t = now();
-        let (period, period_end) = match service.quota {
-            QuotaRule::PerYear(_) => {
-                let (year, end) = shanghai_year(t);
-                (year.to_string(), end)
-            }
-            QuotaRule::Once => ("life".to_owned(), 0),
-            _ => (String::new(), 0),
+        if !own && let Some(detail) = self.stale_for_service(&issuer, code) {
+            return Err(ServiceError::CredentialRefused {
+                reason: crate::domain::Reason::StaleTrustData.as_str(),
+                detail,
+            });
+        }
+        // A visitor's counted service is reserved at home first; home keeps the count.
+        let reserved = if service.quota.is_counted() && !own {
+            Some(
+                self.reserve_at_home(
+                    &issuer,
+                    &verdict.card_id,
+                    &line.source_service_code,
+                    caller,
+                    &key,
+                )
+                .await?,
+            )
+        } else {
+            None
         };
+        let t = now();
+        let (period, period_end) = super::federation::period(service.quota, t);
         let record = RedemptionRecord {
             redemption_id: uuid::Uuid::new_v4().to_string(),
             issuer,
@@ -122,8 +129,8 @@ impl Gateway {
             } else {
                 line.source_service_code.clone()
             },
-            remaining: -1,
-            period_end,
+            remaining: reserved.as_ref().map_or(-1, |r| r.remaining),
+            period_end: reserved.as_ref().map_or(period_end, |r| r.period_end),
         };
         let audit = AuditEntry {
             at: t,
@@ -136,7 +143,10 @@ impl Gateway {
                 service.quota, recognition.version
             ),
         };
-        let allowance = service.quota.allowance().map(i64::from);
+        let allowance = match reserved {
+            Some(_) => None,
+            None => service.quota.allowance().map(i64::from),
+        };
         match self
             .redemptions
             .write(record.clone(), allowance, audit)
@@ -168,6 +178,17 @@ impl Gateway {
                 }))
             }
         }
+    }
+
+    /// Why a federated partner's data is too old for `code` (its own staleness limit).
+    fn stale_for_service(&self, issuer: &str, code: &str) -> Option<String> {
+        let limit = *self.federation.service_staleness_ms.get(code)?;
+        let partner = self.registry().partner(issuer).cloned()?;
+        if !partner.federated {
+            return None;
+        }
+        self.stale_trust_data_for(&partner, Some(limit))
+            .map(|d| format!("{d} (limit for {code})"))
     }
 
     /// A card's redemptions, newest first.

@@ -86,6 +86,8 @@ struct Snapshot {
 struct Signed<'a> {
     verdict: Verdict,
     own: bool,
+    /// The partner's status list, when its cards are checked against one.
+    partner_statuses: Option<&'a crate::credential::StatusList>,
     profile: &'a TokenProfile,
     key: &'a PinnedKey,
     input: &'a [u8],
@@ -301,6 +303,12 @@ impl Gateway {
                 "the partner is suspended under the agreement",
             ));
         }
+        if let Issuer::Partner(p) = issuer
+            && p.federated
+            && let Some(detail) = self.stale_trust_data(p)
+        {
+            return Stage::Done(v.with(Reason::StaleTrustData, &detail));
+        }
         if jws.header.typ.as_deref() != Some(profile.typ.as_str()) {
             return Stage::Done(v.with(Reason::WrongType, &format!("typ must be {}", profile.typ)));
         }
@@ -326,6 +334,10 @@ impl Gateway {
         Stage::Signed(Signed {
             verdict: v,
             own: matches!(issuer, Issuer::Own),
+            partner_statuses: match issuer {
+                Issuer::Own => None,
+                Issuer::Partner(p) => p.statuses.as_deref(),
+            },
             profile,
             key,
             input: jws.signing_input.as_bytes(),
@@ -339,6 +351,7 @@ impl Gateway {
         let Signed {
             verdict: v,
             own,
+            partner_statuses,
             profile,
             claims,
             ..
@@ -352,7 +365,8 @@ impl Gateway {
             let names = &profile.claims;
             let card = claims.text(&names.card_number)?;
             let ok_number = match (own, &profile.card_number) {
-                (true, _) => card.parse::<CardNumber>().is_ok(),
+                (true, Some(shape)) => shape.matches(card),
+                (true, None) => card.parse::<CardNumber>().is_ok(),
                 (false, Some(shape)) => shape.matches(card),
                 (false, None) => card.len() <= 64,
             };
@@ -399,16 +413,28 @@ impl Gateway {
         if exp <= nbf || iat > t + skew {
             return v.with(Reason::Malformed, "exp, nbf or iat are inconsistent");
         }
-        // 7. status
-        if own {
+        // 7. status: own cards from the board, a partner's from its last good list (its
+        // profile makes the reference optional)
+        let status = if own {
             let Some(idx) = claims.status_index() else {
                 return v.with(Reason::Malformed, "status.status_list.idx is missing");
             };
-            let status = self
-                .status
-                .read()
-                .map(|b| b.status(idx))
-                .unwrap_or(CardStatus::Revoked);
+            Some(
+                self.status
+                    .read()
+                    .map(|b| b.status(idx))
+                    .unwrap_or(CardStatus::Revoked),
+            )
+        } else {
+            match (partner_statuses, claims.status_index()) {
+                (Some(list), Some(idx)) => Some(match usize::try_from(idx) {
+                    Ok(i) if i < list.capacity() => CardStatus::from_list_value(list.get(i)),
+                    _ => CardStatus::Revoked,
+                }),
+                _ => None,
+            }
+        };
+        if let Some(status) = status {
             match status {
                 CardStatus::Active => {}
                 CardStatus::Suspended => {

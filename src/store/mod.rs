@@ -9,9 +9,9 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
-    AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, IdempotencyClaim, IssueOutcome,
-    NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord, RenewOutcome, SigningKeyRecord,
-    StatusChange,
+    AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
+    IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
+    RenewOutcome, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -151,6 +151,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes nonces that expired before `before`; how many.
     async fn purge_challenges(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Every partner's federation state.
+    async fn federation_records(&self) -> Result<Vec<FederationRecord>, StoreError>;
+
+    /// Takes (or extends) the lease to refresh `partner_id` until `until` (ms) unless another
+    /// replica holds it past `now` (ms). True when `owner` holds it now.
+    async fn claim_federation_lease(
+        &self,
+        partner_id: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a good bundle if `r.lease_owner` still holds the lease and the sequence does
+    /// not go backwards; audited when given. False when refused.
+    async fn store_federation_bundle(
+        &self,
+        r: &FederationRecord,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError>;
+
+    /// Notes a failed refresh (the last good bundle stays).
+    async fn note_federation_error(
+        &self,
+        partner_id: &str,
+        owner: &str,
+        at: i64,
+        error: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens the store the URL names and applies its migrations.

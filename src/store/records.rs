@@ -235,3 +235,33 @@ pub struct AuditRecord {
     /// Hash of this record.
     pub hash: Vec<u8>,
 }
+
+/// A partner's federation state: the last good trust bundle and how refreshing goes.
+/// Times in unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct FederationRecord {
+    /// Partner (region) id.
+    pub partner_id: String,
+    /// The last good JWK Set.
+    pub jwks_json: Option<String>,
+    /// The last good signed status list.
+    pub status_list_token: Option<String>,
+    /// The partner's sequence at the last good refresh (only grows).
+    pub sequence: i64,
+    /// The partner's catalogue version.
+    pub catalogue_version: String,
+    /// The partner's refresh hint.
+    pub refresh_millis: i64,
+    /// When the last good bundle was fetched.
+    pub fetched_at: Option<i64>,
+    /// When a refresh was last tried.
+    pub last_attempt: i64,
+    /// Why the last attempt failed; empty when it succeeded.
+    pub last_error: String,
+    /// Replica holding the refresh lease.
+    pub lease_owner: String,
+    /// Until when it holds it.
+    pub lease_until: i64,
+    /// Last write, so replicas notice a change.
+    pub updated_at: i64,
+}

@@ -18,6 +18,12 @@ pub struct PartnerBundle {
     pub keys: HashMap<String, PinnedKey>,
     /// Suspended under the agreement: its cards are refused.
     pub suspended: bool,
+    /// Keys and status come over federation (not from a file), so they can go stale.
+    pub federated: bool,
+    /// When the bundle in force was fetched (unix ms); None before the first good refresh.
+    pub fetched_at_ms: Option<i64>,
+    /// The partner's status list, checked with its keys; None when it publishes none.
+    pub statuses: Option<Arc<crate::credential::StatusList>>,
 }
 
 /// All partners, by issuer. Rebuilt whole on change, read without locks held across calls.
@@ -35,6 +41,11 @@ impl TrustRegistry {
                 .map(|b| (b.issuer.clone(), Arc::new(b)))
                 .collect(),
         }
+    }
+
+    /// Every partner.
+    pub fn partners(&self) -> impl Iterator<Item = &Arc<PartnerBundle>> {
+        self.by_issuer.values()
     }
 
     /// The partner whose cards carry `issuer`.

@@ -125,12 +125,65 @@ impl TestApp {
         app
     }
 
+    /// Starts a gateway in `dir` (its PKI already under `dir/certs`, its config written to
+    /// `dir/gateway.toml`) on `addr`: two federated regions must know each other's CA and
+    /// address before either starts.
+    pub(crate) async fn spawn_in(db: Db, dir: tempfile::TempDir, config: &str, addr: &str) -> Self {
+        let certs = dir.path().join("certs");
+        let database_url = match db {
+            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
+            Db::Postgres(url) => fresh_postgres(&url).await,
+        };
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: addr.to_owned(),
+            dir,
+            certs,
+            database_url,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start_at(&config_path);
+        app
+    }
+
+    /// Another replica of `first`: its PKI (so partners accept the same identity) and its
+    /// database, on a new address.
+    pub(crate) async fn spawn_replica(first: &Self, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().join("certs");
+        std::fs::create_dir_all(&certs).expect("certs folder");
+        for entry in std::fs::read_dir(&first.certs).expect("first's certs") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), certs.join(entry.file_name())).expect("copy");
+        }
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut app = Self {
+            child: None,
+            addr: String::new(),
+            dir,
+            certs,
+            database_url: first.database_url.clone(),
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        app.start(&config_path);
+        app
+    }
+
+    /// Starts the same gateway again on the same data and address after `terminate`.
+    pub(crate) fn restart_in_place(&mut self) {
+        let config = self.dir.path().join("gateway.toml");
+        self.start_at(&config);
+    }
+
     fn start(&mut self, config: &std::path::Path) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        self.addr = format!("127.0.0.1:{port}");
+        self.addr = free_addr();
+        self.start_at(config);
+    }
+
+    fn start_at(&mut self, config: &std::path::Path) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
             .args([
                 "serve",
@@ -260,6 +313,15 @@ impl Drop for TestApp {
             let _ = c.wait();
         }
     }
+}
+
+/// A loopback address with a port free now.
+pub(crate) fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 /// A valid GB 11643 ID number from its first 17 digits.

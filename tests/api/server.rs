@@ -182,9 +182,9 @@ async fn an_oversized_message_is_resource_exhausted_and_the_server_keeps_serving
 }
 
 #[tokio::test]
-async fn rpcs_not_built_yet_say_unimplemented() {
+async fn quota_reservations_are_for_partners_only() {
     let app = TestApp::spawn(Db::Sqlite).await;
-    // Access rules hold even so: a public caller may not reserve quota.
+    // A public caller may not reserve quota.
     let mut public = pb::federation_client::FederationClient::new(app.channel(None).await);
     let r = public
         .reserve_quota(pb::ReserveQuotaRequest::default())
@@ -196,6 +196,7 @@ async fn rpcs_not_built_yet_say_unimplemented() {
     let r = partner
         .reserve_quota(pb::ReserveQuotaRequest::default())
         .await
-        .expect_err("not built");
-    assert_eq!(r.code(), Code::Unimplemented);
+        .expect_err("an empty reservation is refused");
+    // A partner may reserve, and an empty request names its field.
+    assert_eq!(r.code(), Code::InvalidArgument);
 }
