@@ -159,10 +159,10 @@ where
             Poll::Ready(None) => Some(UNKNOWN),
             Poll::Pending => None,
         };
-        if let Some(code) = code {
-            if let Some(open) = self.open.take() {
-                open.record(code);
-            }
+        if let Some(code) = code
+            && let Some(open) = self.open.take()
+        {
+            open.record(code);
         }
         polled
     }
