@@ -62,6 +62,8 @@ impl Default for HolderProofConfig {
 pub struct Settings {
     /// Address to serve gRPC on.
     pub listen: SocketAddr,
+    /// Plain-HTTP address for Prometheus `GET /metrics`; off when unset.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where the embedded database, dev certificates and local secrets live.
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; defaults to SQLite under `data_dir`.
@@ -125,6 +127,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_listen: None,
             data_dir: PathBuf::from("data"),
             database_url: None,
             tls_cert: None,
@@ -196,6 +199,9 @@ pub struct Overrides {
     /// `--listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    /// `--metrics-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
     /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,

@@ -112,6 +112,7 @@ impl VerificationApi {
 
     /// Audits a verdict and answers it in the caller's language.
     fn answer(&self, caller: &str, v: Verdict, language: &str) -> pb::VerifyCardResponse {
+        self.ctx.gateway.verdict_counts().count(v.reason);
         // PIPL Art. 23: a partner card verified here is a cross-region disclosure, with purpose.
         self.audit.record(AuditEntry {
             at: now(),

@@ -135,6 +135,9 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Plain-HTTP address for Prometheus `GET /metrics` (off when unset).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// Folder for the embedded database, development certificates and local secrets.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -161,6 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => {
             let overrides = Overrides {
                 listen: a.listen,
+                metrics_listen: a.metrics_listen,
                 data_dir: a.data_dir,
                 database_url: a.database_url,
                 tls_cert: a.tls_cert,

@@ -39,6 +39,31 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order: `ALL[r.index()] == r`.
+    pub const ALL: [Reason; 16] = [
+        Self::Ok,
+        Self::Malformed,
+        Self::BadSignature,
+        Self::UnknownIssuer,
+        Self::UnknownKey,
+        Self::AlgorithmNotAllowed,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::Revoked,
+        Self::Suspended,
+        Self::HolderProofRequired,
+        Self::HolderProofInvalid,
+        Self::PartnerSuspended,
+        Self::StaleTrustData,
+        Self::UnsupportedHeader,
+        Self::WrongType,
+    ];
+
+    /// Position in [`Reason::ALL`], for counters kept in a fixed array.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The contract's name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +83,18 @@ impl Reason {
             Self::StaleTrustData => "STALE_TRUST_DATA",
             Self::UnsupportedHeader => "UNSUPPORTED_HEADER",
             Self::WrongType => "WRONG_TYPE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn all_is_in_index_order() {
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{}", r.as_str());
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod coalesce;
 mod message_limits;
+pub mod metrics;
 mod per_core;
 mod shutdown;
 mod tls;
@@ -88,6 +89,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let grace = Duration::from_secs(settings.shutdown_grace_seconds);
     let stop = shutdown::Stop::new();
 
+    // Counted whether or not they are scraped: a few atomics per call.
+    let call_metrics = Arc::new(crate::service::metrics::RequestMetrics::new(
+        metrics::grpc_methods(&[
+            crate::pb::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]),
+    ));
+    let metrics_task = match settings.metrics_listen {
+        Some(addr) => {
+            let (local, task) =
+                metrics::serve_metrics(addr, call_metrics.clone(), gateway.clone()).await?;
+            tracing::info!(%local, "serving Prometheus metrics over plain HTTP at /metrics");
+            Some(task)
+        }
+        None => None,
+    };
+
     let verification = VerificationApi::new(ctx.clone());
     let verify_audit = verification.audit();
     let router = Server::builder()
@@ -101,6 +121,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .accept_http1(true)
         .layer(WebPages)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web, so web calls count with their gRPC status; outside the limits,
+        // so their refusals count too.
+        .layer(metrics::CallMetrics(call_metrics))
         .layer(MessageLimits::new(settings.max_message_bytes))
         .add_service(health_service)
         .add_service(reflection)
@@ -189,6 +212,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 let _ = control.force.send(true);
             }
         }
+    }
+    if let Some(task) = metrics_task {
+        task.abort();
     }
     verify_audit.flush();
     gateway.audit.flush().await;

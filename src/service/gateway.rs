@@ -49,6 +49,8 @@ pub struct Gateway {
     pub(crate) own_profile: Arc<TokenProfile>,
     pub(crate) holder: super::holder_proof::HolderPolicy,
     pub(crate) federation: super::federation::Federation,
+    /// Verdicts by reason, for metrics.
+    pub(crate) verdicts: super::metrics::VerdictCounts,
     capacity: usize,
     sequence: AtomicU64,
     status_token: Mutex<Option<(u64, i64, String)>>,
@@ -126,6 +128,7 @@ impl Gateway {
                 &settings.issuer,
             ),
             federation,
+            verdicts: Default::default(),
             capacity: settings.status_list_capacity,
             sequence: AtomicU64::new(sequence),
             status_token: Mutex::new(None),

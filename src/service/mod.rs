@@ -11,6 +11,7 @@ mod gateway;
 mod holder_proof;
 mod issuance;
 mod keyring;
+pub mod metrics;
 mod partners;
 mod redemption;
 mod redemption_writer;

@@ -31,11 +31,25 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Connections of the database pool, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open and idle.
+    pub idle: u32,
+    /// Open and lent out.
+    pub in_use: u32,
+    /// Most the pool opens.
+    pub max: u32,
+}
+
 /// Everything the gateway keeps. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
+
+    /// How the connection pool stands now (no round trip).
+    fn pool_state(&self) -> PoolState;
 
     /// Is the database answering?
     async fn ping(&self) -> Result<(), StoreError>;

@@ -138,6 +138,16 @@ macro_rules! impl_sql_store {
                 $backend
             }
 
+            fn pool_state(&self) -> $crate::store::PoolState {
+                let size = self.pool.size();
+                let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+                $crate::store::PoolState {
+                    idle,
+                    in_use: size - idle,
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())

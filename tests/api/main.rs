@@ -12,6 +12,7 @@ mod helpers;
 mod holder;
 mod issuance;
 mod keys;
+mod metrics;
 mod recognition;
 mod redemption;
 mod server;

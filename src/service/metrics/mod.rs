@@ -1,0 +1,39 @@
+//! Prometheus metrics: lock-free counters on the request path, text exposition at scrape
+//! time. Nothing here carries personal data: labels are RPC names, status codes, reason
+//! codes and partner ids.
+
+mod exposition;
+mod histogram;
+mod requests;
+mod verdicts;
+
+pub use exposition::{Scrape, render};
+pub use histogram::{BUCKETS, Histogram};
+pub use requests::{CODE_NAMES, RequestMetrics};
+pub use verdicts::VerdictCounts;
+
+use crate::service::Gateway;
+
+impl Gateway {
+    /// Verdicts by reason so far.
+    pub fn verdict_counts(&self) -> &VerdictCounts {
+        &self.verdicts
+    }
+
+    /// The gauges read at scrape time: federation state (one database query), the pool
+    /// and the audit queue.
+    pub async fn metrics_scrape(&self) -> Scrape {
+        let partners = match self.federation_status(None).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: federation status unavailable");
+                Vec::new()
+            }
+        };
+        Scrape {
+            partners,
+            pool: self.store.pool_state(),
+            audit_dropped: self.audit.dropped(),
+        }
+    }
+}
