@@ -433,8 +433,13 @@ async fn wrong_partner_certificates_are_refused() {
             return None;
         }
         // Read after: the stored bundle is at least the one with the revocation, the last
-        // change this Mianyang makes.
-        Some(partner_status(&cq, "mianyang").await)
+        // change this Mianyang makes. The status list is fetched after the bundle, so a list
+        // can show a change before the stored sequence does: wait until the sequence holds
+        // still over several polls.
+        let first = partner_status(&cq, "mianyang").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let settled = partner_status(&cq, "mianyang").await;
+        (settled.sequence == first.sequence).then_some(settled)
     })
     .await;
     let mut my = my;
