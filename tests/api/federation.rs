@@ -427,7 +427,7 @@ async fn wrong_partner_certificates_are_refused() {
         })
         .await
         .expect("revoked");
-    let before = eventually(Duration::from_secs(5), "card known", || async {
+    let before = eventually(Duration::from_secs(20), "card known", || async {
         let revoked = verify(&cq, &gone_token).await.reason == "REVOKED";
         if !(revoked && verify(&cq, &my_card.token).await.valid) {
             return None;
