@@ -199,16 +199,27 @@ async fn two_regions(db: Db) {
         "{}",
         cq_card.qr_payload
     );
-    let v = verify(&cq, &my_card.qr_payload).await;
-    assert!(v.valid, "Mianyang card in Chongqing: {v:?}");
+    // The status shows a bundle once it is stored; the registry reloads right after.
+    let v = eventually(Duration::from_secs(10), "Mianyang card trusted", || async {
+        let v = verify(&cq, &my_card.qr_payload).await;
+        v.valid.then_some(v)
+    })
+    .await;
     assert_eq!(
         (v.issuer_region.as_str(), v.recognised_tier.as_str()),
         ("mianyang", "C")
     );
     assert_eq!(basis(&v, "CQ10"), "host_standard");
     assert_eq!(basis(&v, "CQ06"), "local_only");
-    let v = verify(&my, &cq_card.qr_payload).await;
-    assert!(v.valid, "Chongqing card in Mianyang: {v:?}");
+    let v = eventually(
+        Duration::from_secs(10),
+        "Chongqing card trusted",
+        || async {
+            let v = verify(&my, &cq_card.qr_payload).await;
+            v.valid.then_some(v)
+        },
+    )
+    .await;
     assert_eq!(
         (v.issuer_region.as_str(), v.recognised_tier.as_str()),
         ("chongqing", "B")
