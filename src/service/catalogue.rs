@@ -2,7 +2,7 @@
 //! start time, and what each holder gets here, precomputed per version for the verify path.
 
 use super::{Gateway, ServiceError, now};
-use crate::domain::{Basis, Catalogue, Tier};
+use crate::domain::{Basis, Catalogue, Region, Tier};
 use crate::store::{AuditEntry, CatalogueVersionRecord, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -154,6 +154,17 @@ impl Gateway {
             .unwrap_or(&all[0])
             .1
             .clone()
+    }
+
+    /// This region's part of `active`.
+    pub(crate) fn own_region<'a>(
+        &self,
+        active: &'a ActiveCatalogue,
+    ) -> Result<&'a Region, ServiceError> {
+        active
+            .catalogue
+            .region(&self.policy.region)
+            .ok_or_else(|| ServiceError::Internal("own region missing from the catalogue".into()))
     }
 
     /// What a holder of `from_region` and `tier` gets in `to_region`, with reasons.

@@ -40,12 +40,7 @@ impl Gateway {
             });
         };
         let active = self.catalogue();
-        let here = active
-            .catalogue
-            .region(&self.policy.region)
-            .ok_or_else(|| {
-                ServiceError::Internal("own region missing from the catalogue".into())
-            })?;
+        let here = self.own_region(&active)?;
         let service = here.service(code).ok_or_else(|| {
             ServiceError::invalid(
                 "service_code",

@@ -106,6 +106,25 @@ enum Stage<'a> {
 /// Tokens up to this size decode on the stack.
 const STACK_BUFFER: usize = 2048;
 
+/// Where `token` decodes: on the stack when it fits, else on the heap; nothing for a
+/// credential past the size bound (it is refused before any decoding).
+fn decode_room<'b>(
+    credential: &str,
+    token: &str,
+    stack: &'b mut [u8; STACK_BUFFER],
+    heap: &'b mut Vec<u8>,
+) -> &'b mut [u8] {
+    let need = CompactJws::buffer_len(token);
+    if need <= STACK_BUFFER {
+        &mut stack[..need]
+    } else if credential.len() <= MAX_CREDENTIAL_BYTES {
+        heap.resize(need, 0);
+        &mut heap[..]
+    } else {
+        &mut stack[..0]
+    }
+}
+
 impl Gateway {
     fn snapshot(&self) -> Snapshot {
         Snapshot {
@@ -120,17 +139,8 @@ impl Gateway {
         let t = now();
         let snapshot = self.snapshot();
         let token = strip_qr_prefix(credential);
-        let mut stack = [0u8; STACK_BUFFER];
-        let mut heap = Vec::new();
-        let need = CompactJws::buffer_len(token);
-        let buffer = if need <= STACK_BUFFER {
-            &mut stack[..need]
-        } else if credential.len() <= MAX_CREDENTIAL_BYTES {
-            heap.resize(need, 0);
-            &mut heap[..]
-        } else {
-            &mut stack[..0]
-        };
+        let (mut stack, mut heap) = ([0u8; STACK_BUFFER], Vec::new());
+        let buffer = decode_room(credential, token, &mut stack, &mut heap);
         match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => v,
             Stage::Signed(s) => {
@@ -147,17 +157,8 @@ impl Gateway {
         let t = now();
         let snapshot = self.snapshot();
         let token = strip_qr_prefix(credential);
-        let mut stack = [0u8; STACK_BUFFER];
-        let mut heap = Vec::new();
-        let need = CompactJws::buffer_len(token);
-        let buffer = if need <= STACK_BUFFER {
-            &mut stack[..need]
-        } else if credential.len() <= MAX_CREDENTIAL_BYTES {
-            heap.resize(need, 0);
-            &mut heap[..]
-        } else {
-            &mut stack[..0]
-        };
+        let (mut stack, mut heap) = ([0u8; STACK_BUFFER], Vec::new());
+        let buffer = decode_room(credential, token, &mut stack, &mut heap);
         let signed = match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => return v,
             Stage::Signed(s) => s,
