@@ -5,11 +5,13 @@ mod coalesce;
 mod message_limits;
 pub mod metrics;
 mod per_core;
+mod request_id;
 mod shutdown;
 mod tls;
 mod web;
 
 pub use message_limits::MessageLimits;
+pub use request_id::{REQUEST_ID, RequestId, RequestIds};
 pub use web::WebPages;
 
 use crate::api::{
@@ -119,6 +121,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         // Browsers: the counter page on GET, and gRPC-Web (over HTTP/1.1 or h2) translated
         // to gRPC before the size limits see it.
         .accept_http1(true)
+        // Outermost: every call and every answer has its id.
+        .layer(RequestIds)
         .layer(WebPages)
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web, so web calls count with their gRPC status; outside the limits,

@@ -15,9 +15,12 @@ impl PgStore {
     /// Connects and applies migrations (sqlx takes an advisory lock, so replicas starting
     /// together migrate once).
     pub(crate) async fn connect(url: &str) -> Result<Self, StoreError> {
+        // While the server is away, every call waits out the acquire timeout (sqlx keeps
+        // retrying a refused connection until then): short, so a counter hears UNAVAILABLE
+        // within seconds rather than hanging.
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(2))
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;

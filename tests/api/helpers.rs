@@ -289,20 +289,39 @@ impl TestApp {
 
     /// Sends SIGTERM and waits for the exit.
     pub(crate) fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
+        self.send_term();
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub(crate) fn send_term(&self) {
+        let child = self.child.as_ref().expect("running");
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
-        for _ in 0..300 {
+    }
+
+    /// Waits for the process to exit; panics past `within`.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
             if let Some(s) = child.try_wait().expect("wait") {
                 return s;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
-        panic!("gateway did not exit within 30 s of SIGTERM");
+        panic!("gateway did not exit within {within:?}:\n{}", self.logs());
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub(crate) fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
     }
 }
 

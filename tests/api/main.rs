@@ -7,6 +7,7 @@ mod attacks;
 mod audit;
 mod counter_page;
 mod counter_token;
+mod faults;
 mod federation;
 mod helpers;
 mod holder;

@@ -200,3 +200,59 @@ async fn quota_reservations_are_for_partners_only() {
     // A partner may reserve, and an empty request names its field.
     assert_eq!(r.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn every_call_has_a_request_id_and_logs_are_json_lines() {
+    let app = TestApp::spawn_with(Db::Sqlite, "log_format = \"json\"\n").await;
+    let mut health = HealthClient::new(app.channel(None).await);
+    let id_of = |meta: &tonic::metadata::MetadataMap| {
+        meta.get("x-request-id")
+            .expect("x-request-id in the answer")
+            .to_str()
+            .expect("text")
+            .to_owned()
+    };
+    // A partner's own trace id is kept.
+    let mut req = tonic::Request::new(HealthCheckRequest::default());
+    req.metadata_mut()
+        .insert("x-request-id", "mianyang-7f3a.01".parse().expect("value"));
+    let answer = health.check(req).await.expect("health");
+    assert_eq!(id_of(answer.metadata()), "mianyang-7f3a.01");
+    // Otherwise one is made, different for each call, also on a refusal.
+    let a = id_of(
+        health
+            .check(HealthCheckRequest::default())
+            .await
+            .expect("health")
+            .metadata(),
+    );
+    let refused = app
+        .issuance(None)
+        .await
+        .get_card(pb::GetCardRequest {
+            card_id: "CQ0".into(),
+        })
+        .await
+        .expect_err("no certificate");
+    let b = id_of(refused.metadata());
+    assert_ne!(a, b);
+    assert_eq!((a.len(), b.len()), (24, 24));
+    // Something that is not a plain token is not echoed into logs or answers.
+    let mut req = tonic::Request::new(HealthCheckRequest::default());
+    req.metadata_mut()
+        .insert("x-request-id", "a\"b{c}".parse().expect("value"));
+    let answer = health.check(req).await.expect("health");
+    assert_ne!(id_of(answer.metadata()), "a\"b{c}");
+
+    // Every log line (stdout's readiness line aside) is one JSON object.
+    let logs = app.logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| !l.starts_with("listening on"))
+        .collect();
+    assert!(lines.len() >= 3, "{logs}");
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+    }
+}
