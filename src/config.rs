@@ -333,3 +333,54 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key of `file` is one the gateway read into `loaded` (figment ignores unknown
+    /// keys, so a misspelt one would silently keep its default).
+    fn known(file: &toml::Value, loaded: &toml::Value, at: &str) {
+        match (file, loaded) {
+            (toml::Value::Table(f), toml::Value::Table(l)) => {
+                for (key, value) in f {
+                    let Some(read) = l.get(key) else {
+                        panic!("unknown key {at}{key}");
+                    };
+                    known(value, read, &format!("{at}{key}."));
+                }
+            }
+            (toml::Value::Array(f), toml::Value::Array(l)) => {
+                for (value, read) in f.iter().zip(l) {
+                    known(value, read, at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_production_example_loads_and_every_key_in_it_is_known() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/gateway.production.toml");
+        let settings = Settings::load(Some(&path), &Overrides::default()).expect("it loads");
+        assert_eq!(settings.log_format, "json");
+        assert_eq!(settings.partners.len(), 1);
+        let file: toml::Value =
+            toml::from_str(&std::fs::read_to_string(&path).expect("read")).expect("TOML");
+        known(
+            &file,
+            &toml::Value::try_from(&settings).expect("settings"),
+            "",
+        );
+        // The check itself catches a misspelling.
+        let typo: toml::Value = toml::from_str("log_fromat = \"json\"").expect("TOML");
+        let caught = std::panic::catch_unwind(|| {
+            known(
+                &typo,
+                &toml::Value::try_from(&settings).expect("settings"),
+                "",
+            );
+        });
+        assert!(caught.is_err());
+    }
+}

@@ -6,6 +6,7 @@ mod card_image;
 mod catalogue;
 mod client;
 mod counter;
+mod database;
 mod federation;
 mod holder;
 mod keys;
@@ -100,6 +101,15 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Copy the embedded SQLite database to a new file while the gateway serves, and check
+    /// the copy (integrity and audit chain).
+    Backup {
+        #[command(flatten)]
+        db: database::DatabaseArgs,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Cards (role operator).
     Card {
         #[command(subcommand)]
@@ -120,12 +130,8 @@ enum Command {
 enum AuditCommand {
     /// Walk the whole chain; exits non-zero when it is broken.
     Verify {
-        /// The database (default: SQLite under --data-dir).
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Data folder of the embedded database.
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: database::DatabaseArgs,
     },
 }
 
@@ -191,26 +197,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Health { client } => client::health(&client).await,
         Command::Audit {
-            command:
-                AuditCommand::Verify {
-                    database_url,
-                    data_dir,
-                },
-        } => {
-            let url = database_url.unwrap_or_else(|| {
-                format!("sqlite://{}", data_dir.join("talent-gateway.db").display())
-            });
-            let store = crate::store::connect(&url).await?;
-            match crate::service::check_audit_chain(store.as_ref()).await? {
-                crate::service::ChainCheck::Intact { records } => {
-                    println!("audit chain intact: {records} records");
-                    Ok(())
-                }
-                crate::service::ChainCheck::Broken { seq, why } => {
-                    anyhow::bail!("audit chain broken at record {seq}: {why}")
-                }
-            }
-        }
+            command: AuditCommand::Verify { db },
+        } => database::verify_audit(&db).await,
+        Command::Backup { db, out } => database::backup(&db, &out).await,
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Federation { command, client } => federation::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,

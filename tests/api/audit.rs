@@ -16,7 +16,7 @@ async fn exec(url: &str, sql: &'static str) -> Result<(), sqlx::Error> {
     }
 }
 
-fn audit_verify(database_url: &str) -> (bool, String) {
+pub(crate) fn audit_verify(database_url: &str) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
         .args(["audit", "verify", "--database-url", database_url])
         .output()

@@ -5,6 +5,7 @@
 
 mod attacks;
 mod audit;
+mod backup;
 mod counter_page;
 mod counter_token;
 mod faults;
