@@ -35,8 +35,7 @@ impl RequestId {
                 let b = v.as_bytes();
                 !b.is_empty()
                     && b.len() <= MAX_LEN
-                    && b
-                        .iter()
+                    && b.iter()
                         .all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(c))
             })
             .map_or_else(Self::new, |v| Self(v.clone()))

@@ -253,6 +253,9 @@ async fn every_call_has_a_request_id_and_logs_are_json_lines() {
     assert!(lines.len() >= 3, "{logs}");
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
     }
 }
