@@ -451,8 +451,8 @@ async fn postgresql_stopped_under_load() {
     let mut guard = RestartOnDrop(ctl.clone(), true);
     pg_ctl(&ctl, "stop -m fast");
     let down = Instant::now();
-    // Answers already on their way when the server stopped may still arrive.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Answers of commits made just before the stop may still be on their way.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let acked_at_stop = load.acked();
     let mut counter = Counter::new(app.channel(Some("counter")).await);
     let asked = Instant::now();
