@@ -56,6 +56,44 @@ impl Default for HolderProofConfig {
     }
 }
 
+/// Per-caller rate limits (`[rate_limits]`): a token bucket per client certificate identity
+/// and, for callers without one, per address. A rate or burst of 0 leaves that class
+/// unlimited; health and reflection are never limited.
+///
+/// The defaults only stop floods. One identity (a partner system, a counter, the operators'
+/// tools) may make 2,000 calls a second and 4,000 at once: a partner's VerifyCards carries
+/// many cards per call, so that is far beyond an agreement's traffic, yet a runaway client
+/// cannot take every core. A public caller gets 100 a second and 200 at once: a phone needs
+/// a few, a counter hall whose browsers (counter tokens, no certificate) share one NAT
+/// address needs a few per scan, and one address can no longer write CreateChallenge rows as
+/// fast as the database takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Off: no limits at all.
+    pub enabled: bool,
+    /// Calls per second for one certificate identity.
+    pub identified_per_second: u32,
+    /// Calls one certificate identity may make at once after a pause.
+    pub identified_burst: u32,
+    /// Calls per second from one address without a certificate (IPv6: one /64).
+    pub public_per_second: u32,
+    /// Calls one such address may make at once after a pause.
+    pub public_burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            identified_per_second: 2000,
+            identified_burst: 4000,
+            public_per_second: 100,
+            public_burst: 200,
+        }
+    }
+}
+
 /// Everything the gateway is configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -118,6 +156,8 @@ pub struct Settings {
     pub partners: Vec<PartnerConfig>,
     /// Holder binding.
     pub holder_proof: HolderProofConfig,
+    /// Per-caller rate limits.
+    pub rate_limits: RateLimitConfig,
     /// Folder of the config file, for relative paths (not read from the file).
     #[serde(skip)]
     pub config_dir: Option<PathBuf>,
@@ -155,6 +195,7 @@ impl Default for Settings {
             federation: FederationSettings::default(),
             partners: Vec::new(),
             holder_proof: HolderProofConfig::default(),
+            rate_limits: RateLimitConfig::default(),
             config_dir: None,
         }
     }
@@ -297,6 +338,24 @@ impl Settings {
                  (spiffe://TRUST_DOMAIN/counter/NAME)"
             );
         }
+        for (class, rate, burst) in [
+            (
+                "identified",
+                self.rate_limits.identified_per_second,
+                self.rate_limits.identified_burst,
+            ),
+            (
+                "public",
+                self.rate_limits.public_per_second,
+                self.rate_limits.public_burst,
+            ),
+        ] {
+            anyhow::ensure!(
+                (rate == 0) == (burst == 0),
+                "rate_limits.{class}_per_second and rate_limits.{class}_burst are 0 together \
+                 (unlimited) or both positive"
+            );
+        }
         anyhow::ensure!(
             self.federation.refresh_hint_millis >= 100,
             "federation.refresh_hint_millis must be at least 100"
@@ -382,5 +441,29 @@ mod tests {
             );
         });
         assert!(caught.is_err());
+    }
+
+    #[test]
+    fn a_rate_and_its_burst_are_zero_together() {
+        let with = |rate_limits| Settings {
+            rate_limits,
+            ..Default::default()
+        };
+        assert!(with(RateLimitConfig::default()).validate().is_ok());
+        let unlimited = RateLimitConfig {
+            public_per_second: 0,
+            public_burst: 0,
+            ..Default::default()
+        };
+        assert!(with(unlimited).validate().is_ok());
+        let half = RateLimitConfig {
+            identified_burst: 0,
+            ..Default::default()
+        };
+        let e = with(half).validate().expect_err("refused");
+        assert!(
+            e.to_string().contains("rate_limits.identified_burst"),
+            "{e}"
+        );
     }
 }

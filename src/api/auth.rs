@@ -19,10 +19,14 @@ pub struct AccessPolicy {
 /// The caller of a request: the first SPIFFE-style URI SAN of the verified client
 /// certificate, or `Public` with no certificate. A certificate without one is `Public` too.
 pub fn caller_of<T>(req: &Request<T>) -> Caller {
-    let Some(certs) = req.peer_certs() else {
-        return Caller::Public;
-    };
-    let Some(leaf) = certs.first() else {
+    req.peer_certs()
+        .map_or(Caller::Public, |certs| caller_of_chain(&certs))
+}
+
+/// The caller a verified certificate chain (leaf first) names: the leaf's first SPIFFE-style
+/// URI SAN, or `Public` without a leaf or one.
+pub fn caller_of_chain<C: AsRef<[u8]>>(chain: &[C]) -> Caller {
+    let Some(leaf) = chain.first() else {
         return Caller::Public;
     };
     let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {

@@ -14,7 +14,7 @@ mod issuance;
 mod verification;
 
 pub use admin::AdminApi;
-pub use auth::{AccessPolicy, caller_of};
+pub use auth::{AccessPolicy, caller_of, caller_of_chain};
 pub use ca_binding::CaBinding;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;

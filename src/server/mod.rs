@@ -1,16 +1,18 @@
 //! The gRPC server: TLS with optional client certificates, health, reflection, limits,
-//! gRPC-Web and the counter page, and a graceful stop on SIGTERM.
+//! gRPC-Web and the counter page, per-caller rate limits, and a graceful stop on SIGTERM.
 
 mod coalesce;
 mod message_limits;
 pub mod metrics;
 mod per_core;
+mod rate_limit;
 mod request_id;
 mod shutdown;
 mod tls;
 mod web;
 
 pub use message_limits::MessageLimits;
+pub use rate_limit::RateLimits;
 pub use request_id::{REQUEST_ID, RequestId, RequestIds};
 pub use web::WebPages;
 
@@ -128,6 +130,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         // Inside gRPC-Web, so web calls count with their gRPC status; outside the limits,
         // so their refusals count too.
         .layer(metrics::CallMetrics(call_metrics))
+        // Inside the metrics, so refusals count as RESOURCE_EXHAUSTED; before the size
+        // limits, so a refused call's body is never read.
+        .layer(RateLimits::new(&settings.rate_limits))
         .layer(MessageLimits::new(settings.max_message_bytes))
         .add_service(health_service)
         .add_service(reflection)

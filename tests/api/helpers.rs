@@ -6,7 +6,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use talent_gateway::pb;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone)]
@@ -248,6 +248,15 @@ impl TestApp {
         role: Option<&str>,
         pki: &std::path::Path,
     ) -> Result<Channel, tonic::transport::Error> {
+        self.endpoint(role, pki)?.connect().await
+    }
+
+    /// The endpoint of `channel_with`, to set more before connecting.
+    pub(crate) fn endpoint(
+        &self,
+        role: Option<&str>,
+        pki: &std::path::Path,
+    ) -> Result<Endpoint, tonic::transport::Error> {
         let mut tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(
                 std::fs::read(self.certs.join("ca.pem")).expect("ca"),
@@ -261,9 +270,7 @@ impl TestApp {
         }
         Channel::from_shared(format!("https://{}", self.addr))
             .expect("uri")
-            .tls_config(tls)?
-            .connect()
-            .await
+            .tls_config(tls)
     }
 
     pub(crate) async fn issuance(

@@ -15,6 +15,7 @@ mod holder;
 mod issuance;
 mod keys;
 mod metrics;
+mod rate_limit;
 mod recognition;
 mod redemption;
 mod server;

@@ -1,0 +1,201 @@
+//! Per-caller rate limits: a flooding caller gets RESOURCE_EXHAUSTED with the time to wait,
+//! and no other caller (another address, a certificate identity, another identity) notices.
+
+use crate::helpers::{Db, TestApp};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+use talent_gateway::pb;
+use talent_gateway::pb::verification_client::VerificationClient;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use tonic_types::StatusExt;
+
+/// Public: 2 a second, 5 at once. Identified: 20 a second, 20 at once.
+const LIMITS: &str = "
+[rate_limits]
+public_per_second = 2
+public_burst = 5
+identified_per_second = 20
+identified_burst = 20
+";
+
+const PUBLIC_REFUSAL: &str =
+    "rate limit: at most 2 calls per second (burst 5) for public callers from one address";
+const IDENTIFIED_REFUSAL: &str = "rate limit: at most 20 calls per second (burst 20) for callers \
+     with one certificate identity";
+
+/// A channel without a certificate from `local`, a loopback address of this host.
+async fn public_from(app: &TestApp, local: &str) -> Channel {
+    app.endpoint(None, &app.certs)
+        .expect("endpoint")
+        .local_address(Some(local.parse::<IpAddr>().expect("ip")))
+        .connect()
+        .await
+        .expect("connect")
+}
+
+async fn challenge(client: &mut VerificationClient<Channel>) -> Result<(), Status> {
+    client
+        .create_challenge(pb::CreateChallengeRequest {})
+        .await
+        .map(|r| assert!(!r.into_inner().nonce.is_empty()))
+}
+
+/// The wait a refusal asks for, after checking it is a rate-limit refusal that says `limit`
+/// and carries the same wait in `retry-after-ms` and in RetryInfo.
+#[track_caller]
+fn retry_after(status: &Status, limit: &str) -> Duration {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().starts_with(limit) && status.message().contains("; retry after "),
+        "{status:?}"
+    );
+    let ms: u64 = status
+        .metadata()
+        .get("retry-after-ms")
+        .expect("retry-after-ms")
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("milliseconds");
+    assert!(status.message().ends_with(&format!("retry after {ms} ms")));
+    let info = status.get_details_retry_info().expect("RetryInfo");
+    assert_eq!(info.retry_delay, Some(Duration::from_millis(ms)));
+    assert!(
+        (1..=1000).contains(&ms),
+        "{ms} ms: one token at 2 or 20 a second"
+    );
+    Duration::from_millis(ms)
+}
+
+/// Calls `n` times back to back: how many got through, the last refusal, and how long it took.
+async fn flood(
+    client: &mut VerificationClient<Channel>,
+    n: usize,
+) -> (usize, Option<Status>, Duration) {
+    let start = Instant::now();
+    let mut ok = 0;
+    let mut refused = None;
+    for _ in 0..n {
+        match challenge(client).await {
+            Ok(()) => ok += 1,
+            Err(s) => refused = Some(s),
+        }
+    }
+    (ok, refused, start.elapsed())
+}
+
+/// At most the burst plus what refilled meanwhile (and one for rounding).
+#[track_caller]
+fn within_limit(ok: usize, burst: usize, per_second: f64, elapsed: Duration) {
+    let most = burst + (per_second * elapsed.as_secs_f64()).ceil() as usize + 1;
+    assert!(
+        (burst..=most).contains(&ok),
+        "{ok} calls got through in {elapsed:?}; expected {burst} to {most}"
+    );
+}
+
+async fn challenge_rows(app: &TestApp) -> i64 {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    sqlx::query_scalar("SELECT COUNT(*) FROM holder_challenges")
+        .fetch_one(&mut c)
+        .await
+        .expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_caller_is_limited_and_no_one_else_is() {
+    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let mut written = 0;
+
+    // 1. A public caller from 127.0.0.1 floods: the burst gets through, the rest is refused.
+    let mut limited = VerificationClient::new(public_from(&app, "127.0.0.1").await);
+    let (ok, refused, elapsed) = flood(&mut limited, 50).await;
+    written += ok;
+    within_limit(ok, 5, 2.0, elapsed);
+    retry_after(&refused.expect("refused past the burst"), PUBLIC_REFUSAL);
+
+    // 2. Meanwhile another address and a counter get their whole bursts.
+    let mut other = VerificationClient::new(public_from(&app, "127.0.0.2").await);
+    for _ in 0..5 {
+        challenge(&mut other).await.expect("another address");
+        written += 1;
+    }
+    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    for _ in 0..10 {
+        challenge(&mut counter).await.expect("a counter");
+        written += 1;
+    }
+
+    // 4. Health is never limited: far more checks than the address's bucket holds.
+    let mut health = HealthClient::new(public_from(&app, "127.0.0.1").await);
+    for _ in 0..30 {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving);
+    }
+
+    // 3. The limited caller is refused until the wait it was told, then served.
+    let mut wait = None;
+    for _ in 0..20 {
+        match challenge(&mut limited).await {
+            Ok(()) => written += 1,
+            Err(s) => {
+                wait = Some(retry_after(&s, PUBLIC_REFUSAL));
+                break;
+            }
+        }
+    }
+    let wait = wait.expect("still limited after 20 more calls");
+    tokio::time::sleep(wait).await;
+    challenge(&mut limited)
+        .await
+        .expect("served after the retry time");
+    written += 1;
+
+    // 5. Each certificate identity has its own bucket, whatever its address.
+    let (ok, refused, elapsed) = flood(&mut counter, 60).await;
+    written += ok;
+    // The counter had used 10 of its 20 above; some or all have refilled since.
+    let most = 20 + (20.0 * elapsed.as_secs_f64()).ceil() as usize + 1;
+    assert!((10..=most).contains(&ok), "{ok} in {elapsed:?}");
+    retry_after(
+        &refused.expect("refused past the burst"),
+        IDENTIFIED_REFUSAL,
+    );
+    for role in ["operator", "partner"] {
+        let mut client = VerificationClient::new(app.channel(Some(role)).await);
+        for _ in 0..20 {
+            challenge(&mut client).await.expect(role);
+            written += 1;
+        }
+    }
+
+    // 6. Refused calls wrote nothing, and the server serves on.
+    assert_eq!(challenge_rows(&app).await, written as i64);
+    challenge(&mut other).await.expect("still serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_can_be_switched_off() {
+    let app = TestApp::spawn_with(
+        Db::Sqlite,
+        "[rate_limits]\nenabled = false\npublic_per_second = 1\npublic_burst = 1\n",
+    )
+    .await;
+    let mut client = VerificationClient::new(app.channel(None).await);
+    let (ok, refused, _) = flood(&mut client, 10).await;
+    assert_eq!((ok, refused.map(|s| s.code())), (10, None));
+}
