@@ -40,18 +40,19 @@ async fn main() -> anyhow::Result<()> {
         ..Settings::default()
     };
     std::fs::create_dir_all(&settings.data_dir)?;
-    let store = talent_gateway::store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("gw.db").display()
-    ))
-    .await?;
+    let store =
+        talent_gateway::store::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+            .await?;
     let gateway = Gateway::start(&settings, store).await?;
 
     let t = talent_gateway::service::now();
     let claims = json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪",
         "level": "B", "iat": t - 60, "nbf": t - 60, "exp": t + 3600});
     let valid = hostile::valid(&claims, &key);
-    anyhow::ensure!(gateway.verify(&valid).reason == Reason::Ok, "the valid token verifies");
+    anyhow::ensure!(
+        gateway.verify(&valid).reason == Reason::Ok,
+        "the valid token verifies"
+    );
     let cases = hostile::hostile_tokens(&claims, &key, &jwk.to_string(), jwks.as_bytes());
     for (what, token, want) in &cases {
         let got = gateway.verify(token).reason.as_str();
@@ -79,8 +80,13 @@ async fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     let valid_median = median(&mut valid_ns);
-    println!("valid partner token: {valid_median:.0} ns per verification (median of {ROUNDS} rounds of {CALLS})");
-    println!("{:<42} {:<22} {:>9} {:>7}", "hostile token", "refused as", "ns", "ratio");
+    println!(
+        "valid partner token: {valid_median:.0} ns per verification (median of {ROUNDS} rounds of {CALLS})"
+    );
+    println!(
+        "{:<42} {:<22} {:>9} {:>7}",
+        "hostile token", "refused as", "ns", "ratio"
+    );
     let mut worst = 0.0f64;
     for (i, (what, _, reason)) in cases.iter().enumerate() {
         let ns = median(&mut hostile_ns[i]);

@@ -94,20 +94,12 @@ pub(crate) fn hostile_tokens(
         ),
         (
             "unknown alg",
-            sign_raw(
-                r#"{"alg":"Ed448","kid":"my-ed-1"}"#,
-                body.as_bytes(),
-                key,
-            ),
+            sign_raw(r#"{"alg":"Ed448","kid":"my-ed-1"}"#, body.as_bytes(), key),
             "ALGORITHM_NOT_ALLOWED",
         ),
         (
             "RS256",
-            sign_raw(
-                r#"{"alg":"RS256","kid":"my-ed-1"}"#,
-                body.as_bytes(),
-                key,
-            ),
+            sign_raw(r#"{"alg":"RS256","kid":"my-ed-1"}"#, body.as_bytes(), key),
             "ALGORITHM_NOT_ALLOWED",
         ),
         (
