@@ -83,21 +83,49 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "valid partner token: {valid_median:.0} ns per verification (median of {ROUNDS} rounds of {CALLS})"
     );
+    // Most hostile tokens are refused before any cryptography. Those refused for their
+    // claims come after the signature check, as DESIGN.md orders the steps: their signature
+    // must be the partner's own (only the partner can make them), and they cost what a valid
+    // token costs. A token reaches the check when spoiling its signature makes it
+    // BAD_SIGNATURE.
+    let reaches_signature = |token: &str| {
+        let Some((input, sig)) = token.rsplit_once('.') else {
+            return false;
+        };
+        let spoiled = if sig.starts_with('A') { 'B' } else { 'A' };
+        let tampered = format!("{input}.{spoiled}{}", sig.get(1..).unwrap_or_default());
+        gateway.verify(&tampered).reason == Reason::BadSignature
+    };
+    let (mut before_worst, mut after_worst, mut after_n) = (0.0f64, 0.0f64, 0);
     println!(
-        "{:<42} {:<22} {:>9} {:>7}",
+        "{:<42} {:<22} {:>9} {:>7}  refused",
         "hostile token", "refused as", "ns", "ratio"
     );
-    let mut worst = 0.0f64;
-    for (i, (what, _, reason)) in cases.iter().enumerate() {
+    for (i, (what, token, reason)) in cases.iter().enumerate() {
         let ns = median(&mut hostile_ns[i]);
         let ratio = ns / valid_median;
-        worst = worst.max(ratio);
-        println!("{what:<42} {reason:<22} {ns:>9.0} {ratio:>7.2}");
+        let after = reaches_signature(token);
+        if after {
+            after_n += 1;
+            after_worst = after_worst.max(ratio);
+        } else {
+            before_worst = before_worst.max(ratio);
+        }
+        let when = if after { "after" } else { "before" };
+        println!("{what:<42} {reason:<22} {ns:>9.0} {ratio:>7.2}  {when} the signature check");
     }
     println!(
-        "{} hostile tokens; the dearest refusal costs {worst:.2} of an acceptance",
-        cases.len()
+        "{} hostile tokens. {} refused before the signature check, the dearest at \
+         {before_worst:.2} of an acceptance; {after_n} at the signature step or after it, the \
+         dearest at {after_worst:.2}",
+        cases.len(),
+        cases.len() - after_n
     );
-    anyhow::ensure!(worst <= 1.0, "a refusal costs more than an acceptance");
+    anyhow::ensure!(
+        before_worst < 0.5,
+        "a refusal before the signature check costs half an acceptance"
+    );
+    // The same path as a valid token, less the recognition: 10% for this machine's noise.
+    anyhow::ensure!(after_worst < 1.1, "a refusal costs more than an acceptance");
     Ok(())
 }

@@ -321,6 +321,7 @@ impl TestApp {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("gateway did not exit within {within:?}:\n{}", self.logs());
     }
 
