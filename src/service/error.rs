@@ -43,8 +43,9 @@ pub enum ServiceError {
     /// The database cannot be reached; try again.
     #[error("{0}")]
     Unavailable(String),
-    /// A bug or broken data; details are logged, not returned.
-    #[error("internal error")]
+    /// A bug or broken data; details are logged (and shown at start-up), never returned to
+    /// a caller.
+    #[error("internal error: {0}")]
     Internal(String),
 }
 

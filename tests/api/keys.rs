@@ -140,3 +140,22 @@ async fn keys_survive_a_restart_sealed_at_rest() {
     let restarted = TestApp::restart(&mut app, &config);
     assert_eq!(verify(restarted, &card.token).await.reason, "OK");
 }
+
+#[tokio::test]
+async fn a_wrong_key_encryption_key_stops_the_start_and_says_why() {
+    let mut app = TestApp::spawn(Db::Sqlite).await;
+    assert_eq!(app.terminate().code(), Some(0));
+    // The same database, with another data folder's freshly made key-encryption key: the
+    // stored signing key cannot be opened.
+    let other = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(other.path())
+        .output()
+        .expect("run serve");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("is the key-encryption key right?"), "{text}");
+}
