@@ -17,16 +17,7 @@ async fn exec(url: &str, sql: &'static str) -> Result<(), sqlx::Error> {
 }
 
 pub(crate) fn audit_verify(database_url: &str) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
-        .args(["audit", "verify", "--database-url", database_url])
-        .output()
-        .expect("run audit verify");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    crate::helpers::cli(&["audit", "verify", "--database-url", database_url])
 }
 
 async fn the_audit_chain_shows_tampering(db: Db) {

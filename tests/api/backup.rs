@@ -1,35 +1,18 @@
 //! The runbook's backup and restore of the embedded database, done as an operator would.
 
 use crate::audit::audit_verify;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, cli, own_card};
 use talent_gateway::pb;
 use tonic::Code;
 
 fn backup(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
-        .arg("backup")
-        .args(args)
-        .output()
-        .expect("run backup");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    cli(&[&["backup"], args].concat())
 }
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_chain() {
     let mut app = TestApp::spawn(Db::Sqlite).await;
-    let mut issuance = app.issuance(Some("operator")).await;
-    let kept = issuance
-        .issue_card(issue_request(&id_number("50010419900101001"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let kept = own_card(&app, "50010419900101001", "B").await;
     let mut counter =
         pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
     let redeem = pb::RedeemServiceRequest {
@@ -61,13 +44,7 @@ async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_c
     assert!(!ok && text.contains("pg_dump"), "{text}");
 
     // After the backup: a card the restore will not know.
-    let later = issuance
-        .issue_card(issue_request(&id_number("50010419900101002"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let later = own_card(&app, "50010419900101002", "C").await;
 
     // Restore: stop, put the copy in place (without the old WAL), start.
     assert_eq!(app.terminate().code(), Some(0));

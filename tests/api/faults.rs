@@ -5,7 +5,7 @@
 //! FAULT_PG_CTL is the command that controls it (`.ci/run` sets both).
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, verify};
+use crate::helpers::{Db, TestApp, own_card, verify};
 use crate::recognition::Mianyang;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,18 +147,10 @@ fn request(tokens: &[String], a: &Attempt) -> pb::RedeemServiceRequest {
 
 /// `n` cards of tier A, the tier every Chongqing service is open to.
 async fn cards(app: &TestApp, n: usize, base: u64) -> Vec<pb::Card> {
-    let mut issuance = app.issuance(Some("operator")).await;
     let mut out = Vec::new();
     for i in 0..n as u64 {
-        let id = id_number(&format!("{}", 50_010_419_880_000_000 + base + i));
-        let card = issuance
-            .issue_card(issue_request(&id, "A", ""))
-            .await
-            .expect("issued")
-            .into_inner()
-            .card
-            .expect("card");
-        out.push(card);
+        let base17 = format!("{}", 50_010_419_880_000_000 + base + i);
+        out.push(own_card(app, &base17, "A").await);
     }
     out
 }

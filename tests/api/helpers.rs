@@ -378,6 +378,47 @@ pub(crate) fn issue_request(id: &str, tier: &str, key: &str) -> pb::IssueCardReq
     }
 }
 
+/// An own card issued by the operator, for the holder whose ID number starts `base17`.
+pub(crate) async fn own_card(app: &TestApp, base17: &str, tier: &str) -> pb::Card {
+    app.issuance(Some("operator"))
+        .await
+        .issue_card(issue_request(&id_number(base17), tier, ""))
+        .await
+        .expect("issued")
+        .into_inner()
+        .card
+        .expect("card")
+}
+
+/// Runs a `talent-gateway` command as an operator would: (success, stdout and stderr).
+pub(crate) fn cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
+        .args(args)
+        .output()
+        .expect("run talent-gateway");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// What gRPC health says of `service` ("" for the whole server) over `channel`.
+pub(crate) async fn health_of(
+    channel: Channel,
+    service: &str,
+) -> tonic_health::pb::health_check_response::ServingStatus {
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status()
+}
+
 /// Verifies `credential` as a counter.
 pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {
     app.verification()

@@ -1,7 +1,7 @@
 //! Redemption at counters: exactly once, quotas counted by the database, refusals with reasons.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, own_card};
 use crate::recognition::Mianyang;
 use talent_gateway::pb;
 use tonic::Code;
@@ -19,17 +19,6 @@ fn redeem(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
         idempotency_key: key.into(),
         holder_proof: String::new(),
     }
-}
-
-async fn own_card(app: &TestApp, base17: &str, tier: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), tier, ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
 }
 
 /// Runs 64 redemptions at once over their own connections, split across `apps`.

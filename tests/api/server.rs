@@ -1,7 +1,7 @@
 //! The foundation: TLS, health, reflection, roles from certificates, limits, shutdown.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, health_of, id_number, issue_request};
 use talent_gateway::pb;
 use tonic::Code;
 use tonic_health::pb::{
@@ -10,25 +10,12 @@ use tonic_health::pb::{
 
 async fn health_is_serving_and_sigterm_exits_zero(db: Db) {
     let mut app = TestApp::spawn(db).await;
-    let mut health = HealthClient::new(app.channel(None).await);
-    let status = health
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("health answers")
-        .into_inner()
-        .status();
-    assert_eq!(status, ServingStatus::Serving);
-    let named = health
-        .check(HealthCheckRequest {
-            service: "talentcard.v1.Verification".into(),
-        })
-        .await
-        .expect("health answers")
-        .into_inner()
-        .status();
-    assert_eq!(named, ServingStatus::Serving);
+    let channel = app.channel(None).await;
+    assert_eq!(health_of(channel.clone(), "").await, ServingStatus::Serving);
+    assert_eq!(
+        health_of(channel, "talentcard.v1.Verification").await,
+        ServingStatus::Serving
+    );
     let exit = app.terminate();
     assert_eq!(exit.code(), Some(0), "logs:\n{}", app.logs());
 }
