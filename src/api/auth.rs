@@ -18,7 +18,11 @@ pub struct AccessPolicy {
 
 /// The caller of a request: the first SPIFFE-style URI SAN of the verified client
 /// certificate, or `Public` with no certificate. A certificate without one is `Public` too.
+/// The rate-limit layer has usually read it already and left it in the extensions.
 pub fn caller_of<T>(req: &Request<T>) -> Caller {
+    if let Some(caller) = req.extensions().get::<Caller>() {
+        return caller.clone();
+    }
     req.peer_certs()
         .map_or(Caller::Public, |certs| caller_of_chain(&certs))
 }

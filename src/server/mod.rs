@@ -13,7 +13,7 @@ mod web;
 
 pub use message_limits::MessageLimits;
 pub use rate_limit::RateLimits;
-pub use request_id::{REQUEST_ID, RequestId, RequestIds};
+pub use request_id::RequestIds;
 pub use web::WebPages;
 
 use crate::api::{

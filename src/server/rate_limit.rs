@@ -69,18 +69,24 @@ impl Key {
         }
     }
 
-    /// The key of a request: its TLS peer's identity, else its address.
-    fn of<B>(req: &http::Request<B>) -> Self {
+    /// The key of a request: its TLS peer's identity, else its address. The caller read from
+    /// the certificate is left in the request's extensions, so the API does not parse the
+    /// certificate again (`caller_of`).
+    fn of<B>(req: &mut http::Request<B>) -> Self {
+        let ext = req.extensions_mut();
+        let caller = ext
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(TlsConnectInfo::peer_certs)
+            .map(|certs| caller_of_chain(&certs));
+        if let Some(caller) = caller {
+            ext.insert(caller.clone());
+            if let Caller::Identified(id) = caller {
+                return Key::Identity(id.to_string());
+            }
+        }
         let ext = req.extensions();
         let tcp = match ext.get::<TlsConnectInfo<TcpConnectInfo>>() {
-            Some(tls) => {
-                if let Some(certs) = tls.peer_certs()
-                    && let Caller::Identified(id) = caller_of_chain(&certs)
-                {
-                    return Key::Identity(id.to_string());
-                }
-                Some(tls.get_ref())
-            }
+            Some(tls) => Some(tls.get_ref()),
             None => ext.get::<TcpConnectInfo>(),
         };
         tcp.and_then(TcpConnectInfo::remote_addr)
@@ -298,11 +304,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
         if let Some(limiter) = &self.limiter {
             let path = req.uri().path();
             if !EXEMPT.iter().any(|p| path.starts_with(p)) {
-                let key = Key::of(&req);
+                let key = Key::of(&mut req);
                 let class = key.class();
                 if let Err(wait) = limiter.check(key, Instant::now()) {
                     // The inner service was made ready and is not called: it stays ready

@@ -18,7 +18,7 @@ use tracing::Instrument;
 use tracing::instrument::Instrumented;
 
 /// The header, in both directions.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest caller-chosen id kept; longer ones are replaced.
 const MAX_LEN: usize = 64;
@@ -31,9 +31,9 @@ const UNLOGGED: &[&str] = &[
     "/talentcard.v1.Verification/VerifyCards",
 ];
 
-/// The id of one call, in the request's extensions for whoever needs it.
+/// The id of one call.
 #[derive(Debug, Clone)]
-pub struct RequestId(HeaderValue);
+struct RequestId(HeaderValue);
 
 impl RequestId {
     /// The caller's id when it is 1–64 characters of `[A-Za-z0-9._:-]`, else a new one.
@@ -58,7 +58,7 @@ impl RequestId {
     }
 
     /// The id as text.
-    pub fn as_str(&self) -> &str {
+    fn as_str(&self) -> &str {
         self.0.to_str().unwrap_or_default()
     }
 }
@@ -93,7 +93,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let id = RequestId::of(&req);
         let path = req.uri().path();
         let span = if UNLOGGED.contains(&path) {
@@ -101,7 +101,6 @@ where
         } else {
             tracing::info_span!("call", request_id = id.as_str(), path)
         };
-        req.extensions_mut().insert(id.clone());
         let inner = span.in_scope(|| self.inner.call(req));
         RequestIdFuture {
             inner: inner.instrument(span),

@@ -145,6 +145,15 @@ fn request(tokens: &[String], a: &Attempt) -> pb::RedeemServiceRequest {
     }
 }
 
+/// A redemption of the unlimited service on the first card.
+fn unlimited(key: &str) -> Attempt {
+    Attempt {
+        key: key.into(),
+        card: 0,
+        code: "CQ01",
+    }
+}
+
 /// `n` cards of tier A, the tier every Chongqing service is open to.
 async fn cards(app: &TestApp, n: usize, base: u64) -> Vec<pb::Card> {
     let mut out = Vec::new();
@@ -449,12 +458,7 @@ async fn postgresql_stopped_under_load() {
     let mut counter = Counter::new(app.channel(Some("counter")).await);
     let asked = Instant::now();
     let refused = counter
-        .redeem_service(pb::RedeemServiceRequest {
-            credential: tokens[0].clone(),
-            service_code: "CQ01".into(),
-            idempotency_key: "while-down".into(),
-            holder_proof: String::new(),
-        })
+        .redeem_service(request(&tokens, &unlimited("while-down")))
         .await
         .expect_err("no database, no redemption");
     let refused_in = asked.elapsed();
@@ -507,12 +511,7 @@ async fn postgresql_stopped_under_load() {
     // Back without a restart: the same counter's next redemptions go through.
     let recovered_in = loop {
         let attempt = counter
-            .redeem_service(pb::RedeemServiceRequest {
-                credential: tokens[0].clone(),
-                service_code: "CQ01".into(),
-                idempotency_key: "after-restart".into(),
-                holder_proof: String::new(),
-            })
+            .redeem_service(request(&tokens, &unlimited("after-restart")))
             .await;
         match attempt {
             Ok(_) => break up.elapsed(),
@@ -554,11 +553,7 @@ async fn postgresql_stopped_under_load() {
         );
     }
     let mut known = ledger;
-    known.attempts.push(Attempt {
-        key: "after-restart".into(),
-        card: 0,
-        code: "CQ01",
-    });
+    known.attempts.push(unlimited("after-restart"));
     let out = nothing_lost_nothing_doubled(&app, &cards, &tokens, &known).await;
     eprintln!(
         "PostgreSQL stopped for {outage:.1?}: {} verifications of own and partner cards \
