@@ -60,13 +60,16 @@ impl Default for HolderProofConfig {
 /// and, for callers without one, per address. A rate or burst of 0 leaves that class
 /// unlimited; health and reflection are never limited.
 ///
+/// Calls are charged by the work they carry: one unit per credential and one per holder
+/// proof (a VerifyCards call of 256 credentials costs 256 units), so one address cannot
+/// multiply its allowance by batching. CreateChallenge has buckets of its own.
+///
 /// The defaults only stop floods. One identity (a partner system, a counter, the operators'
-/// tools) may make 2,000 calls a second and 4,000 at once: a partner's VerifyCards carries
-/// many cards per call, so that is far beyond an agreement's traffic, yet a runaway client
-/// cannot take every core. A public caller gets 100 a second and 200 at once: a phone needs
-/// a few, a counter hall whose browsers (counter tokens, no certificate) share one NAT
-/// address needs a few per scan, and one address can no longer write CreateChallenge rows as
-/// fast as the database takes them.
+/// tools) may spend 2,000 units a second and 4,000 at once: far beyond an agreement's
+/// traffic, yet a runaway client cannot take every core. A public caller gets 100 a second
+/// and 512 at once: a phone needs a few, a counter hall whose browsers (counter tokens, no
+/// certificate) share one NAT address needs a few per scan, and one full VerifyCards call
+/// (256 credentials with their proofs) fits. Challenges: 20 a second, 40 at once, per caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitConfig {
@@ -80,6 +83,10 @@ pub struct RateLimitConfig {
     pub public_per_second: u32,
     /// Calls one such address may make at once after a pause.
     pub public_burst: u32,
+    /// CreateChallenge calls per second for one caller (identity or address).
+    pub challenge_per_second: u32,
+    /// CreateChallenge calls one caller may make at once after a pause.
+    pub challenge_burst: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -89,7 +96,9 @@ impl Default for RateLimitConfig {
             identified_per_second: 2000,
             identified_burst: 4000,
             public_per_second: 100,
-            public_burst: 200,
+            public_burst: 512,
+            challenge_per_second: 20,
+            challenge_burst: 40,
         }
     }
 }
@@ -348,6 +357,11 @@ impl Settings {
                 "public",
                 self.rate_limits.public_per_second,
                 self.rate_limits.public_burst,
+            ),
+            (
+                "challenge",
+                self.rate_limits.challenge_per_second,
+                self.rate_limits.challenge_burst,
             ),
         ] {
             anyhow::ensure!(

@@ -1,6 +1,7 @@
 //! Entitlements: catalogues, the agreement's mapping, redemption at counters.
 
 use super::Context;
+use super::charge::{Charge, units};
 use super::convert::{entitlements, idempotency_key, timestamp};
 use crate::domain::Role;
 use crate::pb::{self, entitlements_server::Entitlements};
@@ -67,6 +68,8 @@ impl Entitlements for EntitlementsApi {
             &[Role::Counter, Role::Operator],
             "Entitlements.RedeemService",
         )?;
+        let proofs = usize::from(!req.get_ref().holder_proof.is_empty());
+        Charge::call(&req, units(1, proofs))?;
         let r = req.into_inner();
         let done = self
             .0

@@ -5,20 +5,24 @@
 mod admin;
 mod auth;
 mod ca_binding;
+mod charge;
 mod convert;
 mod counter_token;
 mod entitlements;
 mod error;
 mod federation;
 mod issuance;
+mod refusal_tally;
 mod verification;
 
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of, caller_of_chain};
 pub use ca_binding::CaBinding;
+pub use charge::Charge;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
+pub use refusal_tally::TALLY_EVENT;
 pub use verification::VerificationApi;
 
 use crate::domain::{Caller, Role};

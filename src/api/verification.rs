@@ -1,6 +1,8 @@
 //! Verification: open to everyone, including callers without a certificate.
 
 use super::Context;
+use super::charge::{Charge, units};
+use super::refusal_tally::RefusalTally;
 use crate::pb::{self, verification_server::Verification};
 use crate::service::{AuditSink, Verdict, now};
 use crate::store::AuditEntry;
@@ -30,6 +32,8 @@ const AUDIT_CEILING: usize = 8 * AUDIT_BURST;
 /// is left ([`VerifyAudit::flush`]).
 pub struct VerifyAudit {
     sink: AuditSink,
+    /// Refusals that name no card, counted instead of recorded one by one.
+    tally: RefusalTally,
     pending: Mutex<Vec<AuditEntry>>,
     /// The flusher's own vector, swapped with `pending` so that neither is reallocated.
     spare: Mutex<Vec<AuditEntry>>,
@@ -40,6 +44,7 @@ impl VerifyAudit {
     fn new(sink: AuditSink) -> Arc<Self> {
         let audit = Arc::new(Self {
             sink,
+            tally: RefusalTally::default(),
             pending: Mutex::new(Vec::with_capacity(AUDIT_BURST)),
             spare: Mutex::new(Vec::with_capacity(AUDIT_BURST)),
             burst: Arc::new(Notify::new()),
@@ -58,11 +63,32 @@ impl VerifyAudit {
                         () = burst.notified() => {}
                     }
                     let Some(audit) = weak.upgrade() else { break };
-                    audit.flush();
+                    audit.hand_over(false);
                 }
             });
         }
         audit
+    }
+
+    /// Audits one verdict: a record of its own when it names a card, else a count.
+    fn verdict(&self, caller: &str, v: &Verdict) {
+        let at = now();
+        if v.card_id.is_empty() {
+            self.tally.count(at, caller, v.reason);
+            return;
+        }
+        // PIPL Art. 23: a partner card verified here is a cross-region disclosure, with purpose.
+        self.record(AuditEntry {
+            at,
+            caller: caller.to_owned(),
+            event: "card.verify".to_owned(),
+            object: v.card_id.clone(),
+            result: v.reason.as_str().to_owned(),
+            detail: format!(
+                "issuer region {}; purpose: service eligibility check",
+                v.issuer_region
+            ),
+        });
     }
 
     fn record(&self, entry: AuditEntry) {
@@ -78,11 +104,21 @@ impl VerifyAudit {
         }
     }
 
-    /// Hands every gathered record to the audit sink now.
+    /// Hands every gathered record to the audit sink now, the counts of the current
+    /// minute included (at a stop).
     pub fn flush(&self) {
+        self.hand_over(true);
+    }
+
+    /// Hands the gathered records, and the counts of the minutes that ended (with
+    /// `everything`, of the current one too), to the audit sink.
+    fn hand_over(&self, everything: bool) {
         let mut batch = lock(&self.spare);
         std::mem::swap(&mut *lock(&self.pending), &mut *batch);
         for entry in batch.drain(..) {
+            self.sink.record(entry);
+        }
+        for entry in self.tally.take(now(), everything) {
             self.sink.record(entry);
         }
     }
@@ -113,18 +149,7 @@ impl VerificationApi {
     /// Audits a verdict and answers it in the caller's language.
     fn answer(&self, caller: &str, v: Verdict, language: &str) -> pb::VerifyCardResponse {
         self.ctx.gateway.verdict_counts().count(v.reason);
-        // PIPL Art. 23: a partner card verified here is a cross-region disclosure, with purpose.
-        self.audit.record(AuditEntry {
-            at: now(),
-            caller: caller.to_owned(),
-            event: "card.verify".to_owned(),
-            object: v.card_id.clone(),
-            result: v.reason.as_str().to_owned(),
-            detail: format!(
-                "issuer region {}; purpose: service eligibility check",
-                v.issuer_region
-            ),
-        });
+        self.audit.verdict(caller, &v);
         super::convert::verdict(v, language)
     }
 }
@@ -137,6 +162,7 @@ impl Verification for VerificationApi {
     ) -> Result<Response<pb::VerifyCardResponse>, Status> {
         let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
         let r = req.get_ref();
+        Charge::call(&req, units(1, usize::from(!r.holder_proof.is_empty())))?;
         let mut v = self.ctx.gateway.verify_pooled(&r.credential).await;
         // Only a call with a proof (or asking for one) goes past the in-memory checks.
         if !r.holder_proof.is_empty() || r.require_holder_proof {
@@ -160,6 +186,11 @@ impl Verification for VerificationApi {
                 "requests: at most {MAX_BATCH} per call"
             )));
         }
+        let proofs = requests
+            .iter()
+            .filter(|r| !r.holder_proof.is_empty())
+            .count();
+        Charge::call(&req, units(requests.len(), proofs))?;
         // Ed25519 signatures are checked together in one batch; verdicts are VerifyCard's.
         let credentials: Vec<&str> = requests.iter().map(|r| r.credential.as_str()).collect();
         let mut verdicts = Vec::with_capacity(requests.len());

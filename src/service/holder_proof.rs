@@ -22,10 +22,7 @@ pub const HOLDER_PROOF_TYPE: &str = "kb+jwt";
 /// A proof is a few hundred bytes; anything far larger is not one.
 const MAX_PROOF_BYTES: usize = 4096;
 
-/// Random bytes in a nonce: 256 bits, well past the 128 the contract asks for.
-const NONCE_BYTES: usize = 32;
-
-/// Longest nonce looked up in the database (ours are 43 characters).
+/// Longest nonce looked up in the database (ours are 54 characters, earlier ones 43).
 const MAX_NONCE_CHARS: usize = 128;
 
 /// Expired nonces are purged at most this often per process, by a CreateChallenge call.
@@ -203,20 +200,18 @@ fn refuse(mut v: Verdict, reason: Reason, detail: impl Into<String>) -> Verdict 
 }
 
 impl Gateway {
-    /// A fresh nonce, stored until it expires. Purges expired nonces now and then.
+    /// A fresh nonce. Nothing is written: the nonce carries its expiry under an HMAC
+    /// (`challenge_nonce.rs`), so a flood of challenges costs no database work. Purges
+    /// expired nonces now and then, in the background.
     pub async fn create_challenge(&self) -> Result<Challenge, ServiceError> {
         let policy = &self.holder;
         let t = now();
-        let mut bytes = [0u8; NONCE_BYTES];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let expires_at = t + policy.ttl;
         let challenge = Challenge {
-            nonce: b64(bytes),
+            nonce: self.nonce_key.mint(expires_at),
             audience: policy.audience.clone(),
-            expires_at: t + policy.ttl,
+            expires_at,
         };
-        self.store
-            .insert_challenge(&challenge.nonce, challenge.expires_at)
-            .await?;
         let last = policy.last_purge.load(Ordering::Relaxed);
         if t - last >= PURGE_EVERY_SECONDS
             && policy
@@ -225,17 +220,31 @@ impl Gateway {
                 .is_ok()
         {
             // Kept a skew past expiry, so that a late proof hears "expired", not "unknown".
-            match self
-                .store
-                .purge_challenges(t - self.policy.clock_skew)
-                .await
-            {
-                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired holder challenges"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "purging holder challenges failed"),
-            }
+            let store = self.store.clone();
+            let before = t - self.policy.clock_skew;
+            tokio::spawn(async move {
+                match store.purge_challenges(before).await {
+                    Ok(n) if n > 0 => tracing::debug!(purged = n, "expired holder challenges"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purging holder challenges failed"),
+                }
+            });
         }
         Ok(challenge)
+    }
+
+    /// Uses a nonce once across every replica: one of ours by one INSERT (its expiry is in
+    /// it), one stored by an earlier version by the conditional UPDATE it was made for.
+    async fn consume_nonce(&self, nonce: &str, t: i64) -> Result<ChallengeUse, ServiceError> {
+        Ok(match self.nonce_key.open(nonce) {
+            Some(expires_at) if expires_at <= t => ChallengeUse::Expired,
+            Some(expires_at) => {
+                self.store
+                    .consume_minted_challenge(nonce, expires_at, t)
+                    .await?
+            }
+            None => self.store.consume_challenge(nonce, t).await?,
+        })
     }
 
     /// Checks `proof` (may be empty) for the card `v` verified from `credential`. A refused
@@ -286,11 +295,7 @@ impl Gateway {
         if let Err(e) = parsed.check(&want) {
             return Ok(refuse(v, Reason::HolderProofInvalid, e));
         }
-        let detail = match self
-            .store
-            .consume_challenge(&parsed.claims.nonce, t)
-            .await?
-        {
+        let detail = match self.consume_nonce(&parsed.claims.nonce, t).await? {
             ChallengeUse::Consumed => return Ok(v),
             ChallengeUse::Expired => "holder proof nonce has expired",
             ChallengeUse::AlreadyUsed => "holder proof nonce was used before (a replay)",
@@ -482,21 +487,63 @@ mod tests {
             .await
             .expect("gateway");
         let t = now();
+        // Nonces an earlier version stored as rows.
         store
             .insert_challenge("old", t - 3600)
             .await
             .expect("insert");
         store.insert_challenge("late", t - 1).await.expect("insert");
-        // The first challenge of a process purges what expired more than a skew ago.
+        store
+            .insert_challenge("stored", t + 60)
+            .await
+            .expect("insert");
+        // The first challenge of a process purges what expired more than a skew ago, in the
+        // background; the challenge itself writes nothing.
         let c = gw.create_challenge().await.expect("challenge");
         assert!((t + 120..=t + 121).contains(&c.expires_at));
         assert!(b64_decode_len(&c.nonce) >= 16);
+        for _ in 0..100 {
+            if used(store.as_ref(), "old").await == ChallengeUse::Unknown {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let store = store.as_ref();
         assert_eq!(used(store, "old").await, ChallengeUse::Unknown);
         assert_eq!(used(store, "late").await, ChallengeUse::Expired);
-        assert_eq!(used(store, &c.nonce).await, ChallengeUse::Consumed);
-        assert_eq!(used(store, &c.nonce).await, ChallengeUse::AlreadyUsed);
-        assert_eq!(used(store, "never").await, ChallengeUse::Unknown);
+        assert_eq!(used(store, &c.nonce).await, ChallengeUse::Unknown, "no row");
+        // Consumed through the gateway: ours by one INSERT, an earlier version's by UPDATE.
+        assert_eq!(
+            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            ChallengeUse::Consumed
+        );
+        assert_eq!(
+            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            ChallengeUse::AlreadyUsed
+        );
+        assert_eq!(
+            gw.consume_nonce("stored", t).await.expect("use"),
+            ChallengeUse::Consumed
+        );
+        assert_eq!(
+            gw.consume_nonce("stored", t).await.expect("use"),
+            ChallengeUse::AlreadyUsed
+        );
+        assert_eq!(
+            gw.consume_nonce("never", t).await.expect("use"),
+            ChallengeUse::Unknown
+        );
+        let expired = gw.nonce_key.mint(t - 1);
+        assert_eq!(
+            gw.consume_nonce(&expired, t).await.expect("use"),
+            ChallengeUse::Expired
+        );
+        // A forged expiry: not ours, and not stored either.
+        let forged = crate::service::challenge_nonce::NonceKey::derive(&[1; 32]).mint(t + 60);
+        assert_eq!(
+            gw.consume_nonce(&forged, t).await.expect("use"),
+            ChallengeUse::Unknown
+        );
     }
 
     async fn used(store: &dyn crate::store::Store, nonce: &str) -> ChallengeUse {

@@ -3,6 +3,7 @@
 mod audit;
 mod audit_chain;
 mod catalogue;
+mod challenge_nonce;
 mod clock;
 mod counter_tokens;
 mod error;

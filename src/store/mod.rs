@@ -157,11 +157,20 @@ pub trait Store: Send + Sync + 'static {
     /// Appends audit records to the hash chain in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
 
-    /// Stores a holder-proof nonce until `expires_at`.
+    /// Stores a holder-proof nonce until `expires_at`, as versions before stateless nonces did.
     async fn insert_challenge(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError>;
 
     /// Uses a nonce at `now`, at most once across every replica (one conditional UPDATE).
     async fn consume_challenge(&self, nonce: &str, now: i64) -> Result<ChallengeUse, StoreError>;
+
+    /// Uses a nonce that carries its own expiry (stateless, never stored before) at `now`:
+    /// one INSERT that only the first use across every replica wins.
+    async fn consume_minted_challenge(
+        &self,
+        nonce: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<ChallengeUse, StoreError>;
 
     /// Deletes nonces that expired before `before`; how many.
     async fn purge_challenges(&self, before: i64) -> Result<u64, StoreError>;

@@ -818,6 +818,32 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            async fn consume_minted_challenge(
+                &self,
+                nonce: &str,
+                expires_at: i64,
+                now: i64,
+            ) -> Result<$crate::store::ChallengeUse, $crate::store::StoreError> {
+                use $crate::store::ChallengeUse;
+                // The primary key lets one INSERT win; the row stays until the nonce
+                // expires, so a replay finds it.
+                let won = sqlx::query(
+                    "INSERT INTO holder_challenges (nonce, expires_at, used_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING",
+                )
+                .bind(nonce)
+                .bind(expires_at)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(if won == 1 {
+                    ChallengeUse::Consumed
+                } else {
+                    ChallengeUse::AlreadyUsed
+                })
+            }
+
             async fn purge_challenges(&self, before: i64) -> Result<u64, $crate::store::StoreError> {
                 Ok(sqlx::query("DELETE FROM holder_challenges WHERE expires_at < $1")
                     .bind(before)

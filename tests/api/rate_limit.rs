@@ -11,19 +11,24 @@ use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
-/// Public: 2 a second, 5 at once. Identified: 20 a second, 20 at once.
+/// Public: 2 a second, 5 at once. Identified: 20 a second, 20 at once. Challenges: 1 a
+/// second, 3 at once.
 const LIMITS: &str = "
 [rate_limits]
 public_per_second = 2
 public_burst = 5
 identified_per_second = 20
 identified_burst = 20
+challenge_per_second = 1
+challenge_burst = 3
 ";
 
-const PUBLIC_REFUSAL: &str =
-    "rate limit: at most 2 calls per second (burst 5) for public callers from one address";
-const IDENTIFIED_REFUSAL: &str = "rate limit: at most 20 calls per second (burst 20) for callers \
-     with one certificate identity";
+const PUBLIC_REFUSAL: &str = "rate limit: at most 2 units of work per second (burst 5) for \
+     public callers from one address";
+const IDENTIFIED_REFUSAL: &str = "rate limit: at most 20 units of work per second (burst 20) for \
+     callers with one certificate identity";
+const CHALLENGE_REFUSAL: &str =
+    "rate limit: at most 1 calls per second (burst 3) for CreateChallenge from one caller";
 
 /// A channel without a certificate from `local`, a loopback address of this host.
 async fn public_from(app: &TestApp, local: &str) -> Channel {
@@ -40,6 +45,17 @@ async fn challenge(client: &mut VerificationClient<Channel>) -> Result<(), Statu
         .create_challenge(pb::CreateChallengeRequest {})
         .await
         .map(|r| assert!(!r.into_inner().nonce.is_empty()))
+}
+
+/// One cheap call of one unit: a verdict on garbage.
+async fn verify(client: &mut VerificationClient<Channel>) -> Result<(), Status> {
+    client
+        .verify_card(pb::VerifyCardRequest {
+            credential: "not a token".into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| assert_eq!(r.into_inner().reason, "MALFORMED"))
 }
 
 /// The wait a refusal asks for, after checking it is a rate-limit refusal that says `limit`
@@ -64,7 +80,7 @@ fn retry_after(status: &Status, limit: &str) -> Duration {
     assert_eq!(info.retry_delay, Some(Duration::from_millis(ms)));
     assert!(
         (1..=1000).contains(&ms),
-        "{ms} ms: one token at 2 or 20 a second"
+        "{ms} ms: one token at 1, 2 or 20 a second"
     );
     Duration::from_millis(ms)
 }
@@ -78,7 +94,7 @@ async fn flood(
     let mut ok = 0;
     let mut refused = None;
     for _ in 0..n {
-        match challenge(client).await {
+        match verify(client).await {
             Ok(()) => ok += 1,
             Err(s) => refused = Some(s),
         }
@@ -110,25 +126,21 @@ async fn challenge_rows(app: &TestApp) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
-    let mut written = 0;
 
     // 1. A public caller from 127.0.0.1 floods: the burst gets through, the rest is refused.
     let mut limited = VerificationClient::new(public_from(&app, "127.0.0.1").await);
     let (ok, refused, elapsed) = flood(&mut limited, 50).await;
-    written += ok;
     within_limit(ok, 5, 2.0, elapsed);
     retry_after(&refused.expect("refused past the burst"), PUBLIC_REFUSAL);
 
     // 2. Meanwhile another address and a counter get their whole bursts.
     let mut other = VerificationClient::new(public_from(&app, "127.0.0.2").await);
     for _ in 0..5 {
-        challenge(&mut other).await.expect("another address");
-        written += 1;
+        verify(&mut other).await.expect("another address");
     }
     let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
     for _ in 0..10 {
-        challenge(&mut counter).await.expect("a counter");
-        written += 1;
+        verify(&mut counter).await.expect("a counter");
     }
 
     // 4. Health is never limited: far more checks than the address's bucket holds.
@@ -143,8 +155,8 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     // 3. The limited caller is refused until the wait it was told, then served.
     let mut wait = None;
     for _ in 0..20 {
-        match challenge(&mut limited).await {
-            Ok(()) => written += 1,
+        match verify(&mut limited).await {
+            Ok(()) => {}
             Err(s) => {
                 wait = Some(retry_after(&s, PUBLIC_REFUSAL));
                 break;
@@ -153,14 +165,12 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     }
     let wait = wait.expect("still limited after 20 more calls");
     tokio::time::sleep(wait).await;
-    challenge(&mut limited)
+    verify(&mut limited)
         .await
         .expect("served after the retry time");
-    written += 1;
 
     // 5. Each certificate identity has its own bucket, whatever its address.
     let (ok, refused, elapsed) = flood(&mut counter, 60).await;
-    written += ok;
     // The counter had used 10 of its 20 above; some or all have refilled since.
     let most = 20 + (20.0 * elapsed.as_secs_f64()).ceil() as usize + 1;
     assert!((10..=most).contains(&ok), "{ok} in {elapsed:?}");
@@ -171,14 +181,81 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     for role in ["operator", "partner"] {
         let mut client = VerificationClient::new(app.channel(Some(role)).await);
         for _ in 0..20 {
-            challenge(&mut client).await.expect(role);
-            written += 1;
+            verify(&mut client).await.expect(role);
         }
     }
 
-    // 6. Refused calls wrote nothing, and the server serves on.
-    assert_eq!(challenge_rows(&app).await, written as i64);
-    challenge(&mut other).await.expect("still serving");
+    // 6. The server serves on.
+    verify(&mut other).await.expect("still serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenges_have_buckets_of_their_own_and_write_nothing() {
+    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let mut client = VerificationClient::new(public_from(&app, "127.0.0.1").await);
+    let start = Instant::now();
+    let mut ok = 0;
+    let mut refused = None;
+    for _ in 0..20 {
+        match challenge(&mut client).await {
+            Ok(()) => ok += 1,
+            Err(s) => refused = Some(s),
+        }
+    }
+    within_limit(ok, 3, 1.0, start.elapsed());
+    retry_after(&refused.expect("refused past the burst"), CHALLENGE_REFUSAL);
+    // The same address's ordinary bucket is untouched: its whole burst of verdicts.
+    for _ in 0..5 {
+        verify(&mut client)
+            .await
+            .expect("verdicts from the same address");
+    }
+    // A challenge writes no row: the nonce carries its expiry under an HMAC.
+    assert_eq!(challenge_rows(&app).await, 0);
+}
+
+/// A VerifyCards call is charged one unit per credential: two calls of 256 from one address
+/// do not fit a burst of 300, and a counter is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_charged_per_credential() {
+    let app = TestApp::spawn_with(
+        Db::Sqlite,
+        "[rate_limits]\npublic_per_second = 1\npublic_burst = 300\n\
+         identified_per_second = 1\nidentified_burst = 300\n",
+    )
+    .await;
+    let calls = || pb::VerifyCardsRequest {
+        requests: (0..256)
+            .map(|_| pb::VerifyCardRequest {
+                credential: "not a token".into(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let mut public = VerificationClient::new(public_from(&app, "127.0.0.1").await);
+    let first = public.verify_cards(calls()).await.expect("256 of 300 fit");
+    assert_eq!(first.into_inner().verdicts.len(), 256);
+    let second = public.verify_cards(calls()).await.expect_err("44 left");
+    assert_eq!(second.code(), Code::ResourceExhausted, "{second:?}");
+    assert!(
+        second.message().contains("this call carries 256"),
+        "{second:?}"
+    );
+    // The refused call took only the unit the layer takes before reading a body: 43 left.
+    for _ in 0..43 {
+        verify(&mut public)
+            .await
+            .expect("what is left of the burst");
+    }
+    let too_many = public.verify_cards(calls()).await.expect_err("empty");
+    assert_eq!(too_many.code(), Code::ResourceExhausted);
+    // Another identity's bucket is its own.
+    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    let theirs = counter
+        .verify_cards(calls())
+        .await
+        .expect("the counter's own 300");
+    assert_eq!(theirs.into_inner().verdicts.len(), 256);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
