@@ -4,7 +4,7 @@ use super::Context;
 use super::charge::{Charge, units};
 use super::refusal_tally::RefusalTally;
 use crate::pb::{self, verification_server::Verification};
-use crate::service::{AuditSink, Verdict, now};
+use crate::service::{AuditSink, Verdict, now, on_connection};
 use crate::store::AuditEntry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -124,6 +124,13 @@ impl VerifyAudit {
     }
 }
 
+/// A number for the connection a call came on: its remote address and port.
+fn connection_of<T>(req: &Request<T>) -> Option<u64> {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let addr = req.remote_addr()?;
+    Some(BuildHasherDefault::<DefaultHasher>::default().hash_one(addr))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -163,7 +170,12 @@ impl Verification for VerificationApi {
         let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
         let r = req.get_ref();
         Charge::call(&req, units(1, usize::from(!r.holder_proof.is_empty())))?;
-        let mut v = self.ctx.gateway.verify_pooled(&r.credential).await;
+        // Pooled with other calls' signatures only while this connection's are good.
+        let verification = self.ctx.gateway.verify_pooled(&r.credential);
+        let mut v = match connection_of(&req) {
+            Some(connection) => on_connection(connection, verification).await,
+            None => verification.await,
+        };
         // Only a call with a proof (or asking for one) goes past the in-memory checks.
         if !r.holder_proof.is_empty() || r.require_holder_proof {
             v = self

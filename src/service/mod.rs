@@ -33,4 +33,5 @@ pub use issuance::{CardView, IssueRequest};
 pub use keyring::{KeyState, KeyView};
 pub use partners::PartnerView;
 pub use redemption::Redemption;
+pub(crate) use signature_pool::on_connection;
 pub use verification::Verdict;

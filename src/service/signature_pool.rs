@@ -6,14 +6,86 @@
 //! accept what `verify_strict` refuses only for a signer who holds the private key (torsion
 //! added to R), and for own keys that signer is this gateway. A lone call checks its
 //! signature alone, one yield later.
+//!
+//! One bad signature fails its whole round, and every member then pays for a check of its
+//! own. So a caller's bad signatures must cost that caller, not others: calls are pooled
+//! only from a connection that has shown a good signature and no bad one for a while
+//! ([`Standing`]); any other call is checked alone. A connection that sends bad
+//! signatures poisons at most one round, then pays the single price itself. The connection
+//! is the call's [`SOURCE`], set by the API around the verification.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Most signatures in one batch.
 const MAX_ROUND: usize = 64;
+
+/// How long a connection that sent a bad signature has its signatures checked alone.
+const BAD_FOR: Duration = Duration::from_secs(30);
+
+/// Connections whose standing a thread remembers before it forgets the settled ones.
+const MOST_SOURCES: usize = 8192;
+
+tokio::task_local! {
+    /// The connection a verification came on (any number unique per connection); without
+    /// one (in-process callers) calls are pooled as they come.
+    pub(crate) static SOURCE: u64;
+}
+
+/// What a connection's signatures have shown.
+#[derive(Debug, Clone, Copy, Default)]
+struct Standing {
+    good: bool,
+    bad_until: Option<Instant>,
+}
+
+impl Standing {
+    fn may_pool(&self, now: Instant) -> bool {
+        self.good && self.bad_until.is_none_or(|t| t <= now)
+    }
+}
+
+thread_local! {
+    /// The standing of the connections served on this thread (a connection stays on one).
+    static STANDING: RefCell<HashMap<u64, Standing>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `verification` as a call that came on connection `source`.
+pub(crate) async fn on_connection<F: std::future::Future>(
+    source: u64,
+    verification: F,
+) -> F::Output {
+    SOURCE.scope(source, verification).await
+}
+
+fn may_pool(source: u64) -> bool {
+    let now = Instant::now();
+    STANDING.with(|s| s.borrow().get(&source).is_some_and(|st| st.may_pool(now)))
+}
+
+fn remember(source: u64, ok: bool) {
+    let now = Instant::now();
+    STANDING.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= MOST_SOURCES && !s.contains_key(&source) {
+            // Forget what no longer matters: a good connection is simply new again.
+            s.retain(|_, st| st.bad_until.is_some_and(|t| t > now));
+            if s.len() >= MOST_SOURCES {
+                s.clear();
+            }
+        }
+        let st = s.entry(source).or_default();
+        if ok {
+            st.good = true;
+        } else {
+            st.bad_until = Some(now + BAD_FOR);
+        }
+    });
+}
 
 struct Item {
     message: Vec<u8>,
@@ -74,8 +146,23 @@ impl Drop for Opener {
     }
 }
 
-/// `key.verify_strict(message, signature)`, possibly batched with other calls'.
+/// `key.verify_strict(message, signature)`, batched with other calls' when the call's
+/// connection is in good standing (or unknown).
 pub(crate) async fn verify(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
+    let Ok(source) = SOURCE.try_with(|s| *s) else {
+        return pooled(message, signature, key).await;
+    };
+    let ok = if may_pool(source) {
+        pooled(message, signature, key).await
+    } else {
+        key.verify_strict(message, &signature).is_ok()
+    };
+    remember(source, ok);
+    ok
+}
+
+/// `key.verify_strict(message, signature)`, possibly batched with other calls'.
+async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
     let joined = OPEN.with(|open| {
         let open = open.borrow();
         let round = open.as_ref()?;
@@ -131,4 +218,46 @@ pub(crate) async fn verify(message: &[u8], signature: Signature, key: VerifyingK
         let _ = item.reply.send(ok);
     }
     key.verify_strict(message, &signature).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    #[test]
+    fn a_connection_is_pooled_after_a_good_signature_until_it_sends_a_bad_one() {
+        let source = 0x5eed_u64;
+        assert!(!may_pool(source), "a new connection is checked alone");
+        remember(source, true);
+        assert!(may_pool(source));
+        remember(source, false);
+        assert!(!may_pool(source), "a bad signature: alone for a while");
+        remember(source, true);
+        assert!(!may_pool(source), "a good one does not lift it early");
+        assert!(!may_pool(source + 1));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn verdicts_do_not_depend_on_standing() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let good = key.sign(b"card");
+        let vk = key.verifying_key();
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut calls = tokio::task::JoinSet::new();
+                for i in 0..40u64 {
+                    let message: &[u8] = if i % 7 == 3 { b"forged" } else { b"card" };
+                    calls.spawn_local(
+                        SOURCE.scope(i % 4, async move { (i, verify(message, good, vk).await) }),
+                    );
+                }
+                while let Some(r) = calls.join_next().await {
+                    let (i, ok) = r.expect("joined");
+                    assert_eq!(ok, i % 7 != 3, "call {i}");
+                }
+            })
+            .await;
+    }
 }
