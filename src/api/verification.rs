@@ -135,7 +135,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardRequest>,
     ) -> Result<Response<pb::VerifyCardResponse>, Status> {
-        let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
+        let caller = super::caller_of(&req).subject();
         let r = req.get_ref();
         let mut v = self.ctx.gateway.verify_pooled(&r.credential).await;
         // Only a call with a proof (or asking for one) goes past the in-memory checks.
@@ -153,7 +153,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardsRequest>,
     ) -> Result<Response<pb::VerifyCardsResponse>, Status> {
-        let caller = self.ctx.caller(&req, "Verification.VerifyCards")?.subject();
+        let caller = super::caller_of(&req).subject();
         let requests = &req.get_ref().requests;
         if requests.len() > MAX_BATCH {
             return Err(Status::invalid_argument(format!(

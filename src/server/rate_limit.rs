@@ -6,7 +6,7 @@
 //! The layer is cloned into every per-core runtime; the buckets are shared, in shards behind
 //! short-held mutexes, so a call costs one lock of one shard.
 
-use crate::api::caller_of_chain;
+use super::connection::ConnectionInfo;
 use crate::config::RateLimitConfig;
 use crate::domain::Caller;
 use std::collections::HashMap;
@@ -19,7 +19,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tonic::Status;
 use tonic::body::Body;
-use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 /// Shards of the bucket map: calls from different callers rarely wait for one another.
@@ -69,28 +68,15 @@ impl Key {
         }
     }
 
-    /// The key of a request: its TLS peer's identity, else its address. The caller read from
-    /// the certificate is left in the request's extensions, so the API does not parse the
-    /// certificate again (`caller_of`).
-    fn of<B>(req: &mut http::Request<B>) -> Self {
-        let ext = req.extensions_mut();
-        let caller = ext
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(TlsConnectInfo::peer_certs)
-            .map(|certs| caller_of_chain(&certs));
-        if let Some(caller) = caller {
-            ext.insert(caller.clone());
-            if let Caller::Identified(id) = caller {
-                return Key::Identity(id.to_string());
-            }
-        }
+    /// The key of a request: its caller's identity (resolved by the identity layer), else
+    /// its address.
+    fn of<B>(req: &http::Request<B>) -> Self {
         let ext = req.extensions();
-        let tcp = match ext.get::<TlsConnectInfo<TcpConnectInfo>>() {
-            Some(tls) => Some(tls.get_ref()),
-            None => ext.get::<TcpConnectInfo>(),
-        };
-        tcp.and_then(TcpConnectInfo::remote_addr)
-            .map_or(Key::Unknown, |a| Key::address(a.ip()))
+        if let Some(Caller::Identified(id)) = ext.get::<Caller>() {
+            return Key::Identity(id.to_string());
+        }
+        ext.get::<ConnectionInfo>()
+            .map_or(Key::Unknown, |c| Key::address(c.remote.ip()))
     }
 }
 
@@ -304,11 +290,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
         if let Some(limiter) = &self.limiter {
             let path = req.uri().path();
             if !EXEMPT.iter().any(|p| path.starts_with(p)) {
-                let key = Key::of(&mut req);
+                let key = Key::of(&req);
                 let class = key.class();
                 if let Err(wait) = limiter.check(key, Instant::now()) {
                     // The inner service was made ready and is not called: it stays ready
