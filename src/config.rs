@@ -64,9 +64,9 @@ impl Default for HolderProofConfig {
 /// tools) may make 2,000 calls a second and 4,000 at once: a partner's VerifyCards carries
 /// many cards per call, so that is far beyond an agreement's traffic, yet a runaway client
 /// cannot take every core. A public caller gets 100 a second and 200 at once: a phone needs
-/// a few, a counter hall whose browsers (counter tokens, no certificate) share one NAT
-/// address needs a few per scan, and one address can no longer write CreateChallenge rows as
-/// fast as the database takes them.
+/// a few (a counter's browser, with a counter token, has its counter's identified bucket),
+/// and one address can no longer write CreateChallenge rows as fast as the database takes
+/// them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitConfig {
