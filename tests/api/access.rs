@@ -4,6 +4,7 @@
 
 use crate::counter_token::{counter_token, with_token};
 use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::web::{frame, http1, unframe};
 use prost::Message;
 use talent_gateway::api::access;
 use talent_gateway::domain::Role;
@@ -202,8 +203,9 @@ async fn every_rpc_answers_every_caller_as_the_access_table_says() {
 }
 
 /// A partner's CA naming our counter desk-1 is refused even where the public may call, is
-/// audited as what it is, and never spends desk-1's rate allowance; the real desk-1 (a
-/// counter token, the counter page's way) verifies and redeems.
+/// audited as what it is, and never spends desk-1's rate allowance (5 calls); the real
+/// desk-1 (a counter token, over gRPC and over gRPC-Web as the counter page calls) verifies
+/// and redeems.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
     let partner = partner_pki();
@@ -237,7 +239,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
     let token = counter_token(&app, "desk-1").await.token;
     let mut desk =
         pb::verification_client::VerificationClient::new(with_token(&app, None, &token).await);
-    for _ in 0..4 {
+    for _ in 0..3 {
         let v = desk
             .verify_card(verify())
             .await
@@ -257,6 +259,34 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
             .expect("a counter token redeems where partners bring their own CAs")
             .into_inner();
     assert_eq!(done.remaining, 5);
+
+    // The counter page's way: gRPC-Web over HTTP/1.1, the token as a bearer, no certificate.
+    let bearer = format!("Bearer {token}");
+    let res = http1(
+        &app,
+        "POST",
+        "/talentcard.v1.Entitlements/RedeemService",
+        &[
+            ("Content-Type", "application/grpc-web+proto"),
+            ("X-Grpc-Web", "1"),
+            ("Authorization", &bearer),
+        ],
+        &frame(&pb::RedeemServiceRequest {
+            credential: card.qr_payload.clone(),
+            service_code: "CQ12".into(),
+            idempotency_key: "desk-1-second".into(),
+            holder_proof: String::new(),
+        }),
+    );
+    let (messages, trailers) = unframe(&res.body);
+    assert!(
+        trailers.contains("grpc-status:0"),
+        "{trailers:?} {:?}",
+        res.header("grpc-message")
+    );
+    let done = pb::RedeemServiceResponse::decode(messages.first().expect("a message").as_slice())
+        .expect("decodes");
+    assert_eq!(done.remaining, 4);
 
     // The audit names the refused certificate as unvouched, never as desk-1.
     use sqlx::Connection;

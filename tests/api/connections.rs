@@ -1,12 +1,13 @@
-//! Connection hygiene: a socket that never shakes hands, a host holding too many sockets and
-//! a TLS connection that never speaks HTTP are all closed; other clients notice nothing.
+//! Connection hygiene: a socket that never shakes hands, a host holding too many sockets, and
+//! a TLS connection that never calls (silent, or only PINGing) are all closed; other
+//! clients notice nothing.
 
 use crate::helpers::{Db, TestApp};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// A TCP connection from `local` (a loopback address) that sends nothing.
@@ -33,6 +34,28 @@ async fn closed_after(
             Ok(Ok(_)) => {}
         }
     }
+}
+
+/// A TLS connection (ALPN h2) that has shaken hands and sent nothing yet.
+async fn handshake(app: &TestApp) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(app.certs.join("ca.pem")).expect("ca");
+    for cert in rustls_pemfile::certs(&mut ca.as_slice()) {
+        roots.add(cert.expect("cert")).expect("root");
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = silent_from(app, "127.0.0.1").await;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("localhost".try_into().expect("name"), tcp)
+        .await
+        .expect("handshake")
 }
 
 /// A verdict over a new connection from `local`: the server serves that address.
@@ -68,28 +91,34 @@ async fn silent_and_idle_connections_are_closed() {
     assert!(after >= Duration::from_millis(800), "{after:?}");
 
     // A finished handshake and then no HTTP/2 preface: closed at the idle timeout.
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = std::fs::read(app.certs.join("ca.pem")).expect("ca");
-    for cert in rustls_pemfile::certs(&mut ca.as_slice()) {
-        roots.add(cert.expect("cert")).expect("root");
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = silent_from(&app, "127.0.0.1").await;
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect("localhost".try_into().expect("name"), tcp)
-        .await
-        .expect("handshake");
+    let mut tls = handshake(&app).await;
     let after = closed_after(&mut tls, Duration::from_secs(15)).await;
     assert!(
         (Duration::from_millis(2500)..Duration::from_secs(10)).contains(&after),
         "{after:?}: the idle timeout is 3 s"
+    );
+
+    // HTTP/2 that only PINGs (the server acks each): PINGs are no calls, so closed too.
+    let (mut read, mut write) = tokio::io::split(handshake(&app).await);
+    let pinger = tokio::spawn(async move {
+        // The preface, an empty SETTINGS, then a PING every 500 ms.
+        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        out.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        for n in 0u64.. {
+            out.extend_from_slice(&[0, 0, 8, 6, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&n.to_be_bytes());
+            if write.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let after = closed_after(&mut read, Duration::from_secs(15)).await;
+    pinger.abort();
+    assert!(
+        (Duration::from_millis(2500)..Duration::from_secs(10)).contains(&after),
+        "{after:?}: PINGs do not keep a connection"
     );
 
     // A connection in use is not idle: calls 1 s apart over 5 s all go over one channel.
