@@ -76,17 +76,24 @@ impl IdleTimer {
     }
 
     /// True once the connection has had no call in flight for the limit; otherwise the
-    /// task is woken when that would be the case (a call ending re-arms the timer through
-    /// the connection's next read, which follows every response).
+    /// task is woken by then (a call ending re-arms the timer through the connection's next
+    /// read, which follows every response).
     pub(crate) fn expired(&mut self, activity: &Activity, cx: &mut Context<'_>) -> bool {
         let Some(since) = activity.idle_since() else {
             return false;
         };
         let deadline = since + self.limit;
-        if self.sleep.deadline() != deadline {
+        // Calls do not move the timer (that would cost a timer update per call): it only
+        // ever runs early, and is moved on to the deadline when it does.
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if Instant::now() >= deadline {
+                return true;
+            }
             self.sleep.as_mut().reset(deadline);
         }
-        self.sleep.as_mut().poll(cx).is_ready()
     }
 }
 
