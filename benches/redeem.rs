@@ -118,7 +118,10 @@ async fn run(db: Db, label: &str) {
             while !stop.load(Ordering::Relaxed) {
                 tick.tick().await;
                 asked.fetch_add(1, Ordering::Relaxed);
-                if c.create_challenge(pb::CreateChallengeRequest {}).await.is_ok() {
+                if c.create_challenge(pb::CreateChallengeRequest {})
+                    .await
+                    .is_ok()
+                {
                     got.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -141,7 +144,10 @@ async fn run(db: Db, label: &str) {
         asked.load(Ordering::Relaxed) as f64 / flood_secs,
         got.load(Ordering::Relaxed) as f64 / flood_secs,
     );
-    assert!(ratio >= 0.5, "a challenge flood halves a counter's redemptions");
+    assert!(
+        ratio >= 0.5,
+        "a challenge flood halves a counter's redemptions"
+    );
 
     public_flood(&app, label, &channels, &tokens).await;
 }
@@ -230,7 +236,11 @@ async fn public_flood(app: &TestApp, label: &str, channels: &[Channel], tokens: 
                 tick.tick().await;
                 n += 1;
                 // Valid cards (a record each) and garbage (counted per minute) alike.
-                let credential = if n % 2 == 0 { card.clone() } else { "garbage".into() };
+                let credential = if n % 2 == 0 {
+                    card.clone()
+                } else {
+                    "garbage".into()
+                };
                 let r = pb::VerifyCardRequest {
                     credential,
                     ..Default::default()
@@ -315,12 +325,18 @@ async fn audit_rows(app: &TestApp) -> i64 {
         let mut c = sqlx::PgConnection::connect(&app.database_url)
             .await
             .expect("database");
-        sqlx::query_scalar(q).fetch_one(&mut c).await.expect("count")
+        sqlx::query_scalar(q)
+            .fetch_one(&mut c)
+            .await
+            .expect("count")
     } else {
         let mut c = sqlx::SqliteConnection::connect(&app.database_url)
             .await
             .expect("database");
-        sqlx::query_scalar(q).fetch_one(&mut c).await.expect("count")
+        sqlx::query_scalar(q)
+            .fetch_one(&mut c)
+            .await
+            .expect("count")
     }
 }
 

@@ -67,9 +67,9 @@ impl Default for HolderProofConfig {
 /// The defaults only stop floods. One identity (a partner system, a counter, the operators'
 /// tools) may spend 2,000 units a second and 4,000 at once: far beyond an agreement's
 /// traffic, yet a runaway client cannot take every core. A public caller gets 100 a second
-/// and 512 at once: a phone needs a few, a counter hall whose browsers (counter tokens, no
-/// certificate) share one NAT address needs a few per scan, and one full VerifyCards call
-/// (256 credentials with their proofs) fits. Challenges: 20 a second, 40 at once, per caller.
+/// and 512 at once: a phone needs a few, and one full VerifyCards call (256 credentials with
+/// their proofs) fits (a counter's browser, with a counter token, has its counter's
+/// identified bucket). Challenges: 20 a second, 40 at once, per caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitConfig {
@@ -153,6 +153,16 @@ pub struct Settings {
     pub max_concurrent_streams: u32,
     /// Deadline for any call.
     pub request_timeout_seconds: u64,
+    /// How long a new connection has to finish its TLS handshake.
+    pub tls_handshake_timeout_seconds: u64,
+    /// Connections one address (IPv6: one /64) may hold open at once.
+    pub max_connections_per_address: u32,
+    /// How often an HTTP/2 PING checks that a connection's peer is still there.
+    pub http2_keepalive_interval_seconds: u64,
+    /// How long such a PING may go unanswered before the connection is closed.
+    pub http2_keepalive_timeout_seconds: u64,
+    /// A connection with no call in flight for this long is closed.
+    pub connection_idle_timeout_seconds: u64,
     /// How long in-flight calls may finish after SIGTERM.
     pub shutdown_grace_seconds: u64,
     /// "text" or "json".
@@ -198,6 +208,11 @@ impl Default for Settings {
             max_message_bytes: 64 * 1024,
             max_concurrent_streams: 256,
             request_timeout_seconds: 30,
+            tls_handshake_timeout_seconds: 10,
+            max_connections_per_address: 256,
+            http2_keepalive_interval_seconds: 30,
+            http2_keepalive_timeout_seconds: 10,
+            connection_idle_timeout_seconds: 300,
             shutdown_grace_seconds: 20,
             log_format: "text".into(),
             own_profile: "new-chongqing-talent-card-v1".into(),
@@ -370,6 +385,30 @@ impl Settings {
                  (unlimited) or both positive"
             );
         }
+        for (key, value) in [
+            (
+                "tls_handshake_timeout_seconds",
+                self.tls_handshake_timeout_seconds,
+            ),
+            (
+                "max_connections_per_address",
+                u64::from(self.max_connections_per_address),
+            ),
+            (
+                "http2_keepalive_interval_seconds",
+                self.http2_keepalive_interval_seconds,
+            ),
+            (
+                "http2_keepalive_timeout_seconds",
+                self.http2_keepalive_timeout_seconds,
+            ),
+            (
+                "connection_idle_timeout_seconds",
+                self.connection_idle_timeout_seconds,
+            ),
+        ] {
+            anyhow::ensure!(value > 0, "{key} must be positive");
+        }
         anyhow::ensure!(
             self.federation.refresh_hint_millis >= 100,
             "federation.refresh_hint_millis must be at least 100"
@@ -455,6 +494,28 @@ mod tests {
             );
         });
         assert!(caught.is_err());
+    }
+
+    #[test]
+    fn connection_limits_are_positive() {
+        assert!(Settings::default().validate().is_ok());
+        let e = Settings {
+            tls_handshake_timeout_seconds: 0,
+            ..Default::default()
+        }
+        .validate()
+        .expect_err("refused");
+        assert!(
+            e.to_string().contains("tls_handshake_timeout_seconds"),
+            "{e}"
+        );
+        let e = Settings {
+            max_connections_per_address: 0,
+            ..Default::default()
+        }
+        .validate()
+        .expect_err("refused");
+        assert!(e.to_string().contains("max_connections_per_address"), "{e}");
     }
 
     #[test]

@@ -62,15 +62,7 @@ pub fn generate_for(
     partner_domain: &str,
     region: &str,
 ) -> anyhow::Result<DevPki> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.distinguished_name = name("talent-gateway development CA");
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-    write(dir, "ca.pem", &ca_cert.pem(), false)?;
+    let issuer = new_ca(dir)?;
 
     let server_key = KeyPair::generate()?;
     let mut server = CertificateParams::new(vec!["localhost".to_owned()])?;
@@ -97,20 +89,49 @@ pub fn generate_for(
         ("counter", trust_domain),
         ("partner", partner_domain),
     ] {
-        let key = KeyPair::generate()?;
-        let mut p = CertificateParams::new(Vec::<String>::new())?;
-        p.subject_alt_names.push(SanType::URI(
-            format!("spiffe://{domain}/{role}/dev").try_into()?,
-        ));
-        p.distinguished_name = name(&format!("{role} (development)"));
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = p.signed_by(&key, &issuer)?;
-        write(dir, &format!("{role}.pem"), &cert.pem(), false)?;
-        write(dir, &format!("{role}.key"), &key.serialize_pem(), true)?;
+        client(dir, &issuer, role, &format!("spiffe://{domain}/{role}/dev"))?;
     }
     Ok(DevPki {
         dir: dir.to_path_buf(),
     })
+}
+
+/// Writes a new CA (`ca.pem`) and, for each (file name, SPIFFE ID), a client certificate
+/// naming that identity (`NAME.pem`, `NAME.key`) into `dir`: another party's PKI, e.g. a
+/// partner's CA naming identities it may or may not vouch for.
+pub fn generate_clients(dir: &Path, clients: &[(&str, &str)]) -> anyhow::Result<DevPki> {
+    let issuer = new_ca(dir)?;
+    for (file, uri) in clients {
+        client(dir, &issuer, file, uri)?;
+    }
+    Ok(DevPki {
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// A new CA, written to `dir/ca.pem`.
+fn new_ca(dir: &Path) -> anyhow::Result<Issuer<'static, KeyPair>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.distinguished_name = name("talent-gateway development CA");
+    let ca_cert = ca.self_signed(&ca_key)?;
+    write(dir, "ca.pem", &ca_cert.pem(), false)?;
+    Ok(Issuer::new(ca, ca_key))
+}
+
+/// A client certificate for `uri` signed by `issuer`, as `dir/FILE.pem` and `dir/FILE.key`.
+fn client(dir: &Path, issuer: &Issuer<'_, KeyPair>, file: &str, uri: &str) -> anyhow::Result<()> {
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.subject_alt_names.push(SanType::URI(uri.try_into()?));
+    p.distinguished_name = name(&format!("{file} (development)"));
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = p.signed_by(&key, issuer)?;
+    write(dir, &format!("{file}.pem"), &cert.pem(), false)?;
+    write(dir, &format!("{file}.key"), &key.serialize_pem(), true)
 }
 
 fn name(cn: &str) -> DistinguishedName {

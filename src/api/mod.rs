@@ -1,13 +1,12 @@
 //! Thin tonic services: parse the request, make one call into `service`, convert the result.
-//! Caller identity comes from the mTLS certificate (or a counter token); errors become
-//! statuses in one place.
+//! Caller identity is resolved before the services (server/identity.rs: the mTLS certificate
+//! or a counter token); errors become statuses in one place.
 
+pub mod access;
 mod admin;
 mod auth;
-mod ca_binding;
 mod charge;
 mod convert;
-mod counter_token;
 mod entitlements;
 mod error;
 mod federation;
@@ -16,8 +15,7 @@ mod refusal_tally;
 mod verification;
 
 pub use admin::AdminApi;
-pub use auth::{AccessPolicy, caller_of, caller_of_chain};
-pub use ca_binding::CaBinding;
+pub use auth::{AccessPolicy, caller_of};
 pub use charge::Charge;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
@@ -25,7 +23,7 @@ pub use issuance::CardIssuanceApi;
 pub use refusal_tally::TALLY_EVENT;
 pub use verification::VerificationApi;
 
-use crate::domain::{Caller, Role};
+use crate::domain::Caller;
 use crate::service::Gateway;
 use std::sync::Arc;
 use tonic::{Request, Status};
@@ -40,17 +38,11 @@ pub struct Context {
 }
 
 impl Context {
-    /// The caller of `req` if its role is among `allowed` (and its identity pinned where the
-    /// configuration pins); otherwise the refusal, audited.
-    pub(crate) fn authorize<T>(
-        &self,
-        req: &Request<T>,
-        allowed: &[Role],
-        rpc: &str,
-    ) -> Result<Caller, Status> {
-        let caller = self.caller(req, rpc)?;
-        self.access.require(&self.gateway, &caller, allowed, rpc)?;
-        self.access.check_ca(&self.gateway, req, &caller, rpc)?;
+    /// The caller of `req` if its role may call `rpc` (`Service.Method`, api/access.rs) and
+    /// its identity is pinned where the configuration pins; otherwise the refusal, audited.
+    pub(crate) fn authorize<T>(&self, req: &Request<T>, rpc: &str) -> Result<Caller, Status> {
+        let caller = caller_of(req);
+        self.access.require(&self.gateway, &caller, rpc)?;
         Ok(caller)
     }
 }

@@ -3,6 +3,7 @@
 use super::Context;
 use super::charge::{Charge, units};
 use super::refusal_tally::RefusalTally;
+use crate::domain::ConnectionId;
 use crate::pb::{self, verification_server::Verification};
 use crate::service::{AuditSink, Verdict, now, on_connection};
 use crate::store::AuditEntry;
@@ -124,11 +125,9 @@ impl VerifyAudit {
     }
 }
 
-/// A number for the connection a call came on: its remote address and port.
+/// The connection a call came on, as the identity layer names it.
 fn connection_of<T>(req: &Request<T>) -> Option<u64> {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let addr = req.remote_addr()?;
-    Some(BuildHasherDefault::<DefaultHasher>::default().hash_one(addr))
+    req.extensions().get::<ConnectionId>().map(|c| c.0)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -167,7 +166,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardRequest>,
     ) -> Result<Response<pb::VerifyCardResponse>, Status> {
-        let caller = self.ctx.caller(&req, "Verification.VerifyCard")?.subject();
+        let caller = super::caller_of(&req).subject();
         let r = req.get_ref();
         Charge::call(&req, units(1, usize::from(!r.holder_proof.is_empty())))?;
         // Pooled with other calls' signatures only while this connection's are good.
@@ -191,7 +190,7 @@ impl Verification for VerificationApi {
         &self,
         req: Request<pb::VerifyCardsRequest>,
     ) -> Result<Response<pb::VerifyCardsResponse>, Status> {
-        let caller = self.ctx.caller(&req, "Verification.VerifyCards")?.subject();
+        let caller = super::caller_of(&req).subject();
         let requests = &req.get_ref().requests;
         if requests.len() > MAX_BATCH {
             return Err(Status::invalid_argument(format!(

@@ -101,6 +101,10 @@ impl fmt::Display for SpiffeId {
     }
 }
 
+/// Which connection a call came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
+
 /// The identity a request carries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Caller {

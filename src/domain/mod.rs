@@ -13,7 +13,7 @@ mod quota_period;
 mod reason;
 mod tier;
 
-pub use caller::{Caller, Role, SpiffeId};
+pub use caller::{Caller, ConnectionId, Role, SpiffeId};
 pub use card_number::CardNumber;
 pub use card_status::CardStatus;
 pub use catalogue::{Basis, Catalogue, EntitlementLine, Region, Service};

@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tonic::transport::server::{Connected, TcpConnectInfo};
 
 /// Past this much held data, writes wait for the socket (back-pressure).
 const HIGH_WATER: usize = 256 * 1024;
@@ -137,13 +136,5 @@ impl AsyncWrite for CoalescingStream {
         let this = self.get_mut();
         ready!(this.poll_drain(cx))?;
         Pin::new(&mut this.io).poll_shutdown(cx)
-    }
-}
-
-impl Connected for CoalescingStream {
-    type ConnectInfo = TcpConnectInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
     }
 }

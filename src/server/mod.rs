@@ -1,9 +1,17 @@
-//! The gRPC server: TLS with optional client certificates, health, reflection, limits,
-//! gRPC-Web and the counter page, per-caller rate limits, and a graceful stop on SIGTERM.
+//! The gRPC server: TLS with optional client certificates (accepted here, with handshake,
+//! per-address and idle limits), health, reflection, limits, gRPC-Web and the counter page,
+//! the caller resolved once, per-caller rate limits, and a graceful stop on SIGTERM.
 
+mod accept;
+mod ca_binding;
 mod coalesce;
+mod connection;
+mod identity;
+mod idle;
 mod message_limits;
 pub mod metrics;
+mod peer;
+mod per_address;
 mod per_core;
 mod rate_limit;
 mod request_id;
@@ -30,8 +38,6 @@ use crate::service::Gateway;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 /// Largest message any service decodes; the per-RPC limits sit below it.
@@ -45,7 +51,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .iter()
         .filter_map(|p| Some((p.spiffe_id.clone()?, p.client_ca.as_deref()?)))
         .collect();
-    let ca_binding = crate::api::CaBinding::new(&own_ca, &bound)?.map(Arc::new);
+    let ca_binding = ca_binding::CaBinding::new(&own_ca, &bound)?.map(Arc::new);
     let store = crate::store::connect(&settings.database_url()).await?;
     tracing::info!(backend = store.backend(), "database ready");
     let gateway = Gateway::start(&settings, store).await?;
@@ -56,7 +62,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .iter()
             .filter_map(|p| p.spiffe_id.clone())
             .collect(),
+    });
+    let acceptor = accept::Acceptor::new(accept::AcceptorSettings {
+        tls,
         ca_binding,
+        max_connections_per_address: settings.max_connections_per_address as usize,
+        handshake_timeout: Duration::from_secs(settings.tls_handshake_timeout_seconds),
+        idle_timeout: Duration::from_secs(settings.connection_idle_timeout_seconds),
     });
     let ctx = Context {
         gateway: gateway.clone(),
@@ -114,24 +126,34 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let verification = VerificationApi::new(ctx.clone());
     let verify_audit = verification.audit();
+    // TLS is accepted in accept.rs (handshake timeout, per-address cap), not by tonic.
     let router = Server::builder()
-        .tls_config(tls)?
         .max_concurrent_streams(settings.max_concurrent_streams)
         .timeout(Duration::from_secs(settings.request_timeout_seconds))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .http2_keepalive_interval(Some(Duration::from_secs(
+            settings.http2_keepalive_interval_seconds,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_secs(
+            settings.http2_keepalive_timeout_seconds,
+        )))
         // Browsers: the counter page on GET, and gRPC-Web (over HTTP/1.1 or h2) translated
         // to gRPC before the size limits see it.
         .accept_http1(true)
-        // Outermost: every call and every answer has its id.
+        // Outermost: every request, page or call, keeps its connection from being idle.
+        .layer(idle::CallActivity)
+        // Every call and every answer has its id.
         .layer(RequestIds)
         .layer(WebPages)
         .layer(tonic_web::GrpcWebLayer::new())
-        // Inside gRPC-Web, so web calls count with their gRPC status; outside the limits,
-        // so their refusals count too.
+        // Inside gRPC-Web, so web calls count with their gRPC status; outside the identity
+        // and the limits, so their refusals count too.
         .layer(metrics::CallMetrics(call_metrics))
-        // Inside the metrics, so refusals count as RESOURCE_EXHAUSTED; before the size
-        // limits, so a refused call's body is never read.
+        // Who calls, once: refused certificates and bad counter tokens stop here, and every
+        // later layer and service reads the caller it leaves (gRPC-Web calls included).
+        .layer(identity::Identities::new(gateway.clone()))
+        // Inside the metrics, so refusals count as RESOURCE_EXHAUSTED; after the identity,
+        // so a bucket is the caller's own; before the size limits, so a refused call's
+        // body is never read.
         .layer(RateLimits::new(&settings.rate_limits))
         .layer(MessageLimits::new(settings.max_message_bytes))
         .add_service(health_service)
@@ -165,16 +187,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut control = per_core::Control::new();
     for (i, listener) in listeners.into_iter().enumerate() {
         let router = router.clone();
+        let acceptor = acceptor.clone();
         control.spawn(format!("grpc-{i}"), move |signals| async move {
             let listener = TcpListener::from_std(listener)?;
-            // Small responses must leave at once: Nagle's algorithm with delayed ACKs adds
-            // ~40 ms. Responses finished together leave together (coalesce.rs).
-            let incoming = TcpListenerStream::new(listener).map(|conn| {
-                conn.map(|c| {
-                    let _ = c.set_nodelay(true);
-                    coalesce::CoalescingStream::new(c)
-                })
-            });
+            let incoming = acceptor.incoming(listener);
             let server = router.serve_with_incoming_shutdown(incoming, signals.clone().stopping());
             tokio::select! {
                 r = server => r?,

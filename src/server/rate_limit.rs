@@ -11,7 +11,8 @@
 //! The layer is cloned into every per-core runtime; the buckets are shared, in shards behind
 //! short-held mutexes, so a call costs one lock of one shard.
 
-use crate::api::{Charge, caller_of_chain};
+use super::connection::ConnectionInfo;
+use crate::api::Charge;
 use crate::config::RateLimitConfig;
 use crate::domain::Caller;
 use std::collections::HashMap;
@@ -24,7 +25,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tonic::Status;
 use tonic::body::Body;
-use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 /// Shards of the bucket map: calls from different callers rarely wait for one another.
@@ -74,28 +74,15 @@ impl Key {
         }
     }
 
-    /// The key of a request: its TLS peer's identity, else its address. The caller read from
-    /// the certificate is left in the request's extensions, so the API does not parse the
-    /// certificate again (`caller_of`).
-    fn of<B>(req: &mut http::Request<B>) -> Self {
-        let ext = req.extensions_mut();
-        let caller = ext
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(TlsConnectInfo::peer_certs)
-            .map(|certs| caller_of_chain(&certs));
-        if let Some(caller) = caller {
-            ext.insert(caller.clone());
-            if let Caller::Identified(id) = caller {
-                return Key::Identity(id.to_string());
-            }
-        }
+    /// The key of a request: its caller's identity (resolved by the identity layer), else
+    /// its address.
+    fn of<B>(req: &http::Request<B>) -> Self {
         let ext = req.extensions();
-        let tcp = match ext.get::<TlsConnectInfo<TcpConnectInfo>>() {
-            Some(tls) => Some(tls.get_ref()),
-            None => ext.get::<TcpConnectInfo>(),
-        };
-        tcp.and_then(TcpConnectInfo::remote_addr)
-            .map_or(Key::Unknown, |a| Key::address(a.ip()))
+        if let Some(Caller::Identified(id)) = ext.get::<Caller>() {
+            return Key::Identity(id.to_string());
+        }
+        ext.get::<ConnectionInfo>()
+            .map_or(Key::Unknown, |c| Key::address(c.remote.ip()))
     }
 }
 
@@ -388,7 +375,7 @@ where
             if !EXEMPT.iter().any(|p| path.starts_with(p)) {
                 let charged = CHARGED.contains(&path);
                 let challenge = path == CHALLENGE;
-                let key = Key::of(&mut req);
+                let key = Key::of(&req);
                 let class = if challenge {
                     Class::Challenge
                 } else {

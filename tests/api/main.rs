@@ -3,9 +3,11 @@
 
 #![allow(unreachable_pub)]
 
+mod access;
 mod attacks;
 mod audit;
 mod backup;
+mod connections;
 mod counter_page;
 mod counter_token;
 mod faults;

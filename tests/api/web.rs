@@ -8,14 +8,14 @@ use std::sync::Arc;
 use talent_gateway::pb;
 
 /// A response: status line code, headers (lower-case names), body with chunking undone.
-struct Http {
+pub(crate) struct Http {
     status: u16,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Http {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -24,7 +24,13 @@ impl Http {
 }
 
 /// One HTTP/1.1 request over TLS (no ALPN, as an HTTP/1.1-only client), trusting the dev CA.
-fn http1(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Http {
+pub(crate) fn http1(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Http {
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(app.certs.join("ca.pem")).expect("ca");
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
@@ -115,7 +121,7 @@ fn parse(raw: &[u8]) -> Http {
 }
 
 /// gRPC-Web frames: the messages, and the trailer frame's text.
-fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
+pub(crate) fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
     let (mut messages, mut trailers) = (Vec::new(), String::new());
     while body.len() >= 5 {
         let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
@@ -130,7 +136,7 @@ fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
     (messages, trailers)
 }
 
-fn frame(msg: &impl Message) -> Vec<u8> {
+pub(crate) fn frame(msg: &impl Message) -> Vec<u8> {
     let bytes = msg.encode_to_vec();
     let mut out = vec![0];
     out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());

@@ -1,7 +1,8 @@
 //! Trust domains are bound to CAs: the own client CA vouches for operators and counters (and
 //! for partner identities no partner CA is configured for); a partner's CA vouches only for
-//! that partner's pinned identity. The TLS layer accepts a chain to any of these CAs; this
-//! check says which CA may speak for the identity presented.
+//! that partner's pinned identity. The TLS handshake accepts a chain to any of these CAs;
+//! this check says which CA may speak for the identity presented (peer.rs, once per
+//! connection).
 
 use anyhow::Context as _;
 use rustls::RootCertStore;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 /// Which CA vouches for which identities.
 #[derive(Debug)]
-pub struct CaBinding {
+pub(crate) struct CaBinding {
     own: Arc<dyn ClientCertVerifier>,
     /// (pinned SPIFFE ID, the partner's CA).
     partners: Vec<(String, Arc<dyn ClientCertVerifier>)>,
@@ -34,7 +35,7 @@ fn verifier(ca: &Path) -> anyhow::Result<Arc<dyn ClientCertVerifier>> {
 
 impl CaBinding {
     /// None when no partner names its own CA: then the own CA vouches for everyone, as before.
-    pub fn new(own_ca: &Path, partners: &[(String, &Path)]) -> anyhow::Result<Option<Self>> {
+    pub(crate) fn new(own_ca: &Path, partners: &[(String, &Path)]) -> anyhow::Result<Option<Self>> {
         if partners.is_empty() {
             return Ok(None);
         }
