@@ -12,8 +12,10 @@
 //!   credentials back to back: audit rows written per second, and the p99 of a health check
 //!   and of a RedeemService during it.
 //!
-//!     cargo bench --bench redeem
-//!     BENCH_DATABASE_URL=postgres://... cargo bench --bench redeem
+//! ```sh
+//! cargo bench --bench redeem
+//! BENCH_DATABASE_URL=postgres://... cargo bench --bench redeem
+//! ```
 
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_macros)]
@@ -236,7 +238,7 @@ async fn public_flood(app: &TestApp, label: &str, channels: &[Channel], tokens: 
                 tick.tick().await;
                 n += 1;
                 // Valid cards (a record each) and garbage (counted per minute) alike.
-                let credential = if n % 2 == 0 {
+                let credential = if n.is_multiple_of(2) {
                     card.clone()
                 } else {
                     "garbage".into()
