@@ -8,12 +8,16 @@
 # the loads and averaged), VerifyCard req/s of a valid own card (closed loop, -m64), the
 # ratio of the two, req/s of the same card expired and of garbage ("not a token"),
 # VerifyCards credentials/s (256 valid credentials per call), and p50/p99 latency of the
-# valid card at one request in flight. h2load cannot see grpc-status, so every load is
+# valid card at one request in flight. Then an honest caller's VerifyCard throughput alone
+# and beside another caller sending 1,000 bad-signature calls a second (interleaved, medians;
+# at least 0.92 of alone, issue 13). h2load cannot see grpc-status, so every load is
 # checked: each frame once under load with exact counts (every call succeeded, exactly the
 # data bytes of one verdict per response -- a gRPC error carries none -- and one audit record
 # of the expected verdict per credential in the gateway's database), each verdict once with
 # the gateway's own client, and every timed load for whole verdicts only; at the end the
-# audit log must hold one record per verdict answered, none dropped.
+# audit log must hold one record per verdict answered, none dropped. Refusals that name no
+# card (garbage, bad signatures) are counted per caller, reason and minute instead of a
+# record each: their counts are checked after the gateway stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -75,15 +79,18 @@ token=${token#NCTC1:}
 [ -n "$token" ] || { echo "card issue printed no qr_payload"; exit 1; }
 expired=$("$expired_token" "$data" "$token")
 garbage="not a token"
+# The valid card with its signature spoiled (its first character changed).
+sig=${token##*.}
+badsig="${token%.*}.$([ "${sig:0:1}" = A ] && echo B || echo A)${sig:1}"
 reason_of() { "$bin" verify "${client[@]}" --public "$1" | awk '$1 == "reason" {print $2}'; }
-for pair in "$token:OK" "$expired:EXPIRED" "$garbage:MALFORMED"; do
+for pair in "$token:OK" "$expired:EXPIRED" "$garbage:MALFORMED" "$badsig:BAD_SIGNATURE"; do
   got=$(reason_of "${pair%:*}")
   [ "$got" = "${pair##*:}" ] || { echo "verdict ${got:-none}, expected ${pair##*:}"; exit 1; }
 done
 
-python3 - "$tmp" "$token" "$expired" "$garbage" <<'PY'
+python3 - "$tmp" "$token" "$expired" "$garbage" "$badsig" <<'PY'
 import sys
-tmp, token, expired, garbage = sys.argv[1:]
+tmp, token, expired, garbage, badsig = sys.argv[1:]
 def varint(n):
     out = b""
     while True:
@@ -97,7 +104,8 @@ def request(credential):  # VerifyCardRequest{credential = 1}
     return field(0x0A, credential.encode())
 def frame(msg):  # uncompressed gRPC frame
     return b"\x00" + len(msg).to_bytes(4, "big") + msg
-for name, cred in [("valid", token), ("expired", expired), ("garbage", garbage)]:
+for name, cred in [("valid", token), ("expired", expired), ("garbage", garbage),
+                   ("badsig", badsig)]:
     open(f"{tmp}/{name}.bin", "wb").write(frame(request(cred)))
 # VerifyCardsRequest{requests = 1 (repeated VerifyCardRequest)}: 256 valid credentials
 batch = b"".join(field(0x0A, request(token)) for _ in range(256))
@@ -123,6 +131,10 @@ audited() { # audited REASON: card.verify audit records with that result so far
     "SELECT count(*) FROM audit_log WHERE event = 'card.verify' AND result = '$1'"
 }
 audited_all() { sqlite3 "$data/talent-gateway.db" "SELECT count(*) FROM audit_log WHERE event = 'card.verify'"; }
+tallied() { # tallied REASON: refusals counted in card.verify.tally records (the count leads the detail)
+  sqlite3 "$data/talent-gateway.db" \
+    "SELECT coalesce(sum(CAST(detail AS INTEGER)), 0) FROM audit_log WHERE event = 'card.verify.tally' AND result = '$1'"
+}
 settled() { # settled N: card.verify records once the log holds N of them and stopped growing
   local n last=-1
   for _ in $(seq 100); do
@@ -137,13 +149,15 @@ settled() { # settled N: card.verify records once the log holds N of them and st
 # every call succeeded, every response carries the same verdict bytes as a single call,
 # and the gateway audited exactly one verdict of the expected kind per credential.
 declare -A bytes_of
-for spec in valid:VerifyCard:OK:1 expired:VerifyCard:EXPIRED:1 garbage:VerifyCard:MALFORMED:1 \
-  batch:VerifyCards:OK:256; do
+for spec in valid:VerifyCard:OK:1 expired:VerifyCard:EXPIRED:1 garbage:VerifyCard:MALFORMED:0 \
+  badsig:VerifyCard:BAD_SIGNATURE:0 batch:VerifyCards:OK:256; do
   IFS=: read -r f rpc reason per <<<"$spec"
   h2 "$f" "$rpc" -n1 -m1
   bytes_of[$f]=$(h2_data)
   [ "${bytes_of[$f]}" -gt 0 ] || { echo "$f: empty response"; cat "$tmp/h2.out"; exit 1; }
   n=$([ "$f" = batch ] && echo 40 || echo 2000)
+  # Tallied refusals (per 0): no record each; their counts are checked at the end.
+  [ "$per" -eq 0 ] && echo $((n + 1)) >>"$tmp/tallied.$reason"
   before_all=$(settled 0) before=$(audited "$reason")
   h2 "$f" "$rpc" -n"$n" -m"$([ "$f" = batch ] && echo 4 || echo 64)"
   after_all=$(settled $((before_all + n * per))) after=$(audited "$reason")
@@ -177,7 +191,12 @@ load() { # load FRAME RPC STREAMS [ARGS]: prints req/s after checking the respon
     cat "$tmp/h2.out" >&2
     exit 1
   fi
-  echo $((data / ${bytes_of[$f]} * ($([ "$f" = batch ] && echo 256 || echo 1)))) >>"$tmp/answered"
+  local answered=$((data / ${bytes_of[$f]} * ($([ "$f" = batch ] && echo 256 || echo 1))))
+  case $f in
+    garbage) echo "$answered" >>"$tmp/tallied.MALFORMED" ;;
+    badsig) echo "$answered" >>"$tmp/tallied.BAD_SIGNATURE" ;;
+    *) echo "$answered" >>"$tmp/answered" ;;
+  esac
   echo "$rps"
 }
 raw_rate() { taskset -c 0 "$raw_verify" "$siglen" 3; }
@@ -213,6 +232,36 @@ med = [f"{statistics.median(float(r[i]) for r in body):.{3 if head[i] == 'ratio'
 print(("%-4s %9s %9s %6s %9s %9s %11s %7s %7s") % ("med", *med))
 PY
 
+# An honest caller beside one that sends 1,000 bad-signature calls a second: the bad ones
+# are its own cost (checked alone), not the honest caller's (batched). Interleaved pairs.
+attack() { # on core 1 beside the honest h2load, for the honest load's duration and a margin
+  taskset -c 1 h2load -t1 -c1 -m16 --rps 1000 -D$((secs + 2)) -H 'content-type: application/grpc' \
+    -H 'te: trailers' -d "$tmp/badsig.bin" "$base/VerifyCard" >"$tmp/attack.out" 2>&1
+}
+: >"$tmp/beside"
+for r in $(seq "$runs"); do
+  alone=$(load valid VerifyCard 64)
+  attack &
+  attacker=$!
+  sleep 0.5
+  beside=$(load valid VerifyCard 64)
+  wait "$attacker"
+  sent=$(awk '/^requests:/ {print $8}' "$tmp/attack.out")
+  echo "$sent" >>"$tmp/tallied.BAD_SIGNATURE"
+  echo "$alone $beside $sent" | tee -a "$tmp/beside" | awk '{printf "honest alone %.0f/s, beside %d bad-signature calls in %ds: %.0f/s (%.3f)\n", $1, $3, '"$secs"' + 2, $2, $2 / $1}'
+done
+python3 - "$tmp/beside" <<'PY'
+import statistics, sys
+rows = [[float(x) for x in l.split()] for l in open(sys.argv[1])]
+alone = statistics.median(r[0] for r in rows)
+beside = statistics.median(r[1] for r in rows)
+print(f"honest VerifyCard beside 1,000 bad-signature calls/s: median {beside:.0f}/s against "
+      f"{alone:.0f}/s alone: {beside / alone:.3f} (at least 0.92)")
+if beside / alone < 0.92:
+    print("FAIL: another caller's bad signatures cost the honest caller more than 8%")
+    sys.exit(1)
+PY
+
 # The timed loads, counted from the gateway's side: one audit record per verdict answered
 # (warm-ups included), none dropped.
 answered=$(awk '{n += $1} END {print n}' "$tmp/answered")
@@ -225,3 +274,14 @@ if [ $((audited_now - baseline)) -lt "$answered" ] || grep -q "audit queue full"
 fi
 echo "response bytes: valid ${bytes_of[valid]}, expired ${bytes_of[expired]}," \
   "garbage ${bytes_of[garbage]}, batch ${bytes_of[batch]}"
+# Refusals that name no card are counted, and the counts are written at the latest at a stop.
+kill -TERM "$server" && wait "$server" 2>/dev/null || true
+server=
+for reason in MALFORMED BAD_SIGNATURE; do
+  want=$(awk '{n += $1} END {print n + 0}' "$tmp/tallied.$reason")
+  got=$(tallied "$reason")
+  records=$(sqlite3 "$data/talent-gateway.db" \
+    "SELECT count(*) FROM audit_log WHERE event = 'card.verify.tally' AND result = '$reason'")
+  echo "$reason refusals answered (at least): $want; counted: $got in $records audit records"
+  [ "$got" -ge "$want" ] || echo "WARNING: fewer $reason refusals counted than answered" >&2
+done

@@ -56,18 +56,33 @@ impl Acceptor {
     }
 
     /// The connections of `listener`, ready to serve. Accepting stops (and the listener
-    /// closes) when the server drops the stream.
-    pub(crate) fn incoming(&self, listener: TcpListener) -> ReceiverStream<io::Result<Connection>> {
+    /// closes) when `stopping` completes or the server drops the stream.
+    pub(crate) fn incoming(
+        &self,
+        listener: TcpListener,
+        stopping: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> ReceiverStream<io::Result<Connection>> {
         let (ready, incoming) = mpsc::channel(READY_QUEUE);
-        tokio::spawn(self.clone().accept(listener, ready));
+        tokio::spawn(self.clone().accept(listener, ready, stopping));
         ReceiverStream::new(incoming)
     }
 
-    async fn accept(self, listener: TcpListener, ready: mpsc::Sender<io::Result<Connection>>) {
+    async fn accept(
+        self,
+        listener: TcpListener,
+        ready: mpsc::Sender<io::Result<Connection>>,
+        stopping: impl std::future::Future<Output = ()>,
+    ) {
+        // Handshakes under way belong to this loop: at a stop they end with it, so a client
+        // hears a refused connection (and retries elsewhere), not a reset after its request.
+        let mut handshakes = tokio::task::JoinSet::new();
+        tokio::pin!(stopping);
         loop {
             let accepted = tokio::select! {
                 a = listener.accept() => a,
                 () = ready.closed() => return,
+                () = &mut stopping => return,
+                Some(_) = handshakes.join_next(), if !handshakes.is_empty() => continue,
             };
             let (tcp, remote) = match accepted {
                 Ok(a) => a,
@@ -84,7 +99,7 @@ impl Acceptor {
             let id = ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed));
             let ready = ready.clone();
             let me = self.clone();
-            tokio::spawn(async move {
+            handshakes.spawn(async move {
                 if let Some(conn) = me.handshake(tcp, remote, id, counted).await {
                     let _ = ready.send(Ok(conn)).await;
                 }

@@ -190,7 +190,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let acceptor = acceptor.clone();
         control.spawn(format!("grpc-{i}"), move |signals| async move {
             let listener = TcpListener::from_std(listener)?;
-            let incoming = acceptor.incoming(listener);
+            let incoming = acceptor.incoming(listener, signals.clone().stopping());
             let server = router.serve_with_incoming_shutdown(incoming, signals.clone().stopping());
             tokio::select! {
                 r = server => r?,
