@@ -6,8 +6,11 @@
 //!
 //! A certificate from a CA that may not vouch for the identity it names is PERMISSION_DENIED
 //! on every call, health and reflection included (a probe has no certificate), and a counter
-//! token that does not verify is UNAUTHENTICATED: both audited, and neither ever reaches a
-//! later layer, so no one drains another's rate bucket or appears as them.
+//! token that does not verify is UNAUTHENTICATED: both audited, and neither is ever that
+//! identity for a later layer, so no one drains another's rate bucket or appears as them.
+//! Such a call goes on as the public caller from its address as far as the rate limiter, so
+//! that a flood of bad tokens is charged to the address that sends it (and its audit records
+//! are bounded by that address's limit); [`RefuseUnvouched`], after the limiter, answers it.
 
 use super::connection::ConnectionInfo;
 use super::peer::Peer;
@@ -54,9 +57,16 @@ pub(crate) struct IdentityService<S> {
     inner: S,
 }
 
+/// A call whose identity was refused: who it is recorded as, and the answer it gets.
+#[derive(Clone)]
+pub(crate) struct Unvouched {
+    who: String,
+    status: Status,
+}
+
 impl<S> IdentityService<S> {
-    /// The caller of `req`, or its refusal (audited).
-    fn caller(&self, req: &http::Request<Body>, peer: &Peer) -> Result<Caller, Status> {
+    /// The caller of `req`, or its refusal.
+    fn caller(&self, req: &http::Request<Body>, peer: &Peer) -> Result<Caller, Unvouched> {
         let refusal = match peer {
             Peer::Certified(caller) => return Ok(caller.clone()),
             Peer::Anonymous => match req.headers().get(http::header::AUTHORIZATION) {
@@ -75,10 +85,7 @@ impl<S> IdentityService<S> {
             ),
         };
         let (who, status) = refusal;
-        let rpc = rpc_name(req.uri().path());
-        self.gateway
-            .audit(&who, &rpc, "", "denied", status.message());
-        Err(status)
+        Err(Unvouched { who, status })
     }
 
     /// The counter a bearer counter token names.
@@ -105,7 +112,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Resolved<S::Future, S::Error>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -114,21 +121,78 @@ where
     fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
         let connection = req.extensions().get::<ConnectionInfo>().cloned();
         let peer = connection.as_ref().map_or(&Peer::Anonymous, |c| &*c.peer);
-        match self.caller(&req, peer) {
-            Ok(caller) => {
-                let ext = req.extensions_mut();
-                ext.insert(caller);
-                if let Some(c) = connection {
-                    ext.insert(c.id);
-                }
-                Resolved::Call {
-                    inner: self.inner.call(req),
-                }
+        let caller = match self.caller(&req, peer) {
+            Ok(caller) => caller,
+            Err(refused) => {
+                req.extensions_mut().insert(refused);
+                Caller::Public
             }
-            // The inner service was made ready and is not called: it stays ready.
-            Err(status) => Resolved::Refused {
-                answer: Some(Ok(status.into_http())),
-            },
+        };
+        let ext = req.extensions_mut();
+        ext.insert(caller);
+        if let Some(c) = connection {
+            ext.insert(c.id);
+        }
+        self.inner.call(req)
+    }
+}
+
+/// Answers the calls whose identity was refused, after the rate limiter charged them to
+/// their address; audits each.
+#[derive(Clone)]
+pub(crate) struct RefuseUnvouched {
+    gateway: Arc<Gateway>,
+}
+
+impl RefuseUnvouched {
+    /// Audits refusals into `gateway`'s log.
+    pub(crate) fn new(gateway: Arc<Gateway>) -> Self {
+        Self { gateway }
+    }
+}
+
+impl<S> Layer<S> for RefuseUnvouched {
+    type Service = RefuseUnvouchedService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RefuseUnvouchedService {
+            gateway: self.gateway.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service [`RefuseUnvouched`] wraps.
+#[derive(Clone)]
+pub(crate) struct RefuseUnvouchedService<S> {
+    gateway: Arc<Gateway>,
+    inner: S,
+}
+
+impl<S> Service<http::Request<Body>> for RefuseUnvouchedService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Resolved<S::Future, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let Some(Unvouched { who, status }) = req.extensions().get::<Unvouched>().cloned() else {
+            return Resolved::Call {
+                inner: self.inner.call(req),
+            };
+        };
+        let rpc = rpc_name(req.uri().path());
+        self.gateway
+            .audit(&who, &rpc, "", "denied", status.message());
+        // The inner service was made ready and is not called: it stays ready.
+        Resolved::Refused {
+            answer: Some(Ok(status.into_http())),
         }
     }
 }

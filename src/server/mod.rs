@@ -148,13 +148,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         // Inside gRPC-Web, so web calls count with their gRPC status; outside the identity
         // and the limits, so their refusals count too.
         .layer(metrics::CallMetrics(call_metrics))
-        // Who calls, once: refused certificates and bad counter tokens stop here, and every
-        // later layer and service reads the caller it leaves (gRPC-Web calls included).
+        // Who calls, once: every later layer and service reads the caller it leaves
+        // (gRPC-Web calls included). Refused certificates and bad counter tokens go on as
+        // the public caller from their address as far as the limits.
         .layer(identity::Identities::new(gateway.clone()))
         // Inside the metrics, so refusals count as RESOURCE_EXHAUSTED; after the identity,
         // so a bucket is the caller's own; before the size limits, so a refused call's
         // body is never read.
         .layer(RateLimits::new(&settings.rate_limits))
+        // Refused identities are answered (and audited) here: a flood of them is charged
+        // to its address first.
+        .layer(identity::RefuseUnvouched::new(gateway.clone()))
         .layer(MessageLimits::new(settings.max_message_bytes))
         .add_service(health_service)
         .add_service(reflection)

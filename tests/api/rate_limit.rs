@@ -269,3 +269,48 @@ async fn limits_can_be_switched_off() {
     let (ok, refused, _) = flood(&mut client, 10).await;
     assert_eq!((ok, refused.map(|s| s.code())), (10, None));
 }
+
+/// Bad counter tokens are refused as UNAUTHENTICATED, but first charged to the address that
+/// sends them: a flood of them is limited like any other, and so are its audit records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_counter_tokens_is_charged_to_its_address() {
+    use sqlx::Connection;
+    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let mut client = VerificationClient::new(public_from(&app, "127.0.0.1").await);
+    let start = Instant::now();
+    let (mut unauthenticated, mut limited) = (0, 0);
+    for _ in 0..40 {
+        let mut req = tonic::Request::new(pb::VerifyCardRequest {
+            credential: "not a token".into(),
+            ..Default::default()
+        });
+        req.metadata_mut()
+            .insert("authorization", "Bearer forged".parse().expect("header"));
+        match client.verify_card(req).await.map_err(|s| s.code()) {
+            Err(Code::Unauthenticated) => unauthenticated += 1,
+            Err(Code::ResourceExhausted) => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    within_limit(unauthenticated, 5, 2.0, start.elapsed());
+    assert_eq!(unauthenticated + limited, 40);
+    // Another address is untouched.
+    let mut other = VerificationClient::new(public_from(&app, "127.0.0.2").await);
+    verify(&mut other).await.expect("another address");
+    // One audit record per refusal that got past the limit, none for the rest.
+    let mut db = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .expect("database");
+    let mut denied = 0i64;
+    for _ in 0..50 {
+        denied = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE result = 'denied'")
+            .fetch_one(&mut db)
+            .await
+            .expect("count");
+        if denied >= unauthenticated as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(denied, unauthenticated as i64);
+}
