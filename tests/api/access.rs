@@ -3,7 +3,7 @@
 //! partner brings its own CA: that CA vouches for the partner and for nobody else.
 
 use crate::counter_token::{counter_token, with_token};
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, own_card};
 use crate::web::{frame, http1, unframe};
 use prost::Message;
 use talent_gateway::api::access;
@@ -211,15 +211,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
     let partner = partner_pki();
     let limits = "[rate_limits]\nidentified_per_second = 1\nidentified_burst = 5\n";
     let app = TestApp::spawn_with(Db::Sqlite, &config(&partner, limits)).await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231002"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "11010519491231002", "B").await;
     let verify = || pb::VerifyCardRequest {
         credential: card.qr_payload.clone(),
         ..Default::default()
