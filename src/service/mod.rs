@@ -32,4 +32,4 @@ pub use issuance::{CardView, IssueRequest};
 pub use keyring::{KeyState, KeyView};
 pub use partners::PartnerView;
 pub use redemption::Redemption;
-pub use verification::Verdict;
+pub use verification::{CHUNK, Verdict};

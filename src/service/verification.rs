@@ -7,7 +7,9 @@ use super::catalogue::{ActiveCatalogue, Recognition};
 use super::keyring::Keyring;
 use super::signature_pool;
 use super::{Gateway, now};
-use crate::credential::{Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
+use crate::credential::{
+    Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
+};
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
 use std::sync::Arc;
@@ -92,7 +94,8 @@ struct Signed<'a> {
     key: &'a PinnedKey,
     input: &'a [u8],
     signature: &'a [u8],
-    claims: Claims<'a>,
+    /// The payload, scanned but not yet read: claims are read once the signature holds.
+    payload: Scanned<'a>,
 }
 
 /// Where a credential stands before its signature is checked.
@@ -101,6 +104,20 @@ enum Stage<'a> {
     Done(Verdict),
     /// Waits for its signature.
     Signed(Signed<'a>),
+}
+
+/// Credentials per chunk of a [`Gateway::verify_many`] call: a batch of 32 Ed25519
+/// signatures gets most of batching's gain, and a chunk takes about 1 ms of a core.
+pub const CHUNK: usize = 32;
+
+/// What a [`Gateway::verify_many`] call keeps across its chunks.
+struct ManyCall {
+    t: i64,
+    snapshot: Snapshot,
+    /// The chunk's decode buffer, reused.
+    arena: Vec<u8>,
+    /// A batch of this call failed: the rest is checked one by one.
+    shown_bad_signatures: bool,
 }
 
 /// Tokens up to this size decode on the stack.
@@ -173,14 +190,53 @@ impl Gateway {
     }
 
     /// Verifies many credentials at `now`, with verdicts identical to [`Gateway::verify`]'s
-    /// one by one. Every credential is checked up to its signature first; the Ed25519
-    /// signatures under own keys are then checked together in one batch, and only when the
-    /// batch fails one by one, to find the bad ones.
-    pub fn verify_many(&self, credentials: &[&str]) -> Vec<Verdict> {
-        let t = now();
-        let snapshot = self.snapshot();
-        let tokens: Vec<&str> = credentials.iter().map(|c| strip_qr_prefix(c)).collect();
-        // One buffer for all: each credential decodes into its own slice of it.
+    /// one by one, in chunks of [`CHUNK`] with a yield to the runtime between chunks (a
+    /// large call does not hold a thread's core for milliseconds). In each chunk the Ed25519
+    /// signatures under own keys are checked together in one batch; a chunk whose batch
+    /// fails is checked one by one, and so is the rest of the call: the caller has shown bad
+    /// signatures, and one costs it about one unbatched check, not a batch redone.
+    pub async fn verify_many(&self, credentials: &[&str]) -> Vec<Verdict> {
+        let mut call = self.call();
+        let mut verdicts = Vec::with_capacity(credentials.len());
+        for (i, chunk) in credentials.chunks(CHUNK).enumerate() {
+            if i > 0 {
+                tokio::task::yield_now().await;
+            }
+            self.verify_chunk(&mut call, chunk, &mut verdicts);
+        }
+        verdicts
+    }
+
+    /// [`Gateway::verify_many`] without yielding between chunks (same verdicts, same
+    /// batching), for callers outside a runtime.
+    pub fn verify_many_blocking(&self, credentials: &[&str]) -> Vec<Verdict> {
+        let mut call = self.call();
+        let mut verdicts = Vec::with_capacity(credentials.len());
+        for chunk in credentials.chunks(CHUNK) {
+            self.verify_chunk(&mut call, chunk, &mut verdicts);
+        }
+        verdicts
+    }
+
+    fn call(&self) -> ManyCall {
+        ManyCall {
+            t: now(),
+            snapshot: self.snapshot(),
+            arena: Vec::new(),
+            shown_bad_signatures: false,
+        }
+    }
+
+    /// One chunk of a [`Gateway::verify_many`] call, its verdicts appended to `out`.
+    fn verify_chunk(&self, call: &mut ManyCall, chunk: &[&str], out: &mut Vec<Verdict>) {
+        let ManyCall {
+            t,
+            snapshot,
+            arena,
+            shown_bad_signatures,
+        } = call;
+        let tokens: Vec<&str> = chunk.iter().map(|c| strip_qr_prefix(c)).collect();
+        // One buffer for the chunk: each credential decodes into its own slice of it.
         let room = |c: &str, token: &str| {
             if c.len() <= MAX_CREDENTIAL_BYTES {
                 CompactJws::buffer_len(token)
@@ -188,25 +244,23 @@ impl Gateway {
                 0
             }
         };
-        let total = credentials
-            .iter()
-            .zip(&tokens)
-            .map(|(c, t)| room(c, t))
-            .sum();
-        let mut arena = vec![0u8; total];
+        let total = chunk.iter().zip(&tokens).map(|(c, t)| room(c, t)).sum();
+        arena.clear();
+        arena.resize(total, 0);
         let mut rest = &mut arena[..];
-        let mut stages = Vec::with_capacity(credentials.len());
-        for (c, token) in credentials.iter().zip(&tokens) {
+        let mut stages = Vec::with_capacity(chunk.len());
+        for (c, token) in chunk.iter().zip(&tokens) {
             let (buffer, tail) = std::mem::take(&mut rest).split_at_mut(room(c, token));
             rest = tail;
-            stages.push(self.check(c, token, buffer, &snapshot));
+            stages.push(self.check(c, token, buffer, snapshot));
         }
-        // Signatures that may be batched.
+        // Signatures that may be batched, unless the caller has shown bad ones already.
         let mut batched = Vec::new();
         let (mut messages, mut signatures, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         for (i, stage) in stages.iter().enumerate() {
             if let Stage::Signed(s) = stage
                 && s.own
+                && !*shown_bad_signatures
                 && let Some((key, signature)) = s.key.batch_item(s.signature)
             {
                 batched.push(i);
@@ -217,19 +271,20 @@ impl Gateway {
         }
         let batch_ok =
             batched.len() > 1 && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok();
+        if batched.len() > 1 && !batch_ok {
+            *shown_bad_signatures = true;
+        }
         let mut in_batch = batched.into_iter().peekable();
-        stages
-            .into_iter()
-            .enumerate()
-            .map(|(i, stage)| match stage {
+        for (i, stage) in stages.into_iter().enumerate() {
+            out.push(match stage {
                 Stage::Done(v) => v,
                 Stage::Signed(s) => {
                     let batched = in_batch.next_if_eq(&i).is_some();
                     let ok = (batched && batch_ok) || s.key.verify(s.input, s.signature);
-                    self.conclude(s, ok, t, &snapshot)
+                    self.conclude(s, ok, *t, snapshot)
                 }
-            })
-            .collect()
+            });
+        }
     }
 
     /// Steps 1 to 4: size, structure, header, issuer and key.
@@ -252,15 +307,16 @@ impl Gateway {
             Ok(j) => j,
             Err(e) => return Stage::Done(Verdict::refuse(Reason::Malformed, e.to_string())),
         };
-        let Some(claims) = Claims::parse(jws.payload) else {
-            return Stage::Done(Verdict::refuse(
-                Reason::Malformed,
-                "payload is not a JSON object",
-            ));
+        // Before the signature only what choosing the key needs is read: a linear, bounded
+        // scan that finds `iss`.
+        let payload = match scan(jws.payload) {
+            Ok(p) => p,
+            Err(e) => return Stage::Done(Verdict::refuse(Reason::Malformed, e.in_payload())),
         };
-        let Some(iss) = claims.str("iss") else {
+        let Some(issuer_name) = payload.str("iss") else {
             return Stage::Done(Verdict::refuse(Reason::Malformed, "payload has no iss"));
         };
+        let iss = issuer_name.as_ref();
         // 3. header
         if jws.header.has_unsupported_fields() {
             return Stage::Done(Verdict::refuse(
@@ -343,7 +399,7 @@ impl Gateway {
             key,
             input: jws.signing_input.as_bytes(),
             signature: jws.signature,
-            claims,
+            payload,
         })
     }
 
@@ -354,13 +410,16 @@ impl Gateway {
             own,
             partner_statuses,
             profile,
-            claims,
+            payload,
             ..
         } = s;
         // 5. signature
         if !signature_ok {
             return v.with(Reason::BadSignature, "signature does not match");
         }
+        let Some(claims) = Claims::read(&payload) else {
+            return v.with(Reason::Malformed, "payload is not a JSON object");
+        };
         // claims, now that they are known to be the issuer's
         let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), String> {
             let names = &profile.claims;
@@ -684,7 +743,7 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let creds = credentials(&gw).await;
         let refs: Vec<&str> = creds.iter().map(String::as_str).collect();
-        let many = gw.verify_many(&refs);
+        let many = gw.verify_many(&refs).await;
 
         // The checks tell these apart (so the comparison is not all MALFORMED).
         let reasons: Vec<Reason> = many.iter().map(|v| v.reason).collect();
@@ -713,7 +772,7 @@ mod tests {
             .map(|(c, _)| c.as_str())
             .collect();
         assert!(valid.len() >= 4);
-        let all_ok = gw.verify_many(&valid);
+        let all_ok = gw.verify_many(&valid).await;
         assert!(all_ok.iter().all(Verdict::valid));
 
         // Calls in flight on one thread, their signatures pooled.
@@ -733,7 +792,7 @@ mod tests {
         // One bad signature among many good ones: the batch fails, single checks find it.
         let mut mixed: Vec<&str> = valid.iter().copied().cycle().take(40).collect();
         mixed.insert(17, &creds[6]);
-        let verdicts = gw.verify_many(&mixed);
+        let verdicts = gw.verify_many(&mixed).await;
         let owned: Vec<String> = mixed.iter().map(|c| (*c).to_owned()).collect();
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[17].reason, Reason::BadSignature);
