@@ -725,6 +725,21 @@ mod tests {
             "a".repeat(MAX_CREDENTIAL_BYTES + 1),
             format!("{h}.{}.{s}", "A".repeat(MAX_CREDENTIAL_BYTES)),
         ];
+        // past the scanner's bounds, before the signature
+        let members: String = (0..300).map(|i| format!("\"m{i}\":0,")).collect();
+        out.push(sign_raw(
+            &header,
+            &payload.replacen('{', &format!("{{{members}"), 1),
+        ));
+        let deep = format!("{{\"d\":{}0{},", "[".repeat(20), "]".repeat(20));
+        out.push(sign_raw(&header, &payload.replacen('{', &deep, 1)));
+        let long = format!("{{\"n\":{},", "1".repeat(41));
+        out.push(sign_raw(&header, &payload.replacen('{', &long, 1)));
+        out.push(sign_header(&hjson.replacen(
+            '{',
+            "{\"x\":1,\"\\u0078\":2,",
+            1,
+        )));
         // a large token that still fits: decoded on the heap
         out.push(with(json!({"pad": "x".repeat(3000)})));
         out
@@ -762,6 +777,10 @@ mod tests {
             assert_eq!(reasons[i], r, "credential {i}: {:.100}", creds[i]);
         }
         assert!(many[31].holder_key.is_some());
+        // past the scanner's bounds: many members, deep, a long number, a header name twice
+        let n = reasons.len();
+        assert_eq!(reasons[n - 5..n - 1], [Reason::Malformed; 4]);
+        assert_eq!(reasons[n - 1], Reason::Ok);
         check(&gw, &creds, &many);
 
         // All valid: the batch passes as a whole.
@@ -797,5 +816,27 @@ mod tests {
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[17].reason, Reason::BadSignature);
         assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 40);
+
+        // Several chunks: all pass in batches; then a bad signature in the second chunk, after
+        // which that chunk and the rest of the call are checked one by one; then the whole
+        // mixed list spread over chunks. Verdicts stay VerifyCard's.
+        let many_valid: Vec<&str> = valid.iter().copied().cycle().take(3 * CHUNK + 5).collect();
+        let verdicts = gw.verify_many(&many_valid).await;
+        assert!(verdicts.iter().all(Verdict::valid));
+        let mut bad_later = many_valid.clone();
+        bad_later.insert(CHUNK + 3, &creds[6]);
+        bad_later.insert(2 * CHUNK + 7, &creds[5]);
+        let verdicts = gw.verify_many(&bad_later).await;
+        let owned: Vec<String> = bad_later.iter().map(|c| (*c).to_owned()).collect();
+        check(&gw, &owned, &verdicts);
+        assert_eq!(verdicts[CHUNK + 3].reason, Reason::BadSignature);
+        assert_eq!(verdicts[2 * CHUNK + 7].reason, Reason::BadSignature);
+        assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 3 * CHUNK + 5);
+        let spread: Vec<&str> = refs.iter().chain(&refs).chain(&refs).copied().collect();
+        assert!(spread.len() > 2 * CHUNK);
+        let verdicts = gw.verify_many(&spread).await;
+        let owned: Vec<String> = spread.iter().map(|c| (*c).to_owned()).collect();
+        check(&gw, &owned, &verdicts);
+        assert_eq!(gw.verify_many_blocking(&spread), verdicts);
     }
 }
