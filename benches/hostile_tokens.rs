@@ -511,8 +511,13 @@ async fn families(
             }
         }
     }
+    // The floor for a forged own card: nothing hostile, only the signature is someone else's
+    // (one unbatched verify, where a valid card shares a batch).
+    let floor = signers[0].token("", "", false);
+    let mut floor_ns = Vec::new();
     // Interleaved rounds: every token once per round, the valid references among them.
     for _ in 0..ROUNDS {
+        floor_ns.push(per_credential(gateway, &floor, signers[0].per_call).await);
         for (signer, refs) in valid.iter_mut().enumerate() {
             for (token, ns) in refs.iter_mut() {
                 ns.push(per_credential(gateway, token, signers[signer].per_call).await);
@@ -544,6 +549,12 @@ async fn families(
             sized.join(", ")
         );
     }
+    let floor = median(&mut floor_ns);
+    println!(
+        "forged own card, nothing hostile: {floor:.0} ns per credential, {:.2} of a valid one \
+         (an unbatched verify against a batched one)",
+        floor / valid_ns[0][0]
+    );
     println!(
         "\nns per credential, then the ratio to a small valid credential of the same issuer \
          and algorithm / to one of the same size; `*`: reaches the signature check and is \
