@@ -753,6 +753,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_large_call_lets_other_tasks_run_between_chunks() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = gateway(dir.path()).await;
+        let card = issue(&gw, 1).await;
+        let call: Vec<&str> = vec![card.as_str(); 4 * CHUNK];
+        // The test's runtime has one thread: the ticker runs only when verify_many yields.
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counted.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        });
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        let verdicts = gw.verify_many(&call).await;
+        let during = ticks.load(Ordering::Relaxed) - before;
+        ticker.abort();
+        assert!(verdicts.iter().all(Verdict::valid));
+        assert!(during >= 3, "the ticker ran {during} times during 4 chunks");
+    }
+
+    #[tokio::test]
     async fn batched_verdicts_are_verify_card_verdicts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let gw = gateway(dir.path()).await;
