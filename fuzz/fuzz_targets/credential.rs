@@ -1,8 +1,9 @@
-//! The verify path's parsers on outside bytes: QR prefix, compact JWS, header, claims.
+//! The verify path's parsers on outside bytes: QR prefix, compact JWS, header, the JSON
+//! scanner that reads header and payload before the signature, claims.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_gateway::credential::{Claims, CompactJws, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
+use talent_gateway::credential::{Claims, CompactJws, MAX_CREDENTIAL_BYTES, scan, strip_qr_prefix};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -18,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = claims.status_index();
             let _ = claims.holder_key();
         }
+    }
+    // The scanner alone, on any bytes (Claims::parse below scans first, too).
+    if let Ok(scanned) = scan(data) {
+        let _ = scanned.str("iss");
+        let _ = scanned.member("kid");
     }
     // The payload parser alone, on any bytes.
     if let Some(claims) = Claims::parse(data) {

@@ -202,13 +202,15 @@ impl Verification for VerificationApi {
             .filter(|r| !r.holder_proof.is_empty())
             .count();
         Charge::call(&req, units(requests.len(), proofs))?;
-        // Ed25519 signatures are checked together in one batch; verdicts are VerifyCard's.
+        // Ed25519 signatures are checked in batches, yielding between them; verdicts are
+        // VerifyCard's.
         let credentials: Vec<&str> = requests.iter().map(|r| r.credential.as_str()).collect();
         let mut verdicts = Vec::with_capacity(requests.len());
         for (v, r) in self
             .ctx
             .gateway
             .verify_many(&credentials)
+            .await
             .into_iter()
             .zip(requests)
         {

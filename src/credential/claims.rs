@@ -2,6 +2,7 @@
 //! parser: no `serde_json::Value` tree, no copies of plain strings).
 
 use super::HolderKey;
+use super::json_scan::{self, Scanned};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -34,9 +35,9 @@ impl Num {
 
 /// A claim as the verify path needs it, read in one pass and borrowed from the payload:
 /// strings are copied only when they hold escapes, arrays, booleans and null are checked and
-/// dropped. Parsing accepts and refuses what `serde_json::Map<String, Value>` does, except
-/// that a name given twice in an object is refused: two parsers that keep different
-/// duplicates would read two different cards from one signed payload.
+/// dropped. Parsing accepts and refuses what `serde_json::Map<String, Value>` does; payloads
+/// come here scanned (`json_scan`), which has refused a name given twice in an object: two
+/// parsers that keep different duplicates would read two different cards from one payload.
 #[derive(Debug)]
 enum Claim<'a> {
     Str(Cow<'a, str>),
@@ -52,9 +53,15 @@ enum Claim<'a> {
 pub struct Claims<'a>(Vec<(Cow<'a, str>, Claim<'a>)>);
 
 impl<'a> Claims<'a> {
-    /// The members of a JSON object payload; `None` when it is not one (or names a member twice).
+    /// The members of a JSON object payload; `None` when it is not one, names a member twice
+    /// or passes the scanner's bounds.
     pub fn parse(payload: &'a [u8]) -> Option<Self> {
-        serde_json::from_slice(payload).ok()
+        Self::read(&json_scan::scan(payload).ok()?)
+    }
+
+    /// The members of a payload the scanner accepted (so `None` only if the two disagree).
+    pub fn read(scanned: &Scanned<'a>) -> Option<Self> {
+        serde_json::from_str(scanned.text()).ok()
     }
 
     fn get(&self, name: &str) -> Option<&Claim<'a>> {
@@ -143,10 +150,8 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 fn members<'de, A: MapAccess<'de>>(mut map: A, top: bool) -> Result<Claims<'de>, A::Error> {
     let mut out = Vec::with_capacity(if top { 12 } else { 2 });
+    // No duplicate check here: the scanner refused them, in linear time.
     while let Some(Key(k)) = map.next_key()? {
-        if out.iter().any(|(seen, _)| *seen == k) {
-            return Err(serde::de::Error::custom("a member is given twice"));
-        }
         let v = if top && k == "cnf" {
             Claim::Json(map.next_value::<Value>()?)
         } else {

@@ -1,10 +1,10 @@
 //! JWS compact serialisation (RFC 7515), just what our profiles need, with borrowed parts so
 //! the verify path copies nothing it does not have to.
 
+use super::json_scan::{self, Member, Scanned};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
-use serde::Deserialize;
 use std::borrow::Cow;
 
 /// Credentials larger than this are MALFORMED before any parsing (DESIGN.md).
@@ -31,92 +31,42 @@ pub enum JwsError {
 }
 
 /// The protected header fields the gateway looks at, borrowed from the decoded header where
-/// no escapes forced a copy. Unknown fields are kept out of the way, but the dangerous ones
-/// are named so that their mere presence can be refused.
-#[derive(Debug, Deserialize)]
+/// no escapes forced a copy. The header is scanned strictly (see `json_scan`); the
+/// dangerous fields are noted so that their mere presence can be refused.
+#[derive(Debug)]
 pub struct Header<'a> {
     /// Signature algorithm.
-    #[serde(borrow)]
     pub alg: Cow<'a, str>,
     /// Key id.
-    #[serde(borrow)]
     pub kid: Option<Cow<'a, str>>,
     /// Media type of the token.
-    #[serde(borrow)]
     pub typ: Option<Cow<'a, str>>,
-    /// Critical extensions: never supported.
-    crit: Option<AnyJson>,
-    /// Key URL: never followed.
-    jku: Option<AnyJson>,
-    /// Certificate URL: never followed.
-    x5u: Option<AnyJson>,
-    /// Embedded key: never trusted.
-    jwk: Option<AnyJson>,
-    /// Embedded certificate chain: never trusted.
-    x5c: Option<AnyJson>,
+    /// `crit`, `jku`, `x5u`, `jwk` or `x5c` is present (and not null).
+    unsupported: bool,
 }
 
-impl Header<'_> {
+impl<'a> Header<'a> {
+    /// Reads the header fields from a scanned header, as a serde struct of `alg: String`,
+    /// `kid`/`typ: Option<String>` and the dangerous fields as `Option<Value>` would.
+    fn read(scanned: &Scanned<'a>) -> Option<Self> {
+        let optional = |name: &str| match scanned.member(name) {
+            None | Some(Member::Null) => Some(None),
+            Some(Member::Str(s)) => Some(Some(s)),
+            Some(Member::Other) => None,
+        };
+        Some(Self {
+            alg: scanned.str("alg")?,
+            kid: optional("kid")?,
+            typ: optional("typ")?,
+            unsupported: ["crit", "jku", "x5u", "jwk", "x5c"]
+                .iter()
+                .any(|name| !matches!(scanned.member(name), None | Some(Member::Null))),
+        })
+    }
+
     /// True when the header asks for something the gateway refuses to do.
     pub fn has_unsupported_fields(&self) -> bool {
-        self.crit.is_some()
-            || self.jku.is_some()
-            || self.x5u.is_some()
-            || self.jwk.is_some()
-            || self.x5c.is_some()
-    }
-}
-
-/// Any JSON value, read and checked exactly as `serde_json::Value` would be (numbers in
-/// range, strings well-formed), and then dropped: nothing is allocated for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AnyJson;
-
-impl<'de> Deserialize<'de> for AnyJson {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(AnyJsonVisitor)
-    }
-}
-
-struct AnyJsonVisitor;
-
-impl<'de> serde::de::Visitor<'de> for AnyJsonVisitor {
-    type Value = AnyJson;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_unit<E>(self) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_none<E>(self) -> Result<AnyJson, E> {
-        Ok(AnyJson)
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<AnyJson, D::Error> {
-        AnyJson::deserialize(d)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyJson, A::Error> {
-        while seq.next_element::<AnyJson>()?.is_some() {}
-        Ok(AnyJson)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
-        while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
-        Ok(AnyJson)
+        self.unsupported
     }
 }
 
@@ -170,8 +120,10 @@ impl<'a> CompactJws<'a> {
         let n = decoded_room(s).min(rest.len());
         let sroom = &mut rest[..n];
         let header_bytes = decode_into(h, hroom)?;
-        let header: Header<'a> = serde_json::from_slice(header_bytes)
-            .map_err(|_| JwsError::Malformed("header is not a JSON object with alg"))?;
+        let scanned =
+            json_scan::scan(header_bytes).map_err(|e| JwsError::Malformed(e.in_header()))?;
+        let header = Header::read(&scanned)
+            .ok_or(JwsError::Malformed("header is not a JSON object with alg"))?;
         let payload = decode_into(p, proom)?;
         let signature = decode_into(s, sroom)?;
         Ok(Self {

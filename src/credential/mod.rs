@@ -5,6 +5,7 @@ mod card_token;
 mod claims;
 mod counter_token;
 mod issuer_key;
+mod json_scan;
 mod jws;
 mod key_sealing;
 mod qr;
@@ -22,6 +23,7 @@ pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
+pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};
 pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
 pub use key_sealing::{KeyEncryptionKey, SealError};
 pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};

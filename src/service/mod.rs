@@ -34,4 +34,4 @@ pub use keyring::{KeyState, KeyView};
 pub use partners::PartnerView;
 pub use redemption::Redemption;
 pub(crate) use signature_pool::on_connection;
-pub use verification::Verdict;
+pub use verification::{CHUNK, Verdict};

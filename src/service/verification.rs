@@ -7,7 +7,9 @@ use super::catalogue::{ActiveCatalogue, Recognition};
 use super::keyring::Keyring;
 use super::signature_pool;
 use super::{Gateway, now};
-use crate::credential::{Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
+use crate::credential::{
+    Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
+};
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
 use std::sync::Arc;
@@ -92,7 +94,8 @@ struct Signed<'a> {
     key: &'a PinnedKey,
     input: &'a [u8],
     signature: &'a [u8],
-    claims: Claims<'a>,
+    /// The payload, scanned but not yet read: claims are read once the signature holds.
+    payload: Scanned<'a>,
 }
 
 /// Where a credential stands before its signature is checked.
@@ -101,6 +104,20 @@ enum Stage<'a> {
     Done(Verdict),
     /// Waits for its signature.
     Signed(Signed<'a>),
+}
+
+/// Credentials per chunk of a [`Gateway::verify_many`] call: a batch of 32 Ed25519
+/// signatures gets most of batching's gain, and a chunk takes about 1 ms of a core.
+pub const CHUNK: usize = 32;
+
+/// What a [`Gateway::verify_many`] call keeps across its chunks.
+struct ManyCall {
+    t: i64,
+    snapshot: Snapshot,
+    /// The chunk's decode buffer, reused.
+    arena: Vec<u8>,
+    /// A batch of this call failed: the rest is checked one by one.
+    shown_bad_signatures: bool,
 }
 
 /// Tokens up to this size decode on the stack.
@@ -173,14 +190,53 @@ impl Gateway {
     }
 
     /// Verifies many credentials at `now`, with verdicts identical to [`Gateway::verify`]'s
-    /// one by one. Every credential is checked up to its signature first; the Ed25519
-    /// signatures under own keys are then checked together in one batch, and only when the
-    /// batch fails one by one, to find the bad ones.
-    pub fn verify_many(&self, credentials: &[&str]) -> Vec<Verdict> {
-        let t = now();
-        let snapshot = self.snapshot();
-        let tokens: Vec<&str> = credentials.iter().map(|c| strip_qr_prefix(c)).collect();
-        // One buffer for all: each credential decodes into its own slice of it.
+    /// one by one, in chunks of [`CHUNK`] with a yield to the runtime between chunks (a
+    /// large call does not hold a thread's core for milliseconds). In each chunk the Ed25519
+    /// signatures under own keys are checked together in one batch; a chunk whose batch
+    /// fails is checked one by one, and so is the rest of the call: the caller has shown bad
+    /// signatures, and one costs it about one unbatched check, not a batch redone.
+    pub async fn verify_many(&self, credentials: &[&str]) -> Vec<Verdict> {
+        let mut call = self.call();
+        let mut verdicts = Vec::with_capacity(credentials.len());
+        for (i, chunk) in credentials.chunks(CHUNK).enumerate() {
+            if i > 0 {
+                tokio::task::yield_now().await;
+            }
+            self.verify_chunk(&mut call, chunk, &mut verdicts);
+        }
+        verdicts
+    }
+
+    /// [`Gateway::verify_many`] without yielding between chunks (same verdicts, same
+    /// batching), for callers outside a runtime.
+    pub fn verify_many_blocking(&self, credentials: &[&str]) -> Vec<Verdict> {
+        let mut call = self.call();
+        let mut verdicts = Vec::with_capacity(credentials.len());
+        for chunk in credentials.chunks(CHUNK) {
+            self.verify_chunk(&mut call, chunk, &mut verdicts);
+        }
+        verdicts
+    }
+
+    fn call(&self) -> ManyCall {
+        ManyCall {
+            t: now(),
+            snapshot: self.snapshot(),
+            arena: Vec::new(),
+            shown_bad_signatures: false,
+        }
+    }
+
+    /// One chunk of a [`Gateway::verify_many`] call, its verdicts appended to `out`.
+    fn verify_chunk(&self, call: &mut ManyCall, chunk: &[&str], out: &mut Vec<Verdict>) {
+        let ManyCall {
+            t,
+            snapshot,
+            arena,
+            shown_bad_signatures,
+        } = call;
+        let tokens: Vec<&str> = chunk.iter().map(|c| strip_qr_prefix(c)).collect();
+        // One buffer for the chunk: each credential decodes into its own slice of it.
         let room = |c: &str, token: &str| {
             if c.len() <= MAX_CREDENTIAL_BYTES {
                 CompactJws::buffer_len(token)
@@ -188,25 +244,23 @@ impl Gateway {
                 0
             }
         };
-        let total = credentials
-            .iter()
-            .zip(&tokens)
-            .map(|(c, t)| room(c, t))
-            .sum();
-        let mut arena = vec![0u8; total];
+        let total = chunk.iter().zip(&tokens).map(|(c, t)| room(c, t)).sum();
+        arena.clear();
+        arena.resize(total, 0);
         let mut rest = &mut arena[..];
-        let mut stages = Vec::with_capacity(credentials.len());
-        for (c, token) in credentials.iter().zip(&tokens) {
+        let mut stages = Vec::with_capacity(chunk.len());
+        for (c, token) in chunk.iter().zip(&tokens) {
             let (buffer, tail) = std::mem::take(&mut rest).split_at_mut(room(c, token));
             rest = tail;
-            stages.push(self.check(c, token, buffer, &snapshot));
+            stages.push(self.check(c, token, buffer, snapshot));
         }
-        // Signatures that may be batched.
+        // Signatures that may be batched, unless the caller has shown bad ones already.
         let mut batched = Vec::new();
         let (mut messages, mut signatures, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         for (i, stage) in stages.iter().enumerate() {
             if let Stage::Signed(s) = stage
                 && s.own
+                && !*shown_bad_signatures
                 && let Some((key, signature)) = s.key.batch_item(s.signature)
             {
                 batched.push(i);
@@ -217,19 +271,20 @@ impl Gateway {
         }
         let batch_ok =
             batched.len() > 1 && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok();
+        if batched.len() > 1 && !batch_ok {
+            *shown_bad_signatures = true;
+        }
         let mut in_batch = batched.into_iter().peekable();
-        stages
-            .into_iter()
-            .enumerate()
-            .map(|(i, stage)| match stage {
+        for (i, stage) in stages.into_iter().enumerate() {
+            out.push(match stage {
                 Stage::Done(v) => v,
                 Stage::Signed(s) => {
                     let batched = in_batch.next_if_eq(&i).is_some();
                     let ok = (batched && batch_ok) || s.key.verify(s.input, s.signature);
-                    self.conclude(s, ok, t, &snapshot)
+                    self.conclude(s, ok, *t, snapshot)
                 }
-            })
-            .collect()
+            });
+        }
     }
 
     /// Steps 1 to 4: size, structure, header, issuer and key.
@@ -252,15 +307,16 @@ impl Gateway {
             Ok(j) => j,
             Err(e) => return Stage::Done(Verdict::refuse(Reason::Malformed, e.to_string())),
         };
-        let Some(claims) = Claims::parse(jws.payload) else {
-            return Stage::Done(Verdict::refuse(
-                Reason::Malformed,
-                "payload is not a JSON object",
-            ));
+        // Before the signature only what choosing the key needs is read: a linear, bounded
+        // scan that finds `iss`.
+        let payload = match scan(jws.payload) {
+            Ok(p) => p,
+            Err(e) => return Stage::Done(Verdict::refuse(Reason::Malformed, e.in_payload())),
         };
-        let Some(iss) = claims.str("iss") else {
+        let Some(issuer_name) = payload.str("iss") else {
             return Stage::Done(Verdict::refuse(Reason::Malformed, "payload has no iss"));
         };
+        let iss = issuer_name.as_ref();
         // 3. header
         if jws.header.has_unsupported_fields() {
             return Stage::Done(Verdict::refuse(
@@ -343,7 +399,7 @@ impl Gateway {
             key,
             input: jws.signing_input.as_bytes(),
             signature: jws.signature,
-            claims,
+            payload,
         })
     }
 
@@ -354,13 +410,16 @@ impl Gateway {
             own,
             partner_statuses,
             profile,
-            claims,
+            payload,
             ..
         } = s;
         // 5. signature
         if !signature_ok {
             return v.with(Reason::BadSignature, "signature does not match");
         }
+        let Some(claims) = Claims::read(&payload) else {
+            return v.with(Reason::Malformed, "payload is not a JSON object");
+        };
         // claims, now that they are known to be the issuer's
         let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), String> {
             let names = &profile.claims;
@@ -666,6 +725,21 @@ mod tests {
             "a".repeat(MAX_CREDENTIAL_BYTES + 1),
             format!("{h}.{}.{s}", "A".repeat(MAX_CREDENTIAL_BYTES)),
         ];
+        // past the scanner's bounds, before the signature
+        let members: String = (0..300).map(|i| format!("\"m{i}\":0,")).collect();
+        out.push(sign_raw(
+            &header,
+            &payload.replacen('{', &format!("{{{members}"), 1),
+        ));
+        let deep = format!("{{\"d\":{}0{},", "[".repeat(20), "]".repeat(20));
+        out.push(sign_raw(&header, &payload.replacen('{', &deep, 1)));
+        let long = format!("{{\"n\":{},", "1".repeat(41));
+        out.push(sign_raw(&header, &payload.replacen('{', &long, 1)));
+        out.push(sign_header(&hjson.replacen(
+            '{',
+            "{\"x\":1,\"\\u0078\":2,",
+            1,
+        )));
         // a large token that still fits: decoded on the heap
         out.push(with(json!({"pad": "x".repeat(3000)})));
         out
@@ -679,12 +753,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_large_call_lets_other_tasks_run_between_chunks() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = gateway(dir.path()).await;
+        let card = issue(&gw, 1).await;
+        let call: Vec<&str> = vec![card.as_str(); 4 * CHUNK];
+        // The test's runtime has one thread: the ticker runs only when verify_many yields.
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counted.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        });
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        let verdicts = gw.verify_many(&call).await;
+        let during = ticks.load(Ordering::Relaxed) - before;
+        ticker.abort();
+        assert!(verdicts.iter().all(Verdict::valid));
+        assert!(during >= 3, "the ticker ran {during} times during 4 chunks");
+    }
+
+    #[tokio::test]
     async fn batched_verdicts_are_verify_card_verdicts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let gw = gateway(dir.path()).await;
         let creds = credentials(&gw).await;
         let refs: Vec<&str> = creds.iter().map(String::as_str).collect();
-        let many = gw.verify_many(&refs);
+        let many = gw.verify_many(&refs).await;
 
         // The checks tell these apart (so the comparison is not all MALFORMED).
         let reasons: Vec<Reason> = many.iter().map(|v| v.reason).collect();
@@ -703,6 +802,10 @@ mod tests {
             assert_eq!(reasons[i], r, "credential {i}: {:.100}", creds[i]);
         }
         assert!(many[31].holder_key.is_some());
+        // past the scanner's bounds: many members, deep, a long number, a header name twice
+        let n = reasons.len();
+        assert_eq!(reasons[n - 5..n - 1], [Reason::Malformed; 4]);
+        assert_eq!(reasons[n - 1], Reason::Ok);
         check(&gw, &creds, &many);
 
         // All valid: the batch passes as a whole.
@@ -713,7 +816,7 @@ mod tests {
             .map(|(c, _)| c.as_str())
             .collect();
         assert!(valid.len() >= 4);
-        let all_ok = gw.verify_many(&valid);
+        let all_ok = gw.verify_many(&valid).await;
         assert!(all_ok.iter().all(Verdict::valid));
 
         // Calls in flight on one thread, their signatures pooled.
@@ -733,10 +836,32 @@ mod tests {
         // One bad signature among many good ones: the batch fails, single checks find it.
         let mut mixed: Vec<&str> = valid.iter().copied().cycle().take(40).collect();
         mixed.insert(17, &creds[6]);
-        let verdicts = gw.verify_many(&mixed);
+        let verdicts = gw.verify_many(&mixed).await;
         let owned: Vec<String> = mixed.iter().map(|c| (*c).to_owned()).collect();
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[17].reason, Reason::BadSignature);
         assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 40);
+
+        // Several chunks: all pass in batches; then a bad signature in the second chunk, after
+        // which that chunk and the rest of the call are checked one by one; then the whole
+        // mixed list spread over chunks. Verdicts stay VerifyCard's.
+        let many_valid: Vec<&str> = valid.iter().copied().cycle().take(3 * CHUNK + 5).collect();
+        let verdicts = gw.verify_many(&many_valid).await;
+        assert!(verdicts.iter().all(Verdict::valid));
+        let mut bad_later = many_valid.clone();
+        bad_later.insert(CHUNK + 3, &creds[6]);
+        bad_later.insert(2 * CHUNK + 7, &creds[5]);
+        let verdicts = gw.verify_many(&bad_later).await;
+        let owned: Vec<String> = bad_later.iter().map(|c| (*c).to_owned()).collect();
+        check(&gw, &owned, &verdicts);
+        assert_eq!(verdicts[CHUNK + 3].reason, Reason::BadSignature);
+        assert_eq!(verdicts[2 * CHUNK + 7].reason, Reason::BadSignature);
+        assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 3 * CHUNK + 5);
+        let spread: Vec<&str> = refs.iter().chain(&refs).chain(&refs).copied().collect();
+        assert!(spread.len() > 2 * CHUNK);
+        let verdicts = gw.verify_many(&spread).await;
+        let owned: Vec<String> = spread.iter().map(|c| (*c).to_owned()).collect();
+        check(&gw, &owned, &verdicts);
+        assert_eq!(gw.verify_many_blocking(&spread), verdicts);
     }
 }
