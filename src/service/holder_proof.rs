@@ -31,7 +31,7 @@ const PURGE_EVERY_SECONDS: i64 = 60;
 /// A challenge for the holder's device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
-    /// base64url of 32 random bytes.
+    /// base64url: its expiry and 16 random bytes under an HMAC (challenge_nonce.rs).
     pub nonce: String,
     /// The `aud` the proof must name.
     pub audience: String,
