@@ -24,7 +24,7 @@ pub(crate) struct AddressPermit {
 
 /// The host an address stands for: IPv6 by its /64 (one host usually has all of it),
 /// IPv4-mapped IPv6 as IPv4; as the rate limiter keys addresses.
-fn host(ip: IpAddr) -> IpAddr {
+pub(crate) fn host(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

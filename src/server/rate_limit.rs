@@ -60,18 +60,7 @@ impl Key {
     }
 
     fn address(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Key::Address(IpAddr::V4(v4)),
-                None => {
-                    let s = v6.segments();
-                    Key::Address(IpAddr::V6(std::net::Ipv6Addr::new(
-                        s[0], s[1], s[2], s[3], 0, 0, 0, 0,
-                    )))
-                }
-            },
-            v4 => Key::Address(v4),
-        }
+        Key::Address(super::per_address::host(ip))
     }
 
     /// The key of a request: its caller's identity (resolved by the identity layer), else
