@@ -114,7 +114,10 @@ async fn list(
 
 /// Whether `counter` (a SPIFFE ID) is the one `wanted` names (its ID, or its bare name).
 fn names(counter: &str, wanted: &str) -> bool {
-    counter == wanted || counter.rsplit_once("/counter/").is_some_and(|(_, n)| n == wanted)
+    counter == wanted
+        || counter
+            .rsplit_once("/counter/")
+            .is_some_and(|(_, n)| n == wanted)
 }
 
 fn line(t: &pb::CounterToken) -> String {

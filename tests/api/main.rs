@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod connections;
 mod counter_page;
+mod counter_revocation;
 mod counter_token;
 mod faults;
 mod federation;
