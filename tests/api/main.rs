@@ -8,6 +8,7 @@ mod attacks;
 mod audit;
 mod backup;
 mod connections;
+mod counter_client_ca;
 mod counter_page;
 mod counter_revocation;
 mod counter_token;
