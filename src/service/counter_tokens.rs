@@ -100,7 +100,9 @@ impl CounterTokens {
             }
         };
         let opened = kek.open(&sealed, COUNTER_TOKEN_KEY_NAME).map_err(|e| {
-            anyhow::anyhow!("the counter-token key in the database: {e} (is this the key-encryption key the other replicas use?)")
+            anyhow::anyhow!(
+                "the counter-token key in the database: {e}; is the key-encryption key right?"
+            )
         })?;
         let bytes: [u8; 32] = opened.as_slice().try_into().map_err(|_| {
             anyhow::anyhow!("the counter-token key in the database is not 32 bytes")

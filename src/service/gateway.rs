@@ -69,11 +69,6 @@ impl Gateway {
             "key-encryption key",
         )?);
         let kek = KeyEncryptionKey::from_bytes(*kek_bytes);
-        // A key of its own, sealed in the database; the one derived from the key-encryption
-        // key still verifies what earlier versions issued.
-        let counter_tokens =
-            super::counter_tokens::CounterTokens::load(store.as_ref(), &kek, Some(&kek_bytes))
-                .await?;
         let id_secret = Zeroizing::new(crate::secret_file::secret_32(
             settings.id_hash_secret.as_deref(),
             &secrets.join("id-hash.key"),
@@ -96,6 +91,11 @@ impl Gateway {
             .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
         let federation = super::federation::Federation::from_settings(settings)?;
         let keys = Keyring::load(store.signing_keys().await?, &kek)?;
+        // A key of its own, sealed in the database; the one derived from the key-encryption
+        // key still verifies what earlier versions issued.
+        let counter_tokens =
+            super::counter_tokens::CounterTokens::load(store.as_ref(), &kek, Some(&kek_bytes))
+                .await?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
         let policy = IssuerPolicy {
