@@ -76,7 +76,7 @@ export const TEXT = {
   remaining: ['本期剩余', 'left this period'],
   periodEnd: ['至', 'until'],
   needToken: ['请先输入窗口凭证', 'Enter a counter token first'],
-  unauthenticated: ['窗口凭证无效或已过期', 'The counter token is not valid or has expired'],
+  unauthenticated: ['窗口凭证无效、已过期或已吊销', 'The counter token is not valid, has expired or was revoked'],
   denied: ['无权操作', 'Not allowed'],
   exhausted: ['额度已用完', 'Allowance used up'],
   refused: ['卡片未通过核验', 'The card did not verify'],

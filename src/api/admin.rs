@@ -139,16 +139,44 @@ impl Admin for AdminApi {
             (None, Caller::Public) => return Err(Status::unauthenticated(rpc)),
         };
         let r = req.into_inner();
-        let issued = self.0.gateway.issue_counter_token(
-            &caller.subject(),
-            &trust_domain,
-            &r.name,
-            r.valid_hours,
-        )?;
+        let issued = self
+            .0
+            .gateway
+            .issue_counter_token(&caller.subject(), &trust_domain, &r.name, r.valid_hours)
+            .await?;
         Ok(Response::new(pb::IssueCounterTokenResponse {
             token: issued.token,
             counter: issued.counter.to_string(),
             expires_at: super::convert::timestamp(issued.expires_at),
+            token_id: issued.token_id,
+        }))
+    }
+
+    async fn revoke_counter_token(
+        &self,
+        req: Request<pb::RevokeCounterTokenRequest>,
+    ) -> Result<Response<pb::RevokeCounterTokenResponse>, Status> {
+        let caller = self.operator(&req, "Admin.RevokeCounterToken")?;
+        let r = req.into_inner();
+        let revoked = self
+            .0
+            .gateway
+            .revoke_counter_token(&caller, &r.token_id, &r.reason)
+            .await?;
+        Ok(Response::new(pb::RevokeCounterTokenResponse {
+            counter_token: Some(revoked.into()),
+        }))
+    }
+
+    async fn list_counter_tokens(
+        &self,
+        req: Request<pb::ListCounterTokensRequest>,
+    ) -> Result<Response<pb::ListCounterTokensResponse>, Status> {
+        self.operator(&req, "Admin.ListCounterTokens")?;
+        let include_expired = req.into_inner().include_expired;
+        let tokens = self.0.gateway.counter_tokens(include_expired).await?;
+        Ok(Response::new(pb::ListCounterTokensResponse {
+            counter_tokens: tokens.into_iter().map(Into::into).collect(),
         }))
     }
 }

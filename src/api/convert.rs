@@ -154,3 +154,18 @@ impl From<KeyView> for pb::SigningKey {
         }
     }
 }
+
+impl From<crate::service::CounterTokenView> for pb::CounterToken {
+    fn from(t: crate::service::CounterTokenView) -> Self {
+        let (revoked_at, reason) = t.revoked.unzip();
+        Self {
+            token_id: t.token_id,
+            counter: t.counter,
+            issued_by: t.issued_by,
+            issued_at: timestamp(t.issued_at),
+            expires_at: timestamp(t.expires_at),
+            revoked_at: revoked_at.and_then(timestamp),
+            reason: reason.unwrap_or_default(),
+        }
+    }
+}

@@ -4,8 +4,10 @@
 //! HS256 (HMAC-SHA256) rather than the card signing key: only this gateway and its replicas
 //! ever check a counter token, so nothing has to be published; a token must not verify
 //! anywhere else (partners hold our JWKS) nor ever pass for a card; and a card key rotation
-//! must not end the counters' sessions. The key is derived from a secret the replicas
-//! already share (the key-encryption key), so every replica accepts every token.
+//! must not end the counters' sessions. The key is a random secret of its own, sealed in the
+//! database, so every replica accepts every token and rotating the key-encryption key does
+//! not end them either; versions before it derived the key from the key-encryption key, and
+//! that key still verifies what they issued until it expires.
 
 use super::jws::{b64, b64_decode};
 use hmac::{Mac, SimpleHmac};
@@ -63,10 +65,19 @@ pub enum CounterTokenError {
     /// Past its `exp`.
     #[error("the counter token has expired; ask an operator for a new one")]
     Expired,
+    /// Revoked by an operator before it expired.
+    #[error("the counter token was revoked; ask an operator for a new one")]
+    Revoked,
 }
 
 impl CounterTokenKey {
-    /// Derives the key from a 32-byte secret shared by the replicas.
+    /// The key itself (a random secret stored sealed).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// Derives the key from a 32-byte secret shared by the replicas, as versions before the
+    /// key of its own did (kept to verify what they issued).
     pub fn derive(secret: &[u8; 32]) -> Self {
         let mut mac = mac(secret);
         mac.update(LABEL);

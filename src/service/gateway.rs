@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{CounterTokenKey, KeyEncryptionKey, STATUS_BITS, sign_compact};
+use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
 use crate::domain::{Tier, TokenProfile};
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
@@ -42,7 +42,7 @@ pub struct Gateway {
     kek: KeyEncryptionKey,
     id_secret: Zeroizing<[u8; 32]>,
     pub(crate) nonce_key: super::challenge_nonce::NonceKey,
-    pub(crate) counter_key: CounterTokenKey,
+    pub(crate) counter_tokens: super::counter_tokens::CounterTokens,
     keys: RwLock<Arc<Keyring>>,
     pub(crate) status: RwLock<StatusBoard>,
     registry: RwLock<Arc<TrustRegistry>>,
@@ -68,8 +68,6 @@ impl Gateway {
             &secrets.join("key-encryption.key"),
             "key-encryption key",
         )?);
-        // Replicas share the key-encryption key, so they agree on counter tokens too.
-        let counter_key = CounterTokenKey::derive(&kek_bytes);
         let kek = KeyEncryptionKey::from_bytes(*kek_bytes);
         let id_secret = Zeroizing::new(crate::secret_file::secret_32(
             settings.id_hash_secret.as_deref(),
@@ -93,6 +91,11 @@ impl Gateway {
             .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
         let federation = super::federation::Federation::from_settings(settings)?;
         let keys = Keyring::load(store.signing_keys().await?, &kek)?;
+        // A key of its own, sealed in the database; the one derived from the key-encryption
+        // key still verifies what earlier versions issued.
+        let counter_tokens =
+            super::counter_tokens::CounterTokens::load(store.as_ref(), &kek, Some(&kek_bytes))
+                .await?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
         let policy = IssuerPolicy {
@@ -119,7 +122,7 @@ impl Gateway {
             kek,
             nonce_key: super::challenge_nonce::NonceKey::derive(id_secret.as_slice()),
             id_secret,
-            counter_key,
+            counter_tokens,
             keys: RwLock::new(Arc::new(keys)),
             status: RwLock::new(StatusBoard::load(settings.status_list_capacity, &statuses)),
             registry: RwLock::new(Arc::new(registry)),
@@ -170,6 +173,9 @@ impl Gateway {
         let board = StatusBoard::load(self.capacity, &rows);
         let registry = super::partners::load_registry(self.store.as_ref()).await?;
         let catalogues = super::catalogue::load(self.store.as_ref(), &self.policy.region).await?;
+        self.counter_tokens
+            .reload_revoked(self.store.as_ref())
+            .await?;
         *self.registry.write().map_err(poisoned)? = Arc::new(registry);
         *self.catalogues.write().map_err(poisoned)? = Arc::new(catalogues);
         *self.keys.write().map_err(poisoned)? = Arc::new(keys);

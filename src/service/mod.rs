@@ -24,7 +24,7 @@ pub use audit::AuditSink;
 pub use audit_chain::{ChainCheck, check_audit_chain};
 pub use catalogue::{ActiveCatalogue, EntitlementView, Recognition};
 pub use clock::now;
-pub use counter_tokens::IssuedCounterToken;
+pub use counter_tokens::{COUNTER_TOKEN_KEY_NAME, CounterTokenView, IssuedCounterToken};
 pub use error::ServiceError;
 pub use federation::{PartnerFederationStatus, QuotaReservation, ReserveRequest};
 pub use gateway::Gateway;

@@ -2,12 +2,14 @@
 //! The SQL is shared: both speak `$n` parameters, `ON CONFLICT` and `RETURNING`.
 
 mod audit_chain;
+mod counter_tokens;
 mod postgres;
 mod records;
 mod sql;
 mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
+pub use counter_tokens::{CounterTokenRecord, CounterTokenRevocation, RevokeOutcome};
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
     IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
@@ -204,6 +206,38 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         error: &str,
     ) -> Result<(), StoreError>;
+
+    /// Records an issued counter token with its audit record, in one transaction.
+    async fn insert_counter_token(
+        &self,
+        t: &CounterTokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes a counter token unless it was revoked before (final); bumps the sequence and
+    /// audits when it changed.
+    async fn revoke_counter_token(
+        &self,
+        r: &CounterTokenRevocation,
+        audit: &AuditEntry,
+    ) -> Result<RevokeOutcome, StoreError>;
+
+    /// Recorded counter tokens expiring after `after`, newest first.
+    async fn counter_tokens(&self, after: i64) -> Result<Vec<CounterTokenRecord>, StoreError>;
+
+    /// Ids of revoked counter tokens expiring after `after`, for the verify path.
+    async fn revoked_counter_tokens(&self, after: i64) -> Result<Vec<String>, StoreError>;
+
+    /// A sealed secret by name.
+    async fn sealed_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores a sealed secret unless one by that name exists (the first replica wins).
+    async fn insert_sealed_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        created_at: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store the URL names and applies its migrations.

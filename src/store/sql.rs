@@ -851,6 +851,115 @@ macro_rules! impl_sql_store {
                     .await?
                     .rows_affected())
             }
+
+            async fn insert_counter_token(
+                &self,
+                t: &$crate::store::CounterTokenRecord,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO counter_tokens (token_id, counter, issued_by, issued_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&t.token_id)
+                .bind(&t.counter)
+                .bind(&t.issued_by)
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_counter_token(
+                &self,
+                r: &$crate::store::CounterTokenRevocation,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<$crate::store::RevokeOutcome, $crate::store::StoreError> {
+                use $crate::store::RevokeOutcome;
+                let mut tx = self.begin_write().await?;
+                // Only the first revocation changes the row: revocation is final.
+                let changed = sqlx::query(
+                    "UPDATE counter_tokens SET revoked_at = $1, revoke_reason = $2 \
+                     WHERE token_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(r.at)
+                .bind(&r.reason)
+                .bind(&r.token_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row: Option<$crate::store::CounterTokenRecord> =
+                    sqlx::query_as("SELECT * FROM counter_tokens WHERE token_id = $1")
+                        .bind(&r.token_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                Self::commit_change(tx, changed, audit).await?;
+                Ok(match row {
+                    None => RevokeOutcome::Unknown,
+                    Some(t) if changed => RevokeOutcome::Revoked(t),
+                    Some(t) => RevokeOutcome::AlreadyRevoked(t),
+                })
+            }
+
+            async fn counter_tokens(
+                &self,
+                after: i64,
+            ) -> Result<Vec<$crate::store::CounterTokenRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM counter_tokens WHERE expires_at > $1 \
+                     ORDER BY issued_at DESC, token_id",
+                )
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoked_counter_tokens(
+                &self,
+                after: i64,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT token_id FROM counter_tokens \
+                     WHERE revoked_at IS NOT NULL AND expires_at > $1",
+                )
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn sealed_secret(
+                &self,
+                name: &str,
+            ) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar("SELECT sealed FROM sealed_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_sealed_secret(
+                &self,
+                name: &str,
+                sealed: &[u8],
+                created_at: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                Ok(sqlx::query(
+                    "INSERT INTO sealed_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(sealed)
+                .bind(created_at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
         }
     };
 }

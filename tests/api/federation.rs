@@ -86,7 +86,7 @@ fn pin(r: &Region) -> String {
 }
 
 /// Polls `f` until it returns Some, or panics after `within`.
-async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -101,7 +101,7 @@ where
     }
 }
 
-async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
+pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
     app.issuance(Some("operator"))
         .await
         .issue_card(issue_request(&id_number(base17), tier, key))
@@ -153,7 +153,7 @@ fn basis<'a>(v: &'a pb::VerifyCardResponse, code: &str) -> &'a str {
 }
 
 /// Both regions up, each having fetched the other's bundle.
-async fn two_regions_up(db: Db) -> (TestApp, TestApp) {
+pub(crate) async fn two_regions_up(db: Db) -> (TestApp, TestApp) {
     let (cq_dir, my_dir) = (pki(&CHONGQING), pki(&MIANYANG));
     let (cq_addr, my_addr) = (free_addr(), free_addr());
     let cq_config = config(
