@@ -20,5 +20,6 @@ mod metrics;
 mod rate_limit;
 mod recognition;
 mod redemption;
+mod reservation;
 mod server;
 mod web;
