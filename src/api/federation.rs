@@ -47,7 +47,10 @@ impl Federation for FederationApi {
     ) -> Result<Response<pb::ReserveQuotaResponse>, Status> {
         let caller = self.0.authorize(&req, "Federation.ReserveQuota")?;
         // One unit was charged before the body was read; a proof is one more.
-        Charge::call(&req, units(1, usize::from(!req.get_ref().holder_proof.is_empty())))?;
+        Charge::call(
+            &req,
+            units(1, usize::from(!req.get_ref().holder_proof.is_empty())),
+        )?;
         let r = req.into_inner();
         let done = self
             .0

@@ -73,9 +73,15 @@ mod tests {
             (json!({"jwk": ["OKP", "Ed25519", x]}), "not a JWK object"),
             (json!({"jwk": {"crv": "Ed25519", "x": x}}), "no kty"),
             (json!({"jwk": {"kty": "EC", "crv": "P-256", "x": x}}), "kty"),
-            (json!({"jwk": {"kty": "OKP", "crv": "X25519", "x": x}}), "crv"),
+            (
+                json!({"jwk": {"kty": "OKP", "crv": "X25519", "x": x}}),
+                "crv",
+            ),
             (json!({"jwk": {"kty": "OKP", "crv": "Ed25519"}}), "no x"),
-            (json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "!!"}}), "x is not"),
+            (
+                json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "!!"}}),
+                "x is not",
+            ),
             (
                 json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64([1u8; 31])}}),
                 "x is not",

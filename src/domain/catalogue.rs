@@ -502,12 +502,27 @@ mod tests {
         let c = Catalogue::parse(&once).expect("still a valid document");
         let problems = c.quota_mismatches();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        for word in ["CQ10", "MY07", "chongqing", "mianyang", "per_year 1", "once"] {
-            assert!(problems[0].contains(word), "{problems:?} should name {word}");
+        for word in [
+            "CQ10",
+            "MY07",
+            "chongqing",
+            "mianyang",
+            "per_year 1",
+            "once",
+        ] {
+            assert!(
+                problems[0].contains(word),
+                "{problems:?} should name {word}"
+            );
         }
         // The same unit and period with another allowance is the same measure.
         let six = DEFAULT.replacen("quota = \"per_year 6\"", "quota = \"per_year 4\"", 1);
-        assert!(Catalogue::parse(&six).expect("valid").quota_mismatches().is_empty());
+        assert!(
+            Catalogue::parse(&six)
+                .expect("valid")
+                .quota_mismatches()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -681,7 +681,10 @@ mod tests {
             let e = HolderPolicy::new(&cfg, "urn:cn:500000:talent-card")
                 .expect_err(bad)
                 .to_string();
-            assert!(e.contains(bad) && e.contains("required_for_counters"), "{e}");
+            assert!(
+                e.contains(bad) && e.contains("required_for_counters"),
+                "{e}"
+            );
         }
     }
 }

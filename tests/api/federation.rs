@@ -158,7 +158,11 @@ async fn two_regions_up(db: Db) -> (TestApp, TestApp) {
 }
 
 /// The same, with more config (whole tables, after the partner's) for each region.
-pub(crate) async fn two_regions_up_with(db: Db, cq_extra: &str, my_extra: &str) -> (TestApp, TestApp) {
+pub(crate) async fn two_regions_up_with(
+    db: Db,
+    cq_extra: &str,
+    my_extra: &str,
+) -> (TestApp, TestApp) {
     let (cq_dir, my_dir) = (pki(&CHONGQING), pki(&MIANYANG));
     let (cq_addr, my_addr) = (free_addr(), free_addr());
     let cq_config = config(

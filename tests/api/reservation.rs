@@ -3,9 +3,7 @@
 //! the host, holder proofs made here by an independent signer (ed25519-dalek, sha2).
 
 use crate::both_databases;
-use crate::federation::{
-    CQ_ISSUER, MY_ISSUER, eventually, issue, two_regions_up_with, verify,
-};
+use crate::federation::{CQ_ISSUER, MY_ISSUER, eventually, issue, two_regions_up_with, verify};
 use crate::helpers::{Db, TestApp, id_number, issue_request, now};
 use crate::recognition::Mianyang;
 use base64::Engine;
@@ -145,7 +143,13 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     assert!(e.message().starts_with("card_id"), "{e:?}");
     assert!(!e.message().contains(&other.card_id), "{e:?}");
     let none = partner
-        .reserve_quota(reservation("CQ0000000000000", "CQ10", "k-3", &plain.token, ""))
+        .reserve_quota(reservation(
+            "CQ0000000000000",
+            "CQ10",
+            "k-3",
+            &plain.token,
+            "",
+        ))
         .await
         .expect_err("no such card");
     assert_eq!((none.code(), none.message()), (e.code(), e.message()));
@@ -159,8 +163,9 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
             .expect_err("unmapped");
         assert_eq!(e.code(), Code::InvalidArgument, "{code}: {e:?}");
         assert!(
-            e.message()
-                .starts_with(&format!("service_code: {code} is not a service of chongqing mapped from partner mianyang")),
+            e.message().starts_with(&format!(
+                "service_code: {code} is not a service of chongqing mapped from partner mianyang"
+            )),
             "{e:?}"
         );
     }
@@ -172,13 +177,25 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     })
     .await;
     let e = partner
-        .reserve_quota(reservation(&my_card.card_id, "CQ10", "k-5", &my_card.token, ""))
+        .reserve_quota(reservation(
+            &my_card.card_id,
+            "CQ10",
+            "k-5",
+            &my_card.token,
+            "",
+        ))
         .await
         .expect_err("not an own card");
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().starts_with("credential"), "{e:?}");
     let e = partner
-        .reserve_quota(reservation(&plain.card_id, "CQ10", "k-6", "not.a.token", ""))
+        .reserve_quota(reservation(
+            &plain.card_id,
+            "CQ10",
+            "k-6",
+            "not.a.token",
+            "",
+        ))
         .await
         .expect_err("refused credential");
     refused_with(&e, "MALFORMED");
@@ -192,13 +209,22 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     refused_with(&e, "HOLDER_PROOF_REQUIRED");
     let n = nonce(&my).await;
     for (proof, word) in [
-        (prove(&holder, &bound.token, &n, "urn:cn:999999:elsewhere"), "aud"),
+        (
+            prove(&holder, &bound.token, &n, "urn:cn:999999:elsewhere"),
+            "aud",
+        ),
         (prove(&device(), &bound.token, &n, MY_ISSUER), "signature"),
         (prove(&holder, &plain.token, &n, MY_ISSUER), "sd_hash"),
         ("a.b".to_owned(), "three parts"),
     ] {
         let e = partner
-            .reserve_quota(reservation(&bound.card_id, "CQ10", "k-7", &bound.token, &proof))
+            .reserve_quota(reservation(
+                &bound.card_id,
+                "CQ10",
+                "k-7",
+                &bound.token,
+                &proof,
+            ))
             .await
             .expect_err("bad proof");
         refused_with(&e, "HOLDER_PROOF_INVALID");
@@ -221,7 +247,13 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     // the answer is the reservation, what is left and the period's end.
     let proof = prove(&holder, &bound.qr_payload, &n, MY_ISSUER);
     let r = partner
-        .reserve_quota(reservation(&bound.card_id, "CQ10", "k-9", &bound.qr_payload, &proof))
+        .reserve_quota(reservation(
+            &bound.card_id,
+            "CQ10",
+            "k-9",
+            &bound.qr_payload,
+            &proof,
+        ))
         .await
         .expect("reserved")
         .into_inner();
@@ -229,7 +261,13 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     assert_eq!(r.remaining, 0);
     assert!(r.period_end.expect("period_end").seconds > now());
     let again = partner
-        .reserve_quota(reservation(&bound.card_id, "CQ10", "k-9", &bound.token, &proof))
+        .reserve_quota(reservation(
+            &bound.card_id,
+            "CQ10",
+            "k-9",
+            &bound.token,
+            &proof,
+        ))
         .await
         .expect("retried")
         .into_inner();
@@ -257,9 +295,15 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     .expect_err("used up at home");
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     for card in [&plain, &other] {
-        let r = redeem(&cq, &card.token, "CQ10", &format!("home-{}", card.card_id), "")
-            .await
-            .expect("untouched");
+        let r = redeem(
+            &cq,
+            &card.token,
+            "CQ10",
+            &format!("home-{}", card.card_id),
+            "",
+        )
+        .await
+        .expect("untouched");
         assert_eq!(r.remaining, 0);
     }
 }
@@ -270,10 +314,14 @@ async fn cross_region_redemption_forwards_the_card_and_proof(db: Db) {
     let holder = device();
     let bound = bound_card(&cq, "11010519800101031", &holder).await;
     let plain = issue(&cq, "11010519800101032", "B", "x-2").await;
-    eventually(Duration::from_secs(10), "Chongqing cards trusted", || async {
-        (verify(&my, &bound.token).await.valid && verify(&my, &plain.token).await.valid)
-            .then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "Chongqing cards trusted",
+        || async {
+            (verify(&my, &bound.token).await.valid && verify(&my, &plain.token).await.valid)
+                .then_some(())
+        },
+    )
     .await;
 
     // Both regions ask for a proof for the health check: one proof, made for the host,
@@ -338,10 +386,22 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
         partner.token(&c)
     };
     for (cnf, word) in [
-        (json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}), "cnf.jkt"),
-        (json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "not-a-key"}}), "cnf.jwk x"),
-        (json!({"jwk": {"kty": "EC", "crv": "P-256", "x": x, "y": x}}), "kty"),
-        (json!({"jwk": {"kty": "OKP", "crv": "X25519", "x": x}}), "crv"),
+        (
+            json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+            "cnf.jkt",
+        ),
+        (
+            json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "not-a-key"}}),
+            "cnf.jwk x",
+        ),
+        (
+            json!({"jwk": {"kty": "EC", "crv": "P-256", "x": x, "y": x}}),
+            "kty",
+        ),
+        (
+            json!({"jwk": {"kty": "OKP", "crv": "X25519", "x": x}}),
+            "crv",
+        ),
         (json!({"jwk": "OKP"}), "not a JWK object"),
         (json!("bound"), "not an object"),
     ] {
@@ -349,7 +409,11 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
         let v = verify(&app, &token).await;
         assert!(!v.valid, "{cnf}: {v:?}");
         assert_eq!(v.reason, "HOLDER_PROOF_INVALID", "{cnf}: {v:?}");
-        assert!(v.detail.contains(word), "{cnf}: {:?} should name {word}", v.detail);
+        assert!(
+            v.detail.contains(word),
+            "{cnf}: {:?} should name {word}",
+            v.detail
+        );
         // A counter cannot redeem it either, with or without a proof.
         let e = redeem(&app, &token, "CQ01", &format!("cnf-{word}"), "")
             .await
@@ -406,3 +470,59 @@ async fn a_mapping_counted_differently_is_not_imported(db: Db) {
     assert_eq!(verify(&app, &card.token).await.catalogue_version, "2026.1");
 }
 both_databases!(a_mapping_counted_differently_is_not_imported);
+
+async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
+    // The trust domain written in capitals is the same identity as the certificate's.
+    let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://CQ.Talent/counter/dev\"]\n";
+    let app = TestApp::spawn_with(db, config).await;
+    let holder = device();
+    let bound = bound_card(&app, "11010519800101041", &holder).await;
+    let e = redeem(&app, &bound.token, "CQ01", "c-1", "")
+        .await
+        .expect_err("this counter asks for a proof");
+    refused_with(&e, "HOLDER_PROOF_REQUIRED");
+    let proof = prove(&holder, &bound.token, &nonce(&app).await, CQ_ISSUER);
+    redeem(&app, &bound.token, "CQ01", "c-1", &proof)
+        .await
+        .expect("with a proof");
+    // Another counter of a longer name is another identity: not asked.
+    let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://cq.talent/counter/de\"]\n";
+    let other = TestApp::spawn_with(Db::Sqlite, config).await;
+    let bound = bound_card(&other, "11010519800101042", &holder).await;
+    redeem(&other, &bound.token, "CQ01", "c-2", "")
+        .await
+        .expect("not a listed counter");
+}
+both_databases!(counters_are_named_and_compared_as_spiffe_ids);
+
+#[tokio::test]
+async fn a_counter_entry_that_is_not_a_spiffe_id_stops_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in [
+        "cq.talent/counter/desk-1",
+        "spiffe://cq.talent/counter",
+        "spiffe://cq.talent/desk/desk-1",
+    ] {
+        let config = dir.path().join("gateway.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[holder_proof]\nrequired_for_counters = [\"spiffe://cq.talent/counter/ok\", \"{bad}\"]\n"
+            ),
+        )
+        .expect("config");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .expect("run serve");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: {text}");
+        assert!(
+            text.contains("required_for_counters") && text.contains(bad),
+            "{bad}: {text}"
+        );
+    }
+}
