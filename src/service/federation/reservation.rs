@@ -3,7 +3,7 @@
 //! and under its idempotency key, so a retry (through any replica, of either region) is the
 //! same reservation and nothing is granted twice.
 
-use crate::domain::{CardStatus, QuotaRule, Role, SpiffeId, shanghai_year};
+use crate::domain::{CardStatus, QuotaRule, Reason, Role, SpiffeId, shanghai_year};
 use crate::pb;
 use crate::service::{Gateway, ServiceError, now};
 use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
@@ -296,11 +296,19 @@ impl Gateway {
                     tonic::Code::AlreadyExists => {
                         ServiceError::AlreadyExists(format!("at the home region {home}: {msg}"))
                     }
-                    tonic::Code::FailedPrecondition | tonic::Code::NotFound => {
-                        ServiceError::FailedPrecondition(format!(
-                            "the home region {home} refused the reservation: {msg}"
-                        ))
+                    // The home region refused the holder's card or proof: the counter hears
+                    // the verdict's reason as if it were refused here.
+                    tonic::Code::FailedPrecondition if refused_card(&s).is_some() => {
+                        ServiceError::CredentialRefused {
+                            reason: refused_card(&s).unwrap_or_default(),
+                            detail: format!("at the home region {home}: {msg}"),
+                        }
                     }
+                    tonic::Code::FailedPrecondition
+                    | tonic::Code::NotFound
+                    | tonic::Code::InvalidArgument => ServiceError::FailedPrecondition(format!(
+                        "the home region {home} refused the reservation: {msg}"
+                    )),
                     code => ServiceError::Unavailable(format!(
                         "the holder's home region {home} cannot reserve {home_code} now \
                          ({code:?}: {msg}); nothing was granted, try again"
@@ -309,4 +317,14 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The verdict's reason a home region's refusal carries in its error details, when it is one.
+fn refused_card(s: &tonic::Status) -> Option<&'static str> {
+    use tonic_types::StatusExt;
+    let info = s.get_details_error_info()?;
+    Reason::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .find(|r| *r == info.reason)
 }
