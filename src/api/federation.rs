@@ -1,6 +1,7 @@
 //! Federation: published keys and status for anyone; the rest for partners and operators.
 
 use super::Context;
+use super::charge::{Charge, units};
 use super::convert::timestamp;
 use crate::domain::{Caller, Role};
 use crate::pb::{self, federation_server::Federation};
@@ -45,6 +46,11 @@ impl Federation for FederationApi {
         req: Request<pb::ReserveQuotaRequest>,
     ) -> Result<Response<pb::ReserveQuotaResponse>, Status> {
         let caller = self.0.authorize(&req, "Federation.ReserveQuota")?;
+        // One unit was charged before the body was read; a proof is one more.
+        Charge::call(
+            &req,
+            units(1, usize::from(!req.get_ref().holder_proof.is_empty())),
+        )?;
         let r = req.into_inner();
         let done = self
             .0
@@ -56,6 +62,8 @@ impl Federation for FederationApi {
                     card_id: r.card_id,
                     service_code: r.service_code,
                     idempotency_key: r.idempotency_key,
+                    credential: r.credential,
+                    holder_proof: r.holder_proof,
                 },
             )
             .await?;

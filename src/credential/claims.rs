@@ -112,11 +112,14 @@ impl<'a> Claims<'a> {
         }
     }
 
-    /// `cnf.jwk`, when it reads as a holder key.
-    pub fn holder_key(&self) -> Option<HolderKey> {
-        match self.get("cnf")? {
-            Claim::Json(cnf) => serde_json::from_value(cnf.get("jwk")?.clone()).ok(),
-            _ => None,
+    /// `cnf.jwk` as a holder key: `Ok(None)` only when there is no `cnf` at all. A `cnf` that
+    /// is present but unreadable is an error naming what is wrong, never "not bound": a card
+    /// read as unbound would skip a required holder proof.
+    pub fn holder_key(&self) -> Result<Option<HolderKey>, String> {
+        match self.get("cnf") {
+            None => Ok(None),
+            Some(Claim::Json(cnf)) => super::holder_key::from_cnf(cnf).map(Some),
+            Some(_) => Err("cnf is not an object".into()),
         }
     }
 }

@@ -4,6 +4,7 @@ mod card_picture;
 mod card_token;
 mod claims;
 mod counter_token;
+mod holder_key;
 mod issuer_key;
 mod json_scan;
 mod jws;

@@ -337,6 +337,41 @@ impl Catalogue {
         })
     }
 
+    /// Mappings whose services count the quota differently (one per year, the other once,
+    /// say): a shared quota cannot be both. Checked on import (stored versions were valid
+    /// when imported and stay readable); each problem names the mapping and both sides.
+    pub fn quota_mismatches(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for m in &self.mappings {
+            let sides: Vec<(&str, &Service)> = m
+                .iter()
+                .filter_map(|(region, code)| {
+                    Some((region.as_str(), self.region(region)?.service(code)?))
+                })
+                .collect();
+            let Some((first_region, first)) = sides.first() else {
+                continue;
+            };
+            for (region, service) in &sides[1..] {
+                if service.quota.measure() != first.quota.measure() {
+                    let row: Vec<String> = m.iter().map(|(r, c)| format!("{r} = {c}")).collect();
+                    problems.push(format!(
+                        "mapping {{{}}} counts the quota differently on its two sides: \
+                         {} of {first_region} is {} ({}), {} of {region} is {} ({})",
+                        row.join(", "),
+                        first.code,
+                        first.quota,
+                        first.quota.measure(),
+                        service.code,
+                        service.quota,
+                        service.quota.measure(),
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
     /// A region by id.
     pub fn region(&self, id: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.id == id)
@@ -451,6 +486,43 @@ mod tests {
         let c = Catalogue::parse(DEFAULT).expect("valid");
         assert_eq!(c.region("chongqing").expect("cq").services.len(), 15);
         assert_eq!(c.region("mianyang").expect("my").services.len(), 14);
+    }
+
+    #[test]
+    fn mapped_services_must_count_their_shared_quota_alike() {
+        let shipped = Catalogue::parse(DEFAULT).expect("valid");
+        assert_eq!(shipped.quota_mismatches(), Vec::<String>::new());
+        // A health check counted per year at home and once in the host region.
+        let at = DEFAULT.find("code = \"MY07\"").expect("MY07");
+        let once = format!(
+            "{}{}",
+            &DEFAULT[..at],
+            DEFAULT[at..].replacen("quota = \"per_year 1\"", "quota = \"once\"", 1)
+        );
+        let c = Catalogue::parse(&once).expect("still a valid document");
+        let problems = c.quota_mismatches();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        for word in [
+            "CQ10",
+            "MY07",
+            "chongqing",
+            "mianyang",
+            "per_year 1",
+            "once",
+        ] {
+            assert!(
+                problems[0].contains(word),
+                "{problems:?} should name {word}"
+            );
+        }
+        // The same unit and period with another allowance is the same measure.
+        let six = DEFAULT.replacen("quota = \"per_year 6\"", "quota = \"per_year 4\"", 1);
+        assert!(
+            Catalogue::parse(&six)
+                .expect("valid")
+                .quota_mismatches()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -35,6 +35,20 @@ impl QuotaRule {
     }
 }
 
+impl QuotaRule {
+    /// How the rule counts, its allowance aside: what two services must agree on to share
+    /// one quota (a mapping's two sides).
+    pub fn measure(self) -> &'static str {
+        match self {
+            Self::Unlimited => "not counted",
+            Self::PerYear(_) => "uses per calendar year",
+            Self::Once => "uses for the card's life",
+            Self::PerEvent => "each event its own",
+            Self::External => "decided elsewhere",
+        }
+    }
+}
+
 impl FromStr for QuotaRule {
     type Err = ParseError;
 

@@ -207,6 +207,10 @@ impl Gateway {
     ) -> Result<String, ServiceError> {
         let c = Catalogue::parse(document)
             .map_err(|problems| ServiceError::invalid("catalogue", problems.join("; ")))?;
+        let mismatched = c.quota_mismatches();
+        if !mismatched.is_empty() {
+            return Err(ServiceError::invalid("catalogue", mismatched.join("; ")));
+        }
         let t = now();
         let record = CatalogueVersionRecord {
             version: c.version.clone(),

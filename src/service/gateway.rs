@@ -131,7 +131,7 @@ impl Gateway {
             holder: super::holder_proof::HolderPolicy::new(
                 &settings.holder_proof,
                 &settings.issuer,
-            ),
+            )?,
             federation,
             verdicts: Default::default(),
             capacity: settings.status_list_capacity,

@@ -8,7 +8,7 @@
 use super::{Gateway, ServiceError, Verdict, now};
 use crate::config::HolderProofConfig;
 use crate::credential::{CompactJws, HolderKey, b64, sign_compact, strip_qr_prefix};
-use crate::domain::Reason;
+use crate::domain::{Reason, SpiffeId};
 use crate::store::ChallengeUse;
 use ed25519_dalek::{Signature, SigningKey};
 use serde::Deserialize;
@@ -45,13 +45,27 @@ pub(crate) struct HolderPolicy {
     ttl: i64,
     audience: String,
     services: HashSet<String>,
-    counters: HashSet<String>,
+    /// Compared as SPIFFE IDs (the trust domain is case-blind), never as raw text.
+    counters: HashSet<SpiffeId>,
     last_purge: AtomicI64,
 }
 
 impl HolderPolicy {
-    pub(crate) fn new(config: &HolderProofConfig, issuer: &str) -> Self {
-        Self {
+    /// Refuses a `required_for_counters` entry that is not a SPIFFE ID, naming it.
+    pub(crate) fn new(config: &HolderProofConfig, issuer: &str) -> anyhow::Result<Self> {
+        let counters = config
+            .required_for_counters
+            .iter()
+            .map(|c| {
+                c.parse::<SpiffeId>().map_err(|e| {
+                    anyhow::anyhow!(
+                        "holder_proof.required_for_counters: {c:?} is not a SPIFFE ID \
+                         (spiffe://TRUST_DOMAIN/ROLE/NAME): {e}"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
             ttl: config.challenge_ttl_seconds,
             audience: config
                 .audience
@@ -59,14 +73,17 @@ impl HolderPolicy {
                 .filter(|a| !a.trim().is_empty())
                 .unwrap_or_else(|| issuer.to_owned()),
             services: config.required_for_services.iter().cloned().collect(),
-            counters: config.required_for_counters.iter().cloned().collect(),
+            counters,
             last_purge: AtomicI64::new(0),
-        }
+        })
     }
 
     /// Must a bound card redeeming `service_code` at `caller` come with a proof?
     fn required(&self, service_code: &str, caller: &str) -> bool {
-        self.services.contains(service_code) || self.counters.contains(caller)
+        self.services.contains(service_code)
+            || caller
+                .parse::<SpiffeId>()
+                .is_ok_and(|id| self.counters.contains(&id))
     }
 }
 
@@ -92,7 +109,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) key: &'a HolderKey,
     /// The presented card token, without its QR prefix.
     pub(crate) token: &'a str,
-    pub(crate) audience: &'a str,
+    /// The first is this gateway's own; any of them is accepted.
+    pub(crate) audience: &'a [&'a str],
     pub(crate) now: i64,
     pub(crate) skew: i64,
     /// The oldest `iat` accepted is now - max_age - skew.
@@ -152,10 +170,11 @@ impl ParsedProof {
         key.verify_strict(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| "holder proof signature does not match the card's cnf.jwk")?;
         let c = &self.claims;
-        if c.aud != want.audience {
+        if !want.audience.contains(&c.aud.as_str()) {
             return Err(format!(
                 "holder proof aud {:?} is not this gateway ({:?})",
-                c.aud, want.audience
+                c.aud,
+                want.audience.first().copied().unwrap_or_default()
             ));
         }
         if c.iat > want.now + want.skew {
@@ -287,7 +306,7 @@ impl Gateway {
         let want = Expected {
             key: &key,
             token: strip_qr_prefix(credential),
-            audience: &self.holder.audience,
+            audience: &[&self.holder.audience],
             now: t,
             skew: self.policy.clock_skew,
             max_age: self.holder.ttl,
@@ -302,6 +321,69 @@ impl Gateway {
             ChallengeUse::Unknown => "holder proof nonce was not issued by this gateway",
         };
         Ok(refuse(v, Reason::HolderProofInvalid, detail))
+    }
+
+    /// The home region's check of a proof a partner forwards with a quota reservation: the
+    /// host consumed its nonce already, so here everything but the nonce is checked
+    /// (signature under `cnf`, `sd_hash`, `iat`), with `aud` this gateway's audience, its
+    /// issuer or the calling partner's issuer (`partner_issuer`). Without a proof a bound
+    /// card is HOLDER_PROOF_REQUIRED when `required`. Writes nothing.
+    pub(crate) fn check_forwarded_proof(
+        &self,
+        v: Verdict,
+        credential: &str,
+        proof: &str,
+        required: bool,
+        partner_issuer: &str,
+    ) -> Verdict {
+        if !v.valid() {
+            return v;
+        }
+        if proof.trim().is_empty() {
+            if required && v.holder_key.is_some() {
+                return refuse(
+                    v,
+                    Reason::HolderProofRequired,
+                    "the card is bound to a holder key: its home region requires a holder \
+                     proof (kb+jwt) for this service",
+                );
+            }
+            return v;
+        }
+        let Some(key) = v.holder_key.clone() else {
+            return refuse(
+                v,
+                Reason::HolderProofInvalid,
+                "the card is not bound to a holder key (no cnf.jwk): there is nothing to prove",
+            );
+        };
+        let parsed = match parse(proof) {
+            Ok(p) => p,
+            Err(e) => return refuse(v, Reason::HolderProofInvalid, e),
+        };
+        let audiences = [
+            self.holder.audience.as_str(),
+            self.policy.issuer.as_str(),
+            partner_issuer,
+        ];
+        let want = Expected {
+            key: &key,
+            token: strip_qr_prefix(credential),
+            audience: &audiences,
+            now: now(),
+            skew: self.policy.clock_skew,
+            max_age: self.holder.ttl,
+        };
+        match parsed.check(&want) {
+            Ok(()) => v,
+            Err(e) => refuse(v, Reason::HolderProofInvalid, e),
+        }
+    }
+
+    /// Whether the configuration asks bound cards for a proof for `service_code`, whoever
+    /// asks (the home side of a reservation: the counters list names this region's own).
+    pub(crate) fn proof_required_for_service(&self, service_code: &str) -> bool {
+        self.holder.services.contains(service_code)
     }
 
     /// Whether the configuration asks bound cards for a proof when `caller` redeems
@@ -329,7 +411,7 @@ mod tests {
         Expected {
             key,
             token,
-            audience: "urn:cn:500000:talent-card",
+            audience: &["urn:cn:500000:talent-card"],
             now: 1_800_000_000,
             skew: 60,
             max_age: 120,
@@ -564,10 +646,45 @@ mod tests {
             required_for_counters: vec!["spiffe://cq.talent/counter/hospital".into()],
             ..Default::default()
         };
-        let p = HolderPolicy::new(&cfg, "urn:cn:500000:talent-card");
+        let p = HolderPolicy::new(&cfg, "urn:cn:500000:talent-card").expect("policy");
         assert_eq!(p.audience, "urn:cn:500000:talent-card");
         assert!(p.required("CQ10", "spiffe://cq.talent/counter/desk"));
         assert!(p.required("CQ01", "spiffe://cq.talent/counter/hospital"));
         assert!(!p.required("CQ01", "spiffe://cq.talent/counter/desk"));
+        // As SPIFFE IDs: the trust domain is case-blind; a longer name or another role, a
+        // prefix or junk is another identity.
+        assert!(p.required("CQ01", "spiffe://CQ.Talent/counter/hospital"));
+        for other in [
+            "spiffe://cq.talent/counter/hospital2",
+            "spiffe://cq.talent/counter/hospita",
+            "spiffe://cq.talent/operator/hospital",
+            "spiffe://cq.talent/counter/hospital/x",
+            "spiffe://cq.talent/counter/hospital ",
+            "public",
+        ] {
+            assert!(!p.required("CQ01", other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_counter_entry_that_is_not_a_spiffe_id_is_named() {
+        for bad in [
+            "cq.talent/counter/hospital",
+            "spiffe://cq.talent/counter",
+            "spiffe://cq.talent/desk/hospital",
+            "spiffe://cq talent/counter/hospital",
+        ] {
+            let cfg = HolderProofConfig {
+                required_for_counters: vec!["spiffe://cq.talent/counter/ok".into(), bad.into()],
+                ..Default::default()
+            };
+            let e = HolderPolicy::new(&cfg, "urn:cn:500000:talent-card")
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                e.contains(bad) && e.contains("required_for_counters"),
+                "{e}"
+            );
+        }
     }
 }

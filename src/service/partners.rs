@@ -182,6 +182,7 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
             federated: fed.is_some(),
             fetched_at_ms: fed.as_ref().and_then(|f| f.fetched_at),
             statuses,
+            spiffe_id: p.spiffe_id,
         });
     }
     Ok(TrustRegistry::new(bundles))

@@ -100,6 +100,10 @@ impl Gateway {
                     &line.source_service_code,
                     caller,
                     &key,
+                    &super::federation::Presented {
+                        credential,
+                        holder_proof,
+                    },
                 )
                 .await?,
             )

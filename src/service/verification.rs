@@ -459,7 +459,7 @@ impl Gateway {
         v.holder_name = name;
         v.native_tier = tier.as_str().to_owned();
         v.expires_at = exp;
-        v.holder_key = claims.holder_key();
+        let holder_key = claims.holder_key();
         // 6. time. A card past its expiry is EXPIRED and one before its start NOT_YET_VALID
         // whatever else is odd about it: that is what a counter needs to hear. A window that
         // cannot hold (exp <= nbf) or an iat in the future is MALFORMED.
@@ -504,6 +504,12 @@ impl Gateway {
                     return v.with(Reason::Revoked, "the card is revoked by its issuer");
                 }
             }
+        }
+        // 8. holder binding: a cnf that is there but cannot be read is refused, never taken
+        // for "not bound" (that would skip a required holder proof).
+        match holder_key {
+            Ok(k) => v.holder_key = k,
+            Err(e) => return v.with(Reason::HolderProofInvalid, &e),
         }
         // What the holder is recognised as here.
         match snapshot.catalogue.here(&v.issuer_region, tier) {

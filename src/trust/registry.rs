@@ -24,6 +24,8 @@ pub struct PartnerBundle {
     pub fetched_at_ms: Option<i64>,
     /// The partner's status list, checked with its keys; None when it publishes none.
     pub statuses: Option<Arc<crate::credential::StatusList>>,
+    /// The SPIFFE ID the agreement pins for the partner's gateway, when one is configured.
+    pub spiffe_id: Option<String>,
 }
 
 /// All partners, by issuer. Rebuilt whole on change, read without locks held across calls.

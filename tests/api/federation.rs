@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use talent_gateway::pb;
 use tonic::Code;
 
-const CQ_ISSUER: &str = "urn:cn:500000:talent-card";
-const MY_ISSUER: &str = "urn:cn:510700:kjc-talent-card";
+pub(crate) const CQ_ISSUER: &str = "urn:cn:500000:talent-card";
+pub(crate) const MY_ISSUER: &str = "urn:cn:510700:kjc-talent-card";
 /// How often each region asks partners to poll it.
 const HINT_MS: u64 = 300;
 /// Partner data older than this turns its cards' verdicts into STALE_TRUST_DATA.
@@ -112,7 +112,7 @@ pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) ->
         .expect("card")
 }
 
-async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {
+pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {
     crate::helpers::verify(app, credential).await
 }
 
@@ -154,6 +154,15 @@ fn basis<'a>(v: &'a pb::VerifyCardResponse, code: &str) -> &'a str {
 
 /// Both regions up, each having fetched the other's bundle.
 pub(crate) async fn two_regions_up(db: Db) -> (TestApp, TestApp) {
+    two_regions_up_with(db, "", "").await
+}
+
+/// The same, with more config (whole tables, after the partner's) for each region.
+pub(crate) async fn two_regions_up_with(
+    db: Db,
+    cq_extra: &str,
+    my_extra: &str,
+) -> (TestApp, TestApp) {
     let (cq_dir, my_dir) = (pki(&CHONGQING), pki(&MIANYANG));
     let (cq_addr, my_addr) = (free_addr(), free_addr());
     let cq_config = config(
@@ -170,6 +179,8 @@ pub(crate) async fn two_regions_up(db: Db) -> (TestApp, TestApp) {
         &cq_dir.path().join("certs/ca.pem"),
         &pin(&CHONGQING),
     );
+    let cq_config = format!("{cq_config}{cq_extra}");
+    let my_config = format!("{my_config}{my_extra}");
     let cq = TestApp::spawn_in(db.clone(), cq_dir, &cq_config, &cq_addr).await;
     let my = TestApp::spawn_in(db, my_dir, &my_config, &my_addr).await;
     for (app, partner) in [(&cq, "mianyang"), (&my, "chongqing")] {

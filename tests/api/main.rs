@@ -22,5 +22,6 @@ mod metrics;
 mod rate_limit;
 mod recognition;
 mod redemption;
+mod reservation;
 mod server;
 mod web;

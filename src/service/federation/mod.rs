@@ -7,7 +7,7 @@ mod reservation;
 mod status;
 mod sync;
 
-pub(crate) use reservation::period;
+pub(crate) use reservation::{Presented, period};
 pub use reservation::{QuotaReservation, ReserveRequest};
 pub use status::PartnerFederationStatus;
 

@@ -3,22 +3,37 @@
 //! and under its idempotency key, so a retry (through any replica, of either region) is the
 //! same reservation and nothing is granted twice.
 
-use crate::domain::{CardStatus, QuotaRule, shanghai_year};
+use crate::domain::{CardStatus, QuotaRule, Reason, Role, SpiffeId, shanghai_year};
 use crate::pb;
 use crate::service::{Gateway, ServiceError, now};
 use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
+use crate::trust::PartnerBundle;
+use std::sync::Arc;
 
 /// A partner's request to count one use of its visitor's home allowance.
 #[derive(Debug, Clone)]
 pub struct ReserveRequest {
     /// Issuer of the card (must be this region's).
     pub issuer: String,
-    /// Card number.
+    /// Card number: must be the `sub` of `credential`.
     pub card_id: String,
     /// The home service that carries the quota.
     pub service_code: String,
     /// The host's idempotency key (scoped here to the calling partner).
     pub idempotency_key: String,
+    /// The holder's card token as presented at the host (a QR prefix is allowed).
+    pub credential: String,
+    /// The holder proof the host received (its nonce is spent there); may be empty.
+    pub holder_proof: String,
+}
+
+/// What a counter presented at the host, forwarded to the holder's home region.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Presented<'a> {
+    /// The card token, as presented (a QR prefix is allowed).
+    pub(crate) credential: &'a str,
+    /// The holder proof, empty when none came.
+    pub(crate) holder_proof: &'a str,
 }
 
 /// What the home region answered.
@@ -47,11 +62,20 @@ pub(crate) fn period(rule: QuotaRule, t: i64) -> (String, i64) {
 impl Gateway {
     /// Home side: counts one use of `r.service_code` for an own holder, at a partner's
     /// request, once per (partner, key), against the allowance shared with redemptions here.
+    /// The holder's card must be presented and verify here as this region's own, its `sub`
+    /// must be `card_id`, and the service must be one the catalogue maps from the partner's
+    /// region: a partner learns nothing about a card it was not shown.
     pub async fn reserve_quota(
         &self,
         caller: &str,
         r: ReserveRequest,
     ) -> Result<QuotaReservation, ServiceError> {
+        if r.credential.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "credential",
+                "is required: the holder's card token as presented at the host",
+            ));
+        }
         if r.idempotency_key.trim().is_empty() || r.idempotency_key.len() > 400 {
             return Err(ServiceError::invalid(
                 "idempotency_key",
@@ -68,32 +92,78 @@ impl Gateway {
         if card_id.is_empty() || card_id.len() > 64 {
             return Err(ServiceError::invalid("card_id", "is required"));
         }
-        let card = self
-            .store
-            .card(card_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {card_id}")))?;
-        let t = now();
-        if card.status != CardStatus::Active.as_str() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "card {card_id} is {} at home",
-                card.status
-            )));
-        }
-        if card.expires_at <= t {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "card {card_id} has expired"
-            )));
-        }
+        let partner = self.calling_partner(caller)?;
         let active = self.catalogue();
         let here = self.own_region(&active)?;
         let code = r.service_code.trim();
-        let service = here.service(code).ok_or_else(|| {
-            ServiceError::invalid(
-                "service_code",
-                format!("{code} is not a service of {}", here.id),
-            )
-        })?;
+        // Only what the agreement maps from the asking partner's region: one rule for an
+        // unknown code and an unmapped one, so the answer says nothing else.
+        let service = active
+            .catalogue
+            .region_of_issuer(&partner.issuer)
+            .and_then(|theirs| active.catalogue.source_of(&here.id, code, &theirs.id))
+            .and_then(|_| here.service(code))
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "service_code",
+                    format!(
+                        "{code} is not a service of {} mapped from partner {}",
+                        here.id, partner.id
+                    ),
+                )
+            })?;
+        let verdict = self.verify(&r.credential);
+        if !verdict.valid() {
+            return Err(ServiceError::CredentialRefused {
+                reason: verdict.reason.as_str(),
+                detail: verdict.detail,
+            });
+        }
+        if verdict.issuer_region != self.policy.region {
+            return Err(ServiceError::invalid(
+                "credential",
+                format!("is not a card of {}", self.policy.region),
+            ));
+        }
+        if verdict.card_id != card_id {
+            // Nothing is looked up for card_id: whether such a card exists is not said.
+            return Err(ServiceError::invalid(
+                "card_id",
+                "is not the card number of the presented credential",
+            ));
+        }
+        let required = self.proof_required_for_service(code);
+        let bound = self.check_forwarded_proof(
+            verdict,
+            &r.credential,
+            &r.holder_proof,
+            required,
+            &partner.issuer,
+        );
+        if !bound.valid() {
+            return Err(ServiceError::CredentialRefused {
+                reason: bound.reason.as_str(),
+                detail: bound.detail,
+            });
+        }
+        // The database is authoritative for the card's state (the status board may lag by
+        // a refresh); the card is the presented one, so saying so reveals nothing new.
+        let t = now();
+        let card = self.store.card(card_id).await?;
+        match card {
+            Some(c) if c.status == CardStatus::Active.as_str() && c.expires_at > t => {}
+            Some(c) if c.status != CardStatus::Active.as_str() => {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "the presented card is {} at home",
+                    c.status
+                )));
+            }
+            _ => {
+                return Err(ServiceError::FailedPrecondition(
+                    "the presented card is not in force at home".into(),
+                ));
+            }
+        }
         let (period, period_end) = period(service.quota, t);
         let record = RedemptionRecord {
             redemption_id: uuid::Uuid::new_v4().to_string(),
@@ -145,8 +215,38 @@ impl Gateway {
         }
     }
 
+    /// The partner a ReserveQuota caller speaks for: the one whose pinned SPIFFE ID it
+    /// presents (compared as SPIFFE IDs), or, for a partner with no pinned ID, the partner
+    /// identity of that name (the own CA vouched for it).
+    fn calling_partner(&self, caller: &str) -> Result<Arc<PartnerBundle>, ServiceError> {
+        let unknown = || {
+            ServiceError::PermissionDenied(format!(
+                "{caller} is not the gateway of a partner under the agreement"
+            ))
+        };
+        let id: SpiffeId = caller.parse().map_err(|_| unknown())?;
+        let registry = self.registry();
+        let partner = registry
+            .partners()
+            .find(|p| match &p.spiffe_id {
+                Some(pinned) => pinned.parse::<SpiffeId>().is_ok_and(|pin| pin == id),
+                None => id.role() == Role::Partner && id.name() == p.id,
+            })
+            .cloned()
+            .ok_or_else(unknown)?;
+        if partner.suspended {
+            return Err(ServiceError::PermissionDenied(format!(
+                "partner {} is suspended under the agreement",
+                partner.id
+            )));
+        }
+        Ok(partner)
+    }
+
     /// Host side: reserves `home_code` for a visitor at its home region before anything is
     /// recorded here. The key names the counter too, since keys are scoped per caller.
+    /// The home region verifies the holder's card itself, so the credential goes as it was
+    /// presented, with the holder proof checked here (its nonce is spent here).
     pub(crate) async fn reserve_at_home(
         &self,
         issuer: &str,
@@ -154,6 +254,7 @@ impl Gateway {
         home_code: &str,
         counter: &str,
         key: &str,
+        presented: &Presented<'_>,
     ) -> Result<QuotaReservation, ServiceError> {
         let Some(peer) = self.federation.peers.get(issuer) else {
             let home = self
@@ -172,6 +273,8 @@ impl Gateway {
                 card_id: card_id.to_owned(),
                 service_code: home_code.to_owned(),
                 idempotency_key: format!("{counter}|{key}"),
+                credential: presented.credential.trim().to_owned(),
+                holder_proof: presented.holder_proof.trim().to_owned(),
             })
             .await;
         match answer {
@@ -193,11 +296,19 @@ impl Gateway {
                     tonic::Code::AlreadyExists => {
                         ServiceError::AlreadyExists(format!("at the home region {home}: {msg}"))
                     }
-                    tonic::Code::FailedPrecondition | tonic::Code::NotFound => {
-                        ServiceError::FailedPrecondition(format!(
-                            "the home region {home} refused the reservation: {msg}"
-                        ))
+                    // The home region refused the holder's card or proof: the counter hears
+                    // the verdict's reason as if it were refused here.
+                    tonic::Code::FailedPrecondition if refused_card(&s).is_some() => {
+                        ServiceError::CredentialRefused {
+                            reason: refused_card(&s).unwrap_or_default(),
+                            detail: format!("at the home region {home}: {msg}"),
+                        }
                     }
+                    tonic::Code::FailedPrecondition
+                    | tonic::Code::NotFound
+                    | tonic::Code::InvalidArgument => ServiceError::FailedPrecondition(format!(
+                        "the home region {home} refused the reservation: {msg}"
+                    )),
                     code => ServiceError::Unavailable(format!(
                         "the holder's home region {home} cannot reserve {home_code} now \
                          ({code:?}: {msg}); nothing was granted, try again"
@@ -206,4 +317,14 @@ impl Gateway {
             }
         }
     }
+}
+
+/// The verdict's reason a home region's refusal carries in its error details, when it is one.
+fn refused_card(s: &tonic::Status) -> Option<&'static str> {
+    use tonic_types::StatusExt;
+    let info = s.get_details_error_info()?;
+    Reason::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .find(|r| *r == info.reason)
 }
