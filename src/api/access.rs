@@ -36,6 +36,8 @@ const TABLE: &[(&str, &[Role])] = &[
     ("Admin.RemovePartner", OPERATORS),
     ("Admin.ImportCatalogue", OPERATORS),
     ("Admin.IssueCounterToken", OPERATORS),
+    ("Admin.RevokeKey", OPERATORS),
+    ("Admin.RevokePartnerKey", OPERATORS),
 ];
 
 /// The roles that may call `rpc` (`Service.Method`); none for an RPC not in the table.

@@ -24,6 +24,9 @@ pub struct PartnerBundle {
     pub fetched_at_ms: Option<i64>,
     /// The partner's status list, checked with its keys; None when it publishes none.
     pub statuses: Option<Arc<crate::credential::StatusList>>,
+    /// Revoked kids (by hand here, or as the partner published): `KEY_REVOKED`, never
+    /// looked up in `keys` (which holds none of them).
+    pub revoked: std::collections::HashSet<String>,
 }
 
 /// All partners, by issuer. Rebuilt whole on change, read without locks held across calls.
