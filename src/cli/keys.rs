@@ -45,7 +45,11 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
         if renew {
             println!("renewed {renewed} cards under the current key");
         }
-        let keys = admin.list_keys(pb::ListKeysRequest {}).await?.into_inner().keys;
+        let keys = admin
+            .list_keys(pb::ListKeysRequest {})
+            .await?
+            .into_inner()
+            .keys;
         print_keys(keys);
         return Ok(());
     }

@@ -54,8 +54,16 @@ impl Gateway {
     ) -> Result<u64, ServiceError> {
         let kid = checked_kid(kid)?;
         let reason = checked_reason(reason)?;
-        if !self.store.signing_keys().await?.iter().any(|k| k.kid == kid) {
-            return Err(ServiceError::NotFound(format!("kid: no signing key {kid:?}")));
+        if !self
+            .store
+            .signing_keys()
+            .await?
+            .iter()
+            .any(|k| k.kid == kid)
+        {
+            return Err(ServiceError::NotFound(format!(
+                "kid: no signing key {kid:?}"
+            )));
         }
         self.refresh().await?;
         let t = now();
@@ -124,10 +132,7 @@ impl Gateway {
                 break;
             }
             let t = now();
-            let cards = self
-                .store
-                .live_cards_signed_by(kid, t, batch)
-                .await?;
+            let cards = self.store.live_cards_signed_by(kid, t, batch).await?;
             if cards.is_empty() {
                 break;
             }
@@ -173,11 +178,7 @@ impl Gateway {
 
     /// Own revoked keys, oldest revocation first (published with the trust bundle).
     pub fn revoked_keys(&self) -> Vec<KeyRevocationRecord> {
-        self.keyring()
-            .revocations()
-            .into_iter()
-            .cloned()
-            .collect()
+        self.keyring().revocations().into_iter().cloned().collect()
     }
 
     /// Revokes a partner's key here, by hand: its tokens get KEY_REVOKED. Allowed for a
@@ -327,7 +328,12 @@ mod tests {
         }
         let old = cards[0].kid.clone();
         // Revoked without renewal, then a run cut short after one batch of two.
-        assert_eq!(gw.revoke_key("test", &old, "leaked", false).await.expect("revoked"), 0);
+        assert_eq!(
+            gw.revoke_key("test", &old, "leaked", false)
+                .await
+                .expect("revoked"),
+            0
+        );
         let first = gw
             .renew_cards_signed_by("test", &old, 2, Some(1))
             .await
@@ -335,9 +341,15 @@ mod tests {
         assert_eq!(first, 2);
         assert_eq!(renewals(&gw).await.len(), 2);
         // The operator runs the command again: the rest, and only the rest.
-        let rest = gw.revoke_key("test", &old, "leaked", true).await.expect("re-run");
+        let rest = gw
+            .revoke_key("test", &old, "leaked", true)
+            .await
+            .expect("re-run");
         assert_eq!(rest, 3);
-        let again = gw.revoke_key("test", &old, "leaked", true).await.expect("third run");
+        let again = gw
+            .revoke_key("test", &old, "leaked", true)
+            .await
+            .expect("third run");
         assert_eq!(again, 0);
         let mut renewed = renewals(&gw).await;
         renewed.sort();
@@ -357,5 +369,64 @@ mod tests {
         let revs = gw.store.key_revocations().await.expect("revocations");
         assert_eq!(revs.len(), 1);
         assert_eq!(revs[0].reason, "leaked");
+    }
+
+    fn jwks(kid: &str, revoked: &[&str]) -> String {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let x = crate::credential::b64(key.verifying_key().as_bytes());
+        let revoked: Vec<_> = revoked
+            .iter()
+            .map(|k| serde_json::json!({"kid": k, "revoked_at": 1, "reason": "theirs"}))
+            .collect();
+        serde_json::json!({
+            "keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid}],
+            "revoked": revoked,
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_partners_revoked_kid_stays_revoked_when_its_keys_list_it_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = gateway(dir.path()).await;
+        let record = crate::store::PartnerRecord {
+            id: "mianyang".into(),
+            profile: "science-city-card-v1".into(),
+            issuer: "urn:cn:510700:kjc-talent-card".into(),
+            jwks_file: None,
+            federation_endpoint: None,
+            spiffe_id: None,
+            source: "admin".into(),
+            suspended: 0,
+            jwks_json: Some(jwks("k1", &[])),
+            bundle_sequence: 0,
+            refreshed_at: None,
+            updated_at: 0,
+        };
+        gw.add_partner("test", record.clone()).await.expect("added");
+        let bundle = |gw: &Gateway| {
+            gw.registry()
+                .partner(&record.issuer)
+                .cloned()
+                .expect("partner")
+        };
+        assert!(bundle(&gw).keys.contains_key("k1"));
+        gw.revoke_partner_key("test", "mianyang", "k1", "stolen")
+            .await
+            .expect("revoked");
+        let b = bundle(&gw);
+        assert!(!b.keys.contains_key("k1") && b.revoked.contains("k1"));
+        // New keys that list it again (the partner's next bundle) change nothing.
+        gw.add_partner("test", record.clone()).await.expect("again");
+        let b = bundle(&gw);
+        assert!(!b.keys.contains_key("k1") && b.revoked.contains("k1"));
+        // A JWK Set's own `revoked` member is honoured too.
+        let other = crate::store::PartnerRecord {
+            jwks_json: Some(jwks("k2", &["k2"])),
+            ..record.clone()
+        };
+        gw.add_partner("test", other).await.expect("replaced");
+        let b = bundle(&gw);
+        assert!(!b.keys.contains_key("k2") && b.revoked.contains("k2"));
     }
 }

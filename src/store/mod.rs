@@ -8,12 +8,12 @@ mod sql;
 mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
+pub use records::KeyRevocationRecord;
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
     IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
     RenewOutcome, SigningKeyRecord, StatusChange,
 };
-pub use records::KeyRevocationRecord;
 
 use async_trait::async_trait;
 use std::sync::Arc;

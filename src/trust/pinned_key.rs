@@ -197,10 +197,17 @@ pub fn revoked_in_jwks(json: &str) -> Vec<(String, i64, String)> {
         .map(|list| {
             list.iter()
                 .filter_map(|r| {
-                    let kid = r.get("kid")?.as_str().filter(|k| !k.is_empty() && k.len() <= 128)?;
+                    let kid = r
+                        .get("kid")?
+                        .as_str()
+                        .filter(|k| !k.is_empty() && k.len() <= 128)?;
                     let at = r.get("revoked_at").and_then(serde_json::Value::as_i64);
                     let reason = r.get("reason").and_then(serde_json::Value::as_str);
-                    Some((kid.to_owned(), at.unwrap_or(0), reason.unwrap_or("").to_owned()))
+                    Some((
+                        kid.to_owned(),
+                        at.unwrap_or(0),
+                        reason.unwrap_or("").to_owned(),
+                    ))
                 })
                 .collect()
         })

@@ -75,7 +75,11 @@ async fn revoke(app: &TestApp, kid: &str, reason: &str, renew: bool) -> Result<u
 /// What a restarted gateway and anyone reading its bundle must still see.
 async fn assert_revoked_everywhere(app: &TestApp, old_kid: &str, old_token: &str) {
     let v = verify(app, old_token).await;
-    assert_eq!((v.valid, v.reason.as_str()), (false, "KEY_REVOKED"), "{v:?}");
+    assert_eq!(
+        (v.valid, v.reason.as_str()),
+        (false, "KEY_REVOKED"),
+        "{v:?}"
+    );
     let (b, jwks) = bundle(app).await;
     let listed: Vec<&str> = jwks["keys"]
         .as_array()
@@ -93,11 +97,18 @@ async fn assert_revoked_everywhere(app: &TestApp, old_kid: &str, old_token: &str
     assert_eq!(b.revoked_keys[0].kid, old_kid);
     assert!(b.revoked_keys[0].revoked_at.is_some());
     let ks = keys(app).await;
-    let old = ks.iter().find(|k| k.key_id == old_kid).expect("old key listed");
+    let old = ks
+        .iter()
+        .find(|k| k.key_id == old_kid)
+        .expect("old key listed");
     assert_eq!(old.state, "revoked");
     assert_eq!(old.revoked_reason, "key file copied off the laptop");
     assert!(old.revoked_at.is_some());
-    assert_eq!(ks.iter().filter(|k| k.state == "current").count(), 1, "{ks:?}");
+    assert_eq!(
+        ks.iter().filter(|k| k.state == "current").count(),
+        1,
+        "{ks:?}"
+    );
 }
 
 async fn revoking_the_signing_key_renews_its_cards(db: Db) {
@@ -149,7 +160,9 @@ async fn revoking_the_signing_key_renews_its_cards(db: Db) {
     );
     // Asking again is no error and renews nothing more; the first reason stands.
     assert_eq!(
-        revoke(&app, &old_kid, "asked twice", true).await.expect("again"),
+        revoke(&app, &old_kid, "asked twice", true)
+            .await
+            .expect("again"),
         0
     );
 
@@ -188,10 +201,16 @@ async fn a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked(db: Db
     // Without renew_cards the card keeps its old token until asked.
     assert_eq!(get_card(&app, &a.card_id).await.token, a.token);
     assert_eq!(
-        revoke(&app, &a.key_id, "renew now", true).await.expect("renew"),
+        revoke(&app, &a.key_id, "renew now", true)
+            .await
+            .expect("renew"),
         1
     );
-    assert!(verify(&app, &get_card(&app, &a.card_id).await.token).await.valid);
+    assert!(
+        verify(&app, &get_card(&app, &a.card_id).await.token)
+            .await
+            .valid
+    );
 }
 both_databases!(a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked);
 
@@ -200,7 +219,9 @@ async fn bad_revocation_requests_change_nothing(db: Db) {
     let my = Mianyang::new(dir.path());
     let app = TestApp::spawn_with(db, &my.config()).await;
     let a = issue(&app, "50010419700101021").await;
-    let e = revoke(&app, &a.key_id, "  ", true).await.expect_err("no reason");
+    let e = revoke(&app, &a.key_id, "  ", true)
+        .await
+        .expect_err("no reason");
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().contains("reason"), "{e:?}");
     let e = revoke(&app, "no-such-kid", "leaked", true)
@@ -242,7 +263,10 @@ async fn bad_revocation_requests_change_nothing(db: Db) {
     assert!(verify(&app, &a.token).await.valid);
     assert!(verify(&app, &my.token(&Mianyang::claims("E"))).await.valid);
     let (b, jwks) = bundle(&app).await;
-    assert!(b.revoked_keys.is_empty() && jwks.get("revoked").is_none(), "{jwks}");
+    assert!(
+        b.revoked_keys.is_empty() && jwks.get("revoked").is_none(),
+        "{jwks}"
+    );
     assert!(keys(&app).await.iter().all(|k| k.state != "revoked"));
 }
 both_databases!(bad_revocation_requests_change_nothing);
@@ -263,7 +287,11 @@ async fn a_config_partners_key_is_revoked_by_hand(db: Db) {
         .await
         .expect("revoked");
     let v = verify(&app, &token).await;
-    assert_eq!((v.valid, v.reason.as_str()), (false, "KEY_REVOKED"), "{v:?}");
+    assert_eq!(
+        (v.valid, v.reason.as_str()),
+        (false, "KEY_REVOKED"),
+        "{v:?}"
+    );
     let partners = app
         .admin()
         .await
@@ -272,7 +300,10 @@ async fn a_config_partners_key_is_revoked_by_hand(db: Db) {
         .expect("partners")
         .into_inner()
         .partners;
-    let p = partners.iter().find(|p| p.id == "mianyang").expect("listed");
+    let p = partners
+        .iter()
+        .find(|p| p.id == "mianyang")
+        .expect("listed");
     assert!(!p.key_ids.iter().any(|k| k == "my-ed-1"), "{p:?}");
     // The config file still lists the key; the revocation stands across a restart.
     assert_eq!(app.terminate().code(), Some(0));
@@ -306,5 +337,9 @@ async fn the_cli_revokes_in_one_command() {
     assert!(out.contains("renewed 1 cards"), "{out}");
     assert!(out.contains("revoked"), "{out}");
     assert_eq!(verify(&app, &a.token).await.reason, "KEY_REVOKED");
-    assert!(verify(&app, &get_card(&app, &a.card_id).await.token).await.valid);
+    assert!(
+        verify(&app, &get_card(&app, &a.card_id).await.token)
+            .await
+            .valid
+    );
 }
