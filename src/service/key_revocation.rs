@@ -109,8 +109,16 @@ impl Gateway {
         if !renew_cards {
             return Ok(0);
         }
-        self.renew_cards_signed_by(caller, kid, RENEWAL_BATCH, None)
-            .await
+        let mut renewed = self
+            .renew_cards_signed_by(caller, kid, RENEWAL_BATCH, None)
+            .await?;
+        // A replica that had not yet seen the revocation may have signed a card with the
+        // key meanwhile; once every replica has refreshed, a second pass renews those.
+        tokio::time::sleep(2 * self.policy.refresh).await;
+        renewed += self
+            .renew_cards_signed_by(caller, kid, RENEWAL_BATCH, None)
+            .await?;
+        Ok(renewed)
     }
 
     /// Gives every live card `kid` signed a new token under the current key (same card,
