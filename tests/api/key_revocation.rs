@@ -343,3 +343,32 @@ async fn the_cli_revokes_in_one_command() {
             .valid
     );
 }
+
+async fn every_replica_refuses_the_key_within_a_refresh(db: Db) {
+    let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
+                   id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
+    let first = TestApp::spawn_with(db, secrets).await;
+    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let a = issue(&first, "50010419700101041").await;
+    assert!(verify(&second, &a.token).await.valid);
+    revoke(&first, &a.key_id, "key file copied off the laptop", true)
+        .await
+        .expect("revoked");
+    // The replicas poll the change sequence every 200 ms.
+    let start = std::time::Instant::now();
+    while verify(&second, &a.token).await.reason != "KEY_REVOKED" {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(3),
+            "the other replica still trusts the revoked key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let renewed = get_card(&second, &a.card_id).await;
+    assert!(verify(&second, &renewed.token).await.valid);
+    let b = issue(&second, "50010419700101042").await;
+    assert_eq!(
+        b.key_id, renewed.key_id,
+        "the other replica signs with the new key"
+    );
+}
+both_databases!(every_replica_refuses_the_key_within_a_refresh);
