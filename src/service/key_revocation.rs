@@ -12,6 +12,9 @@ const RENEWAL_BATCH: i64 = 200;
 /// The longest reason kept.
 const MAX_REASON: usize = 500;
 
+/// The most revocations taken from one partner bundle.
+const MAX_PUBLISHED: usize = 1000;
+
 fn checked_reason(reason: &str) -> Result<String, ServiceError> {
     let reason = reason.trim();
     if reason.is_empty() {
@@ -241,7 +244,13 @@ impl Gateway {
         published: &[(String, i64, String)],
     ) -> Result<(), ServiceError> {
         let known = self.store.key_revocations().await?;
-        for (kid, at, reason) in published {
+        // A partner's word is bounded like any input: so many kids, so long a reason.
+        for (kid, at, reason) in published.iter().take(MAX_PUBLISHED) {
+            let reason: String = reason
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_REASON)
+                .collect();
             if known
                 .iter()
                 .any(|r| r.partner_id == partner_id && &r.kid == kid)
