@@ -18,6 +18,7 @@ export const REASONS = {
   STALE_TRUST_DATA: ['发卡地信任数据过旧，暂无法核验', "The issuing region's trust data is out of date; cannot check now"],
   UNSUPPORTED_HEADER: ['卡码包含不被接受的内容', 'The card code asks for something that is not accepted'],
   WRONG_TYPE: ['这不是人才卡', 'This is not a talent card'],
+  KEY_REVOKED: ['签发该卡的密钥已被吊销，请持卡人向发卡地领取新卡码', 'The key that signed this card is revoked; the holder should get a new card code from the issuing region'],
 };
 
 export const REGIONS = {

@@ -38,6 +38,8 @@ const TABLE: &[(&str, &[Role])] = &[
     ("Admin.IssueCounterToken", OPERATORS),
     ("Admin.RevokeCounterToken", OPERATORS),
     ("Admin.ListCounterTokens", OPERATORS),
+    ("Admin.RevokeKey", OPERATORS),
+    ("Admin.RevokePartnerKey", OPERATORS),
 ];
 
 /// The roles that may call `rpc` (`Service.Method`); none for an RPC not in the table.

@@ -179,4 +179,31 @@ impl Admin for AdminApi {
             counter_tokens: tokens.into_iter().map(Into::into).collect(),
         }))
     }
+
+    async fn revoke_key(
+        &self,
+        req: Request<pb::RevokeKeyRequest>,
+    ) -> Result<Response<pb::RevokeKeyResponse>, Status> {
+        let caller = self.operator(&req, "Admin.RevokeKey")?;
+        let r = req.into_inner();
+        let renewed = self
+            .0
+            .gateway
+            .revoke_key(&caller, &r.kid, &r.reason, r.renew_cards)
+            .await?;
+        Ok(Response::new(pb::RevokeKeyResponse { renewed }))
+    }
+
+    async fn revoke_partner_key(
+        &self,
+        req: Request<pb::RevokePartnerKeyRequest>,
+    ) -> Result<Response<pb::RevokePartnerKeyResponse>, Status> {
+        let caller = self.operator(&req, "Admin.RevokePartnerKey")?;
+        let r = req.into_inner();
+        self.0
+            .gateway
+            .revoke_partner_key(&caller, &r.partner_id, &r.kid, &r.reason)
+            .await?;
+        Ok(Response::new(pb::RevokePartnerKeyResponse {}))
+    }
 }

@@ -151,6 +151,8 @@ impl From<KeyView> for pb::SigningKey {
             signs_from: timestamp(k.signs_from),
             retired_at: k.retired_at.and_then(timestamp),
             published_until: timestamp(k.signed_until),
+            revoked_at: k.revoked.as_ref().and_then(|(at, _)| timestamp(*at)),
+            revoked_reason: k.revoked.map(|(_, why)| why).unwrap_or_default(),
         }
     }
 }

@@ -27,6 +27,15 @@ impl Federation for FederationApi {
             status_list_uri: gw.status_list_uri().to_owned(),
             refresh_seconds: gw.refresh_hint_seconds(),
             refresh_millis: gw.refresh_hint_millis(),
+            revoked_keys: gw
+                .revoked_keys()
+                .into_iter()
+                .map(|r| pb::RevokedKey {
+                    kid: r.kid,
+                    revoked_at: timestamp(r.revoked_at),
+                    reason: r.reason,
+                })
+                .collect(),
         }))
     }
 

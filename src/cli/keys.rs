@@ -15,10 +15,44 @@ pub(crate) enum KeysCommand {
         #[arg(long, default_value_t = 0)]
         prepublish_seconds: u32,
     },
+    /// Revoke a signing key for good (a compromised key): its tokens get KEY_REVOKED at
+    /// once; if it signs, the next key signs at once. Repeat it to finish a cut-short run.
+    Revoke {
+        /// The key id (see `keys list`).
+        kid: String,
+        /// Why (kept in the audit log and published to partners).
+        #[arg(long)]
+        reason: String,
+        /// Give every live card the key signed a new token under the current key.
+        #[arg(long)]
+        renew: bool,
+    },
 }
 
 pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result<()> {
     let mut admin = AdminClient::new(client.channel().await?);
+    if let KeysCommand::Revoke { kid, reason, renew } = cmd {
+        let renewed = admin
+            .revoke_key(pb::RevokeKeyRequest {
+                kid: kid.clone(),
+                reason,
+                renew_cards: renew,
+            })
+            .await?
+            .into_inner()
+            .renewed;
+        println!("revoked {kid}");
+        if renew {
+            println!("renewed {renewed} cards under the current key");
+        }
+        let keys = admin
+            .list_keys(pb::ListKeysRequest {})
+            .await?
+            .into_inner()
+            .keys;
+        print_keys(keys);
+        return Ok(());
+    }
     let keys = match cmd {
         KeysCommand::List => {
             admin
@@ -34,7 +68,13 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
             .next_key
             .into_iter()
             .collect(),
+        KeysCommand::Revoke { .. } => Vec::new(),
     };
+    print_keys(keys);
+    Ok(())
+}
+
+fn print_keys(keys: Vec<pb::SigningKey>) {
     for k in keys {
         println!(
             "{}  {}  {:<8} signs from {}",
@@ -44,5 +84,4 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
             k.signs_from.map_or(0, |t| t.seconds)
         );
     }
-    Ok(())
 }

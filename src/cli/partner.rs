@@ -47,6 +47,16 @@ pub(crate) enum PartnerCommand {
         /// Partner id.
         id: String,
     },
+    /// Revoke one of a partner's keys here, for good (also a config-file partner's).
+    RevokeKey {
+        /// Partner id.
+        id: String,
+        /// The key id.
+        kid: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Result<()> {
@@ -116,6 +126,17 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
                 .remove_partner(pb::RemovePartnerRequest { id: id.clone() })
                 .await?;
             println!("removed {id}");
+            return Ok(());
+        }
+        PartnerCommand::RevokeKey { id, kid, reason } => {
+            admin
+                .revoke_partner_key(pb::RevokePartnerKeyRequest {
+                    partner_id: id.clone(),
+                    kid: kid.clone(),
+                    reason,
+                })
+                .await?;
+            println!("revoked {kid} of partner {id}");
             return Ok(());
         }
     };

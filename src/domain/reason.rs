@@ -36,11 +36,13 @@ pub enum Reason {
     UnsupportedHeader,
     /// `typ` is not the profile's.
     WrongType,
+    /// The `kid` names a key its issuer (or this gateway, for a partner) revoked.
+    KeyRevoked,
 }
 
 impl Reason {
     /// Every reason, in declaration order: `ALL[r.index()] == r`.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Self::Ok,
         Self::Malformed,
         Self::BadSignature,
@@ -57,6 +59,7 @@ impl Reason {
         Self::StaleTrustData,
         Self::UnsupportedHeader,
         Self::WrongType,
+        Self::KeyRevoked,
     ];
 
     /// Position in [`Reason::ALL`], for counters kept in a fixed array.
@@ -83,6 +86,7 @@ impl Reason {
             Self::StaleTrustData => "STALE_TRUST_DATA",
             Self::UnsupportedHeader => "UNSUPPORTED_HEADER",
             Self::WrongType => "WRONG_TYPE",
+            Self::KeyRevoked => "KEY_REVOKED",
         }
     }
 }

@@ -90,7 +90,11 @@ impl Gateway {
         let own_profile = crate::trust::builtin_profile(&settings.own_profile)
             .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
         let federation = super::federation::Federation::from_settings(settings)?;
-        let keys = Keyring::load(store.signing_keys().await?, &kek)?;
+        let keys = Keyring::load(
+            store.signing_keys().await?,
+            store.key_revocations().await?,
+            &kek,
+        )?;
         // A key of its own, sealed in the database; the one derived from the key-encryption
         // key still verifies what earlier versions issued.
         let counter_tokens =
@@ -168,7 +172,11 @@ impl Gateway {
         if seq == self.sequence.load(Ordering::Acquire) {
             return Ok(());
         }
-        let keys = Keyring::load(self.store.signing_keys().await?, &self.kek)?;
+        let keys = Keyring::load(
+            self.store.signing_keys().await?,
+            self.store.key_revocations().await?,
+            &self.kek,
+        )?;
         let rows = self.store.card_statuses().await?;
         let board = StatusBoard::load(self.capacity, &rows);
         let registry = super::partners::load_registry(self.store.as_ref()).await?;
@@ -326,6 +334,20 @@ impl Gateway {
             .into_iter()
             .find(|k| k.kid == kid)
             .ok_or_else(|| ServiceError::Internal("new key not loaded".into()))
+    }
+
+    /// Makes a key that signs at once (the emergency after a revocation, when no next key
+    /// is waiting); its kid.
+    pub(crate) async fn create_key_now(&self, caller: &str) -> Result<String, ServiceError> {
+        let t = now();
+        let generation = self.keyring().last_generation() + 1;
+        create_key(self.store.as_ref(), &self.kek, generation, t, t, caller)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Unavailable(
+                    "another replica made a key at the same moment; try again".into(),
+                )
+            })
     }
 
     /// Queues an audit record for something that changed nothing (a refusal, a verdict).

@@ -89,7 +89,7 @@ impl Gateway {
     }
 
     /// Signs `card`'s token with the key that signs at its issue time; sets token and kid.
-    fn sign(&self, card: &mut CardRecord) -> Result<(), ServiceError> {
+    pub(super) fn sign(&self, card: &mut CardRecord) -> Result<(), ServiceError> {
         let keys = self.keyring();
         let signer = keys
             .signer(card.issued_at)

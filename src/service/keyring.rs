@@ -3,7 +3,7 @@
 
 use super::ServiceError;
 use crate::credential::{IssuerKey, KeyEncryptionKey, jwk_set};
-use crate::store::{AuditEntry, SigningKeyRecord, Store};
+use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
 use crate::trust::PinnedKey;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ pub enum KeyState {
     Retired,
     /// No longer published.
     Expired,
+    /// Revoked: never trusted again, listed as revoked.
+    Revoked,
 }
 
 impl KeyState {
@@ -29,6 +31,7 @@ impl KeyState {
             Self::Current => "current",
             Self::Retired => "retired",
             Self::Expired => "expired",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -50,6 +53,8 @@ pub struct KeyView {
     pub retired_at: Option<i64>,
     /// Latest expiry of anything it signed.
     pub signed_until: i64,
+    /// When it was revoked, and why.
+    pub revoked: Option<(i64, String)>,
 }
 
 /// Parsed keys of one moment.
@@ -57,14 +62,22 @@ pub(crate) struct Keyring {
     records: Vec<SigningKeyRecord>,
     signers: Vec<(i64, IssuerKey)>,
     verifiers: HashMap<String, PinnedKey>,
+    /// Own revoked keys by kid: refused at key lookup, never signing.
+    revoked: HashMap<String, KeyRevocationRecord>,
 }
 
 impl Keyring {
     /// Opens every key's private half that may still sign, and parses every public half.
     pub(crate) fn load(
         records: Vec<SigningKeyRecord>,
+        revocations: Vec<KeyRevocationRecord>,
         kek: &KeyEncryptionKey,
     ) -> Result<Self, ServiceError> {
+        let revoked: HashMap<String, KeyRevocationRecord> = revocations
+            .into_iter()
+            .filter(|r| r.partner_id.is_empty())
+            .map(|r| (r.kid.clone(), r))
+            .collect();
         let mut signers = Vec::new();
         let mut verifiers = HashMap::new();
         for r in &records {
@@ -90,22 +103,37 @@ impl Keyring {
                     r.kid
                 )));
             }
-            signers.push((r.signs_from, key));
+            if !revoked.contains_key(&r.kid) {
+                signers.push((r.signs_from, key));
+            }
         }
         Ok(Self {
             records,
             signers,
             verifiers,
+            revoked,
         })
     }
 
-    /// The key that signs at `now`: the newest generation whose time has come.
+    /// The key that signs at `now`: the newest unrevoked generation whose time has come.
     pub(crate) fn signer(&self, now: i64) -> Option<&IssuerKey> {
         self.signers
             .iter()
             .rev()
             .find(|(from, _)| *from <= now)
             .map(|(_, k)| k)
+    }
+
+    /// The revocation of an own key, if it is revoked.
+    pub(crate) fn revocation(&self, kid: &str) -> Option<&KeyRevocationRecord> {
+        self.revoked.get(kid)
+    }
+
+    /// Own revoked keys, oldest revocation first (what the JWKS and the bundle list).
+    pub(crate) fn revocations(&self) -> Vec<&KeyRevocationRecord> {
+        let mut all: Vec<_> = self.revoked.values().collect();
+        all.sort_by(|a, b| (a.revoked_at, &a.kid).cmp(&(b.revoked_at, &b.kid)));
+        all
     }
 
     /// A published key by kid, for verifying own cards.
@@ -119,7 +147,7 @@ impl Keyring {
             .records
             .iter()
             .rev()
-            .find(|r| r.signs_from <= now)
+            .find(|r| r.signs_from <= now && !self.revoked.contains_key(&r.kid))
             .map(|r| r.generation);
         self.records
             .iter()
@@ -127,9 +155,16 @@ impl Keyring {
                 let successor = self
                     .records
                     .iter()
-                    .find(|n| n.generation > r.generation && n.signs_from <= now)
+                    .find(|n| {
+                        n.generation > r.generation
+                            && n.signs_from <= now
+                            && !self.revoked.contains_key(&n.kid)
+                    })
                     .map(|n| n.signs_from);
-                let state = if r.signs_from > now {
+                let revoked = self.revoked.get(&r.kid);
+                let state = if revoked.is_some() {
+                    KeyState::Revoked
+                } else if r.signs_from > now {
                     KeyState::Next
                 } else if Some(r.generation) == current_gen {
                     KeyState::Current
@@ -146,21 +181,32 @@ impl Keyring {
                     signs_from: r.signs_from,
                     retired_at: successor,
                     signed_until: r.signed_until,
+                    revoked: revoked.map(|v| (v.revoked_at, v.reason.clone())),
                 }
             })
             .collect()
     }
 
-    /// The JWK Set to publish at `now`: next, current and retired keys.
+    /// The JWK Set to publish at `now`: next, current and retired keys, and a top-level
+    /// `revoked` member listing revoked keys (`[{kid, revoked_at, reason}]`).
     pub(crate) fn jwks(&self, now: i64) -> serde_json::Value {
         let published: Vec<&VerifyingKey> = self
             .views(now)
             .iter()
-            .filter(|v| v.state != KeyState::Expired)
+            .filter(|v| !matches!(v.state, KeyState::Expired | KeyState::Revoked))
             .filter_map(|v| self.verifiers.get(&v.kid))
             .filter_map(PinnedKey::ed25519_key)
             .collect();
-        jwk_set(published)
+        let mut set = jwk_set(published);
+        let revoked: Vec<serde_json::Value> = self
+            .revocations()
+            .into_iter()
+            .map(|r| serde_json::json!({"kid": r.kid, "revoked_at": r.revoked_at, "reason": r.reason}))
+            .collect();
+        if !revoked.is_empty() {
+            set["revoked"] = serde_json::Value::Array(revoked);
+        }
+        set
     }
 
     /// The highest generation so far.

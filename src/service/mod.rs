@@ -11,6 +11,7 @@ mod federation;
 mod gateway;
 mod holder_proof;
 mod issuance;
+mod key_revocation;
 mod keyring;
 pub mod metrics;
 mod partners;

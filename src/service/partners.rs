@@ -135,6 +135,7 @@ pub(crate) async fn apply_config(
 pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, ServiceError> {
     let mut bundles = Vec::new();
     let federated = store.federation_records().await?;
+    let revocations = store.key_revocations().await?;
     for mut p in store.partners().await? {
         // Config partners with an endpoint and no file are the ones polled (Federation
         // refuses to start without their CA); an Admin partner keeps the keys it was given.
@@ -162,7 +163,25 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
             .and_then(|j| parse_jwks(j).ok())
             .map(|(k, _)| k)
             .unwrap_or_default();
-        let keys: HashMap<String, _> = keys.into_iter().map(|k| (k.kid().to_owned(), k)).collect();
+        // Revoked by hand here, or by the partner (its JWK Set says so): never trusted again.
+        let revoked: std::collections::HashSet<String> = revocations
+            .iter()
+            .filter(|r| r.partner_id == p.id)
+            .map(|r| r.kid.clone())
+            .chain(
+                p.jwks_json
+                    .as_deref()
+                    .map(crate::trust::revoked_in_jwks)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(kid, _, _)| kid),
+            )
+            .collect();
+        let keys: HashMap<String, _> = keys
+            .into_iter()
+            .filter(|k| !revoked.contains(k.kid()))
+            .map(|k| (k.kid().to_owned(), k))
+            .collect();
         // Checked when fetched; checked again here, as the database is not the partner.
         let statuses = fed
             .as_ref()
@@ -183,6 +202,7 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
             fetched_at_ms: fed.as_ref().and_then(|f| f.fetched_at),
             statuses,
             spiffe_id: p.spiffe_id,
+            revoked,
         });
     }
     Ok(TrustRegistry::new(bundles))

@@ -375,6 +375,17 @@ impl Gateway {
                 "the profile does not allow this algorithm",
             ));
         }
+        // A revoked kid is refused at lookup, before any signature work.
+        let revoked = jws.header.kid.as_deref().is_some_and(|kid| match issuer {
+            Issuer::Own => snapshot.keyring.revocation(kid).is_some(),
+            Issuer::Partner(p) => p.revoked.contains(kid),
+        });
+        if revoked {
+            return Stage::Done(v.with(
+                Reason::KeyRevoked,
+                "the key that signed this token is revoked",
+            ));
+        }
         let key: Option<&PinnedKey> = jws.header.kid.as_deref().and_then(|kid| match issuer {
             Issuer::Own => snapshot.keyring.verifier(kid),
             Issuer::Partner(p) => p.keys.get(kid),

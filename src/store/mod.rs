@@ -10,6 +10,7 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use counter_tokens::{CounterTokenRecord, CounterTokenRevocation, RevokeOutcome};
+pub use records::KeyRevocationRecord;
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
     IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
@@ -238,6 +239,36 @@ pub trait Store: Send + Sync + 'static {
         sealed: &[u8],
         created_at: i64,
     ) -> Result<bool, StoreError>;
+    /// Every key revocation, own and partners', oldest first.
+    async fn key_revocations(&self) -> Result<Vec<KeyRevocationRecord>, StoreError>;
+
+    /// Revokes a key for good unless it is revoked already (then nothing changes, false).
+    /// `promote` (kid, at) makes that own key sign from `at` if it would sign later: the
+    /// emergency switch, in the same transaction. Bumps the sequence and audits when stored.
+    async fn revoke_key(
+        &self,
+        r: &KeyRevocationRecord,
+        promote: Option<(&str, i64)>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Cards not revoked and unexpired at `now` whose token `kid` signed, by number, at most
+    /// `limit`.
+    async fn live_cards_signed_by(
+        &self,
+        kid: &str,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<CardRecord>, StoreError>;
+
+    /// Stores new tokens for cards whose token `old_kid` still signs (a card renewed
+    /// meanwhile is left alone), in one transaction with an audit record each; how many.
+    async fn replace_tokens(
+        &self,
+        cards: &[CardRecord],
+        old_kid: &str,
+        audit: &[AuditEntry],
+    ) -> Result<u64, StoreError>;
 }
 
 /// Opens the store the URL names and applies its migrations.

@@ -265,3 +265,18 @@ pub struct FederationRecord {
     /// Last write, so replicas notice a change.
     pub updated_at: i64,
 }
+
+/// A revoked signing key, final: own (`partner_id` empty) or a partner's.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyRevocationRecord {
+    /// The partner whose key it is; empty for this gateway's own keys.
+    pub partner_id: String,
+    /// The key id.
+    pub kid: String,
+    /// When (unix seconds).
+    pub revoked_at: i64,
+    /// Why, as the operator (or the partner) said.
+    pub reason: String,
+    /// "admin" (by hand here) or "federation" (the partner's bundle said so).
+    pub source: String,
+}

@@ -960,6 +960,107 @@ macro_rules! impl_sql_store {
                 .rows_affected()
                     == 1)
             }
+
+            async fn key_revocations(
+                &self,
+            ) -> Result<Vec<$crate::store::KeyRevocationRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT partner_id, kid, revoked_at, reason, source FROM key_revocations \
+                     ORDER BY revoked_at, partner_id, kid",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_key(
+                &self,
+                r: &$crate::store::KeyRevocationRecord,
+                promote: Option<(&str, i64)>,
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO key_revocations (partner_id, kid, revoked_at, reason, source) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(&r.partner_id)
+                .bind(&r.kid)
+                .bind(r.revoked_at)
+                .bind(&r.reason)
+                .bind(&r.source)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if inserted && let Some((kid, at)) = promote {
+                    sqlx::query(
+                        "UPDATE signing_keys SET signs_from = $1 WHERE kid = $2 AND signs_from > $1",
+                    )
+                    .bind(at)
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::commit_change(tx, inserted, audit).await
+            }
+
+            async fn live_cards_signed_by(
+                &self,
+                kid: &str,
+                now: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::CardRecord>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM cards WHERE kid = $1 AND status <> 'revoked' AND expires_at > $2 \
+                     ORDER BY card_id LIMIT $3",
+                )
+                .bind(kid)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn replace_tokens(
+                &self,
+                cards: &[$crate::store::CardRecord],
+                old_kid: &str,
+                audit: &[$crate::store::AuditEntry],
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut replaced = 0;
+                let mut audits = Vec::with_capacity(cards.len());
+                let mut latest: std::collections::HashMap<&str, i64> = Default::default();
+                for (card, a) in cards.iter().zip(audit) {
+                    // The old kid in the WHERE makes a re-run (or a second replica) a no-op.
+                    let done = sqlx::query(
+                        "UPDATE cards SET token = $1, kid = $2, issued_at = $3, updated_at = $4 \
+                         WHERE card_id = $5 AND kid = $6 AND status <> 'revoked'",
+                    )
+                    .bind(&card.token)
+                    .bind(&card.kid)
+                    .bind(card.issued_at)
+                    .bind(card.updated_at)
+                    .bind(&card.card_id)
+                    .bind(old_kid)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if done {
+                        replaced += 1;
+                        audits.push(a.clone());
+                        let e = latest.entry(card.kid.as_str()).or_default();
+                        *e = (*e).max(card.expires_at);
+                    }
+                }
+                for (kid, expiry) in latest {
+                    Self::note_signed_until(&mut tx, kid, expiry).await?;
+                }
+                Self::append_in(&mut tx, &audits).await?;
+                tx.commit().await?;
+                Ok(replaced)
+            }
         }
     };
 }

@@ -185,3 +185,31 @@ pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), String> {
     }
     Ok((ok, refused))
 }
+
+/// The kids a JWK Set lists in its top-level `revoked` member (`[{kid, revoked_at, reason}]`),
+/// with when (unix seconds, 0 when not given) and why.
+pub fn revoked_in_jwks(json: &str) -> Vec<(String, i64, String)> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    v.get("revoked")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| {
+                    let kid = r
+                        .get("kid")?
+                        .as_str()
+                        .filter(|k| !k.is_empty() && k.len() <= 128)?;
+                    let at = r.get("revoked_at").and_then(serde_json::Value::as_i64);
+                    let reason = r.get("reason").and_then(serde_json::Value::as_str);
+                    Some((
+                        kid.to_owned(),
+                        at.unwrap_or(0),
+                        reason.unwrap_or("").to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -26,6 +26,9 @@ pub struct PartnerBundle {
     pub statuses: Option<Arc<crate::credential::StatusList>>,
     /// The SPIFFE ID the agreement pins for the partner's gateway, when one is configured.
     pub spiffe_id: Option<String>,
+    /// Revoked kids (by hand here, or as the partner published): `KEY_REVOKED`, never
+    /// looked up in `keys` (which holds none of them).
+    pub revoked: std::collections::HashSet<String>,
 }
 
 /// All partners, by issuer. Rebuilt whole on change, read without locks held across calls.

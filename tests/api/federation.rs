@@ -561,3 +561,60 @@ async fn replicas_share_reservations_and_the_refresh_lease() {
     .await;
     assert!(!after.stale);
 }
+
+/// Issue #14: a key revoked at home is KEY_REVOKED at the partner within a few refreshes,
+/// and the card renewed under the new key verifies there.
+async fn a_revoked_key_is_refused_at_the_partner_too(db: Db) {
+    let (cq, my) = two_regions_up(db).await;
+    let card = issue(&cq, "11010519800101031", "B", "rev-1").await;
+    eventually(
+        Duration::from_secs(10),
+        "card trusted in Mianyang",
+        || async { verify(&my, &card.token).await.valid.then_some(()) },
+    )
+    .await;
+    let renewed = cq
+        .admin()
+        .await
+        .revoke_key(pb::RevokeKeyRequest {
+            kid: card.key_id.clone(),
+            reason: "key file copied off the laptop".into(),
+            renew_cards: true,
+        })
+        .await
+        .expect("revoked")
+        .into_inner()
+        .renewed;
+    assert_eq!(renewed, 1);
+    assert_eq!(verify(&cq, &card.token).await.reason, "KEY_REVOKED");
+    // A few of Mianyang's polls (each HINT_MS) at most.
+    eventually(
+        Duration::from_secs(5),
+        "KEY_REVOKED in Mianyang",
+        || async { (verify(&my, &card.token).await.reason == "KEY_REVOKED").then_some(()) },
+    )
+    .await;
+    let fresh = cq
+        .issuance(Some("operator"))
+        .await
+        .get_card(pb::GetCardRequest {
+            card_id: card.card_id.clone(),
+        })
+        .await
+        .expect("card")
+        .into_inner()
+        .card
+        .expect("card");
+    assert_ne!(fresh.key_id, card.key_id);
+    assert!(verify(&cq, &fresh.token).await.valid);
+    eventually(
+        Duration::from_secs(5),
+        "renewed card trusted in Mianyang",
+        || async { verify(&my, &fresh.token).await.valid.then_some(()) },
+    )
+    .await;
+    let s = partner_status(&my, "chongqing").await;
+    assert!(!s.kids.contains(&card.key_id), "{s:?}");
+    assert!(s.kids.contains(&fresh.key_id), "{s:?}");
+}
+both_databases!(a_revoked_key_is_refused_at_the_partner_too);

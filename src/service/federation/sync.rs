@@ -6,7 +6,7 @@ use super::{Peer, now_ms, partner_status_list};
 use crate::pb;
 use crate::service::{Gateway, ServiceError};
 use crate::store::{AuditEntry, FederationRecord};
-use crate::trust::parse_jwks;
+use crate::trust::{parse_jwks, revoked_in_jwks};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +136,38 @@ impl Gateway {
         for r in &refused {
             tracing::warn!(partner = %peer.id, key = %r, "partner key refused");
         }
+        // The partner's revocations are stored first and for good: a later bundle that
+        // lists the kid among its keys again does not bring it back.
+        let mut published: Vec<(String, i64, String)> = bundle
+            .revoked_keys
+            .iter()
+            .filter(|r| !r.kid.is_empty() && r.kid.len() <= 128)
+            .map(|r| {
+                let at = r.revoked_at.as_ref().map_or(0, |t| t.seconds);
+                (r.kid.clone(), at, r.reason.clone())
+            })
+            .collect();
+        for r in revoked_in_jwks(&bundle.jwks_json) {
+            if !published.iter().any(|p| p.0 == r.0) {
+                published.push(r);
+            }
+        }
+        self.note_partner_revocations(&peer.id, &published)
+            .await
+            .map_err(|e| format!("storing the partner's key revocations: {e}"))?;
+        let revoked: BTreeSet<String> = self
+            .store
+            .key_revocations()
+            .await
+            .map_err(|e| format!("reading key revocations: {e}"))?
+            .into_iter()
+            .filter(|r| r.partner_id == peer.id)
+            .map(|r| r.kid)
+            .collect();
+        let keys: Vec<_> = keys
+            .into_iter()
+            .filter(|k| !revoked.contains(k.kid()))
+            .collect();
         if keys.is_empty() {
             return Err("the bundle has no usable key".into());
         }
