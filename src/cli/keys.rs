@@ -15,9 +15,16 @@ pub(crate) enum KeysCommand {
         #[arg(long, default_value_t = 0)]
         prepublish_seconds: u32,
     },
+    /// Re-seal every stored key under the first key-encryption key (opens the database
+    /// directly); then the other keys can be dropped from key_encryption_keys.
+    Rewrap(super::kek::RewrapArgs),
 }
 
 pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result<()> {
+    let cmd = match cmd {
+        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args).await,
+        cmd => cmd,
+    };
     let mut admin = AdminClient::new(client.channel().await?);
     let keys = match cmd {
         KeysCommand::List => {
@@ -34,6 +41,7 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
             .next_key
             .into_iter()
             .collect(),
+        KeysCommand::Rewrap(_) => unreachable!("handled above"),
     };
     for k in keys {
         println!(

@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{CounterTokenKey, KeyEncryptionKey, STATUS_BITS, sign_compact};
+use crate::credential::{CounterTokenKey, KeyEncryptionKeys, STATUS_BITS, sign_compact};
 use crate::domain::{Tier, TokenProfile};
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
@@ -39,7 +39,7 @@ pub struct Gateway {
     pub(crate) policy: IssuerPolicy,
     pub(crate) audit: AuditSink,
     pub(crate) redemptions: super::redemption_writer::RedemptionWriter,
-    kek: KeyEncryptionKey,
+    kek: KeyEncryptionKeys,
     id_secret: Zeroizing<[u8; 32]>,
     pub(crate) nonce_key: super::challenge_nonce::NonceKey,
     pub(crate) counter_key: CounterTokenKey,
@@ -63,14 +63,10 @@ impl Gateway {
     /// wins), and starts the task that follows the change sequence.
     pub async fn start(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
         let secrets = settings.data_dir.join("secrets");
-        let kek_bytes = Zeroizing::new(crate::secret_file::secret_32(
-            settings.key_encryption_key.as_deref(),
-            &secrets.join("key-encryption.key"),
-            "key-encryption key",
-        )?);
-        // Replicas share the key-encryption key, so they agree on counter tokens too.
-        let counter_key = CounterTokenKey::derive(&kek_bytes);
-        let kek = KeyEncryptionKey::from_bytes(*kek_bytes);
+        let kek = super::key_encryption::load_keys(settings, true)?;
+        // Replicas share the key-encryption keys, so they agree on counter tokens too (until
+        // counter tokens have a sealed key of their own, they follow the sealing key).
+        let counter_key = CounterTokenKey::derive(kek.sealing_key().secret_bytes());
         let id_secret = Zeroizing::new(crate::secret_file::secret_32(
             settings.id_hash_secret.as_deref(),
             &secrets.join("id-hash.key"),

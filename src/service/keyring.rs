@@ -2,7 +2,7 @@
 //! Keys are parsed once per change, never per request.
 
 use super::ServiceError;
-use crate::credential::{IssuerKey, KeyEncryptionKey, jwk_set};
+use crate::credential::{IssuerKey, KeyEncryptionKeys, jwk_set};
 use crate::store::{AuditEntry, SigningKeyRecord, Store};
 use crate::trust::PinnedKey;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -63,7 +63,7 @@ impl Keyring {
     /// Opens every key's private half that may still sign, and parses every public half.
     pub(crate) fn load(
         records: Vec<SigningKeyRecord>,
-        kek: &KeyEncryptionKey,
+        kek: &KeyEncryptionKeys,
     ) -> Result<Self, ServiceError> {
         let mut signers = Vec::new();
         let mut verifiers = HashMap::new();
@@ -74,12 +74,9 @@ impl Keyring {
             let public = VerifyingKey::from_bytes(&public)
                 .map_err(|_| ServiceError::Internal(format!("key {} is not a point", r.kid)))?;
             verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
-            let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
-                ServiceError::Internal(format!(
-                    "key {}: {e} (is the key-encryption key right?)",
-                    r.kid
-                ))
-            })?;
+            let secret = kek
+                .open(&r.sealed_private_key, &r.kid)
+                .map_err(|e| ServiceError::Internal(format!("key {}: {e}", r.kid)))?;
             let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
                 ServiceError::Internal(format!("key {} has a bad private key", r.kid))
             })?;
@@ -172,7 +169,7 @@ impl Keyring {
 /// Makes and stores a key of `generation`; false when another replica stored it first.
 pub(crate) async fn create_key(
     store: &dyn Store,
-    kek: &KeyEncryptionKey,
+    kek: &KeyEncryptionKeys,
     generation: i64,
     published_at: i64,
     signs_from: i64,

@@ -11,7 +11,7 @@ pub use audit_chain::{AuditEntry, chain_hash};
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
     IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
-    RenewOutcome, SigningKeyRecord, StatusChange,
+    RenewOutcome, SealedRecord, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -203,6 +203,17 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         at: i64,
         error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Every stored sealed key, from every table that keeps one (`sql::SEALED_COLUMNS`).
+    async fn sealed_records(&self) -> Result<Vec<SealedRecord>, StoreError>;
+
+    /// Replaces sealed keys in one transaction, each only if it is still what was read
+    /// (else nothing is written: run again), and audits it.
+    async fn reseal(
+        &self,
+        updates: &[(SealedRecord, Vec<u8>)],
+        audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 }
 

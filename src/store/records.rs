@@ -265,3 +265,16 @@ pub struct FederationRecord {
     /// Last write, so replicas notice a change.
     pub updated_at: i64,
 }
+
+/// One stored sealed key, wherever it is kept (`keys rewrap` goes over them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    /// The table that keeps it.
+    pub table: &'static str,
+    /// Its row's key in that table.
+    pub name: String,
+    /// The label it is sealed under.
+    pub label: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}
