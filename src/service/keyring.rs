@@ -74,9 +74,12 @@ impl Keyring {
             let public = VerifyingKey::from_bytes(&public)
                 .map_err(|_| ServiceError::Internal(format!("key {} is not a point", r.kid)))?;
             verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
-            let secret = kek
-                .open(&r.sealed_private_key, &r.kid)
-                .map_err(|e| ServiceError::Internal(format!("key {}: {e}", r.kid)))?;
+            let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
+                ServiceError::Internal(format!(
+                    "key {}: {e} (is the key-encryption key right?)",
+                    r.kid
+                ))
+            })?;
             let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
                 ServiceError::Internal(format!("key {} has a bad private key", r.kid))
             })?;

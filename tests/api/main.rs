@@ -15,6 +15,7 @@ mod federation;
 mod helpers;
 mod holder;
 mod issuance;
+mod key_encryption;
 mod keys;
 mod metrics;
 mod rate_limit;
