@@ -168,4 +168,94 @@ mod tests {
             "{shown}"
         );
     }
+
+    /// The TOML of every config example in deploy/: the production file, and the
+    /// `gateway.toml` a ConfigMap embeds.
+    fn deploy_examples() -> Vec<(std::path::PathBuf, String)> {
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+        let mut out = Vec::new();
+        let mut stack = vec![deploy];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("deploy/") {
+                let path = entry.expect("entry").path();
+                let text = || std::fs::read_to_string(&path).expect("read");
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "toml") {
+                    let t = text();
+                    out.push((path, t));
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    let t = text();
+                    let mut lines = t.lines().skip_while(|l| l.trim() != "gateway.toml: |");
+                    if lines.next().is_some() {
+                        let embedded: Vec<&str> = lines
+                            .take_while(|l| l.is_empty() || l.starts_with("    "))
+                            .map(|l| l.get(4..).unwrap_or(""))
+                            .collect();
+                        out.push((path, embedded.join("\n")));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_config_example_in_deploy_passes_the_strict_check() {
+        let examples = deploy_examples();
+        assert!(examples.len() >= 2, "{examples:?}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, (from, text)) in examples.iter().enumerate() {
+            let file = dir.path().join(format!("example-{i}.toml"));
+            std::fs::write(&file, text).expect("write");
+            let report = check(Some(&file));
+            assert!(
+                report.problems.is_empty(),
+                "{}: {:?}",
+                from.display(),
+                report.problems
+            );
+            let settings = Settings::load(Some(&file), &Overrides::default()).expect("loads");
+            if let Some(metrics) = settings.metrics_listen {
+                assert!(
+                    !metrics.ip().is_unspecified(),
+                    "{}: metrics on every address",
+                    from.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_database_url_example_verifies_the_server() {
+        use std::str::FromStr;
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+        let mut urls = Vec::new();
+        for f in [
+            "gateway.production.toml",
+            "kubernetes/secret.example.yaml",
+            "systemd/talent-gateway.service",
+        ] {
+            let text = std::fs::read_to_string(deploy.join(f)).expect("read");
+            for (at, _) in text.match_indices("postgres://") {
+                let url: String = text[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+                    .collect();
+                if url == "postgres://" || url.ends_with("...") {
+                    continue;
+                }
+                urls.push((f, url));
+            }
+        }
+        assert!(urls.len() >= 3, "{urls:?}");
+        for (f, url) in urls {
+            assert!(
+                url.contains("sslmode=verify-full") && url.contains("sslrootcert=/"),
+                "{f}: {url}"
+            );
+            sqlx::postgres::PgConnectOptions::from_str(&url)
+                .unwrap_or_else(|e| panic!("{f}: {url}: {e}"));
+        }
+    }
 }
