@@ -669,4 +669,50 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn a_service_may_only_be_stricter_than_the_default_staleness() {
+        let mut s = Settings::default();
+        s.federation.staleness_seconds = 600;
+        s.federation
+            .service_staleness_seconds
+            .insert("CQ05".into(), 60);
+        assert!(s.validate().is_ok());
+        s.federation
+            .service_staleness_seconds
+            .insert("CQ06".into(), 3600);
+        let e = s.validate().expect_err("refused").to_string();
+        assert!(
+            e.contains("federation.service_staleness_seconds.CQ06 = 3600")
+                && e.contains("federation.staleness_seconds = 600"),
+            "{e}"
+        );
+        assert!(!e.contains("CQ05"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_and_keys_are_checked_without_showing_them() {
+        let k = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let s = Settings {
+            region: String::new(),
+            max_valid_days: 0,
+            key_encryption_key: Some(k.into()),
+            key_encryption_keys: vec![format!("a:{k}"), "b:c2hvcnQ=".into()],
+            id_hash_secret: Some("c2hvcnQ=".into()),
+            ..Default::default()
+        };
+        let problems = s.problems();
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        let all = problems.join("\n");
+        for needed in [
+            "region must not be empty",
+            "max_valid_days must be positive",
+            "key_encryption_key and key_encryption_keys are both set",
+            "key `b` must be 32 bytes",
+            "id_hash_secret must be base64 of 32 bytes",
+        ] {
+            assert!(all.contains(needed), "{needed:?} in {all}");
+        }
+        assert!(!all.contains(k) && !all.contains("c2hvcnQ="), "{all}");
+    }
 }
