@@ -263,3 +263,37 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     }
 }
 both_databases!(the_key_encryption_key_is_rotated_without_losing_a_key);
+
+async fn replicas_with_the_new_key_second_open_what_another_seals_under_it(db: Db) {
+    // Step 3 of the rollout caught half-way: one replica already seals under B, the other
+    // still has B second.
+    let behind = TestApp::spawn_with(
+        db,
+        &format!("key_encryption_keys = [\"a:{KEK_A}\", \"b:{KEK_B}\"]\n"),
+    )
+    .await;
+    let ahead = TestApp::spawn_replica(
+        &behind,
+        &format!("key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"),
+    )
+    .await;
+    let next = ahead
+        .admin()
+        .await
+        .rotate_keys(pb::RotateKeysRequest {
+            prepublish_seconds: 1,
+        })
+        .await
+        .expect("rotated")
+        .into_inner()
+        .next_key
+        .expect("key");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The replica behind opened the key sealed under B at its refresh, so it signs with it.
+    let card = issue(&behind, "50010419800101005").await;
+    assert_eq!(card.key_id, next.key_id, "{}", behind.logs());
+    for app in [&behind, &ahead] {
+        assert_eq!(verify(app, &card.token).await.reason, "OK");
+    }
+}
+both_databases!(replicas_with_the_new_key_second_open_what_another_seals_under_it);
