@@ -1,10 +1,24 @@
 //! Settings: defaults, then the TOML file, then `TALENT_GATEWAY_*` environment, then flags.
 
+mod check;
+mod strict;
+
+pub use check::{CheckReport, check};
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// Notes a problem unless `cond` holds (validation lists every problem, not only the first).
+macro_rules! require {
+    ($problems:ident, $cond:expr, $($why:tt)+) => {
+        if !$cond {
+            $problems.push(format!($($why)+));
+        }
+    };
+}
 
 /// A partner region under the agreement (`[[partners]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +155,9 @@ pub struct Settings {
     pub key_prepublish_seconds: i64,
     /// base64 of 32 bytes; when unset a 0600 file under `data_dir` is used, with a warning.
     pub key_encryption_key: Option<String>,
+    /// Key-encryption keys with ids, `["ID:BASE64", ...]`: the first seals, every one
+    /// opens (also `TALENT_GATEWAY_KEY_ENCRYPTION_KEYS`). Instead of `key_encryption_key`.
+    pub key_encryption_keys: Vec<String>,
     /// base64 of 32 bytes for the keyed hash of ID numbers; same fallback as above.
     pub id_hash_secret: Option<String>,
     /// Entries of the status list (2 bits each).
@@ -202,6 +219,7 @@ impl Default for Settings {
             clock_skew_seconds: 60,
             key_prepublish_seconds: 24 * 3600,
             key_encryption_key: None,
+            key_encryption_keys: Vec::new(),
             id_hash_secret: None,
             status_list_capacity: 1 << 20,
             refresh_millis: 1000,
@@ -287,9 +305,30 @@ pub struct Overrides {
 impl Settings {
     /// Loads defaults, the optional TOML file, the environment and the flags, in that order.
     pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
-        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config {
             anyhow::ensure!(path.exists(), "config file {} not found", path.display());
+            let unknown = strict::unknown_in_file(path)?;
+            anyhow::ensure!(
+                unknown.is_empty(),
+                "config file {} names settings the gateway does not know (nothing was started):\n  {}",
+                path.display(),
+                unknown
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            );
+        }
+        let s = Self::effective(config, overrides)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Defaults, the file, the environment and the flags merged, paths resolved; not yet
+    /// validated, and the file not checked for unknown keys.
+    fn effective(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config {
             fig = fig.merge(Toml::file(path));
         }
         fig = fig
@@ -305,7 +344,6 @@ impl Settings {
         s.partners = partners;
         s.federation.client_cert = s.federation.client_cert.take().map(|f| s.resolve(&f));
         s.federation.client_key = s.federation.client_key.take().map(|f| s.resolve(&f));
-        s.validate()?;
         Ok(s)
     }
 
@@ -328,35 +366,61 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(!self.region.is_empty(), "region must not be empty");
-        anyhow::ensure!(!self.issuer.is_empty(), "issuer must not be empty");
-        anyhow::ensure!(
+        let problems = self.problems();
+        anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
+        Ok(())
+    }
+
+    /// Every setting that is wrong, each with what is wrong with it.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        require!(
+            problems,
+            !self.region.is_empty(),
+            "region must not be empty"
+        );
+        require!(
+            problems,
+            !self.issuer.is_empty(),
+            "issuer must not be empty"
+        );
+        require!(
+            problems,
             self.card_prefix.len() >= 2
                 && self.card_prefix.len() <= 4
                 && self.card_prefix.bytes().all(|c| c.is_ascii_uppercase()),
             "card_prefix must be 2 to 4 capital letters"
         );
-        anyhow::ensure!(
+        require!(
+            problems,
             self.tiers
                 .iter()
                 .all(|t| t.parse::<crate::domain::Tier>().is_ok()),
             "tiers must be single capital letters"
         );
-        anyhow::ensure!(self.max_valid_days > 0, "max_valid_days must be positive");
-        anyhow::ensure!(
+        require!(
+            problems,
+            self.max_valid_days > 0,
+            "max_valid_days must be positive"
+        );
+        require!(
+            problems,
             self.status_list_capacity >= 1024 && self.status_list_capacity <= 1 << 24,
             "status_list_capacity must be between 1024 and 16777216"
         );
-        anyhow::ensure!(
+        require!(
+            problems,
             self.tls_cert.is_some() == self.tls_key.is_some(),
             "--tls-cert and --tls-key go together"
         );
-        anyhow::ensure!(
+        require!(
+            problems,
             (1..=3600).contains(&self.holder_proof.challenge_ttl_seconds),
             "holder_proof.challenge_ttl_seconds must be between 1 and 3600"
         );
         for c in &self.holder_proof.required_for_counters {
-            anyhow::ensure!(
+            require!(
+                problems,
                 c.parse::<crate::domain::SpiffeId>().is_ok(),
                 "holder_proof.required_for_counters: {c:?} is not a SPIFFE ID \
                  (spiffe://TRUST_DOMAIN/counter/NAME)"
@@ -379,7 +443,8 @@ impl Settings {
                 self.rate_limits.challenge_burst,
             ),
         ] {
-            anyhow::ensure!(
+            require!(
+                problems,
                 (rate == 0) == (burst == 0),
                 "rate_limits.{class}_per_second and rate_limits.{class}_burst are 0 together \
                  (unlimited) or both positive"
@@ -407,13 +472,15 @@ impl Settings {
                 self.connection_idle_timeout_seconds,
             ),
         ] {
-            anyhow::ensure!(value > 0, "{key} must be positive");
+            require!(problems, value > 0, "{key} must be positive");
         }
-        anyhow::ensure!(
+        require!(
+            problems,
             self.federation.refresh_hint_millis >= 100,
             "federation.refresh_hint_millis must be at least 100"
         );
-        anyhow::ensure!(
+        require!(
+            problems,
             self.federation.staleness_seconds > 0,
             "federation.staleness_seconds must be positive"
         );
@@ -422,7 +489,8 @@ impl Settings {
             .partners
             .iter()
             .any(|p| p.federation_endpoint.is_some());
-        anyhow::ensure!(
+        require!(
+            problems,
             !federated
                 || self.key_prepublish_seconds.saturating_mul(1000)
                     >= 3 * self.federation.refresh_hint_millis as i64,
@@ -430,19 +498,79 @@ impl Settings {
         );
         let mut ids = std::collections::HashSet::new();
         for p in &self.partners {
-            anyhow::ensure!(ids.insert(&p.id), "partner {} is listed twice", p.id);
-            anyhow::ensure!(
+            require!(
+                problems,
+                ids.insert(&p.id),
+                "partner {} is listed twice",
+                p.id
+            );
+            require!(
+                problems,
                 p.jwks_file.is_some() || p.federation_endpoint.is_some(),
                 "partner {} needs jwks_file or federation_endpoint",
                 p.id
             );
-            anyhow::ensure!(
+            require!(
+                problems,
                 p.client_ca.is_none() || p.spiffe_id.is_some(),
                 "partner {}: client_ca vouches only for a pinned spiffe_id; set one",
                 p.id
             );
         }
-        Ok(())
+        problems.extend(self.secret_problems());
+        problems.extend(self.staleness_problems());
+        problems
+    }
+
+    /// Secrets that are set must have the right shape (what they are is never shown).
+    fn secret_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.key_encryption_keys.is_empty() {
+            if self.key_encryption_key.is_some() {
+                problems.push(
+                    "key_encryption_key and key_encryption_keys are both set: give the old key \
+                     as one entry of key_encryption_keys (\"default:BASE64\") instead"
+                        .to_owned(),
+                );
+            }
+            if let Err(e) = crate::credential::KeyEncryptionKeys::parse(&self.key_encryption_keys) {
+                problems.push(e.to_string());
+            }
+        }
+        for (key, value) in [
+            ("key_encryption_key", &self.key_encryption_key),
+            ("id_hash_secret", &self.id_hash_secret),
+        ] {
+            use base64::Engine;
+            if let Some(v) = value {
+                let ok = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .is_ok_and(|b| b.len() == 32);
+                require!(problems, ok, "{key} must be base64 of 32 bytes");
+            }
+        }
+        problems
+    }
+
+    /// A per-service limit may only be stricter than the default one.
+    fn staleness_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let default = self.federation.staleness_seconds;
+        for (service, secs) in &self.federation.service_staleness_seconds {
+            require!(
+                problems,
+                *secs > 0,
+                "federation.service_staleness_seconds.{service} must be positive"
+            );
+            require!(
+                problems,
+                *secs <= default,
+                "federation.service_staleness_seconds.{service} = {secs} is longer than \
+                 federation.staleness_seconds = {default}: a service's limit may only be stricter \
+                 than the default one"
+            );
+        }
+        problems
     }
 }
 
@@ -540,5 +668,51 @@ mod tests {
             e.to_string().contains("rate_limits.identified_burst"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_service_may_only_be_stricter_than_the_default_staleness() {
+        let mut s = Settings::default();
+        s.federation.staleness_seconds = 600;
+        s.federation
+            .service_staleness_seconds
+            .insert("CQ05".into(), 60);
+        assert!(s.validate().is_ok());
+        s.federation
+            .service_staleness_seconds
+            .insert("CQ06".into(), 3600);
+        let e = s.validate().expect_err("refused").to_string();
+        assert!(
+            e.contains("federation.service_staleness_seconds.CQ06 = 3600")
+                && e.contains("federation.staleness_seconds = 600"),
+            "{e}"
+        );
+        assert!(!e.contains("CQ05"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_and_keys_are_checked_without_showing_them() {
+        let k = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let s = Settings {
+            region: String::new(),
+            max_valid_days: 0,
+            key_encryption_key: Some(k.into()),
+            key_encryption_keys: vec![format!("a:{k}"), "b:c2hvcnQ=".into()],
+            id_hash_secret: Some("c2hvcnQ=".into()),
+            ..Default::default()
+        };
+        let problems = s.problems();
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        let all = problems.join("\n");
+        for needed in [
+            "region must not be empty",
+            "max_valid_days must be positive",
+            "key_encryption_key and key_encryption_keys are both set",
+            "key `b` must be 32 bytes",
+            "id_hash_secret must be base64 of 32 bytes",
+        ] {
+            assert!(all.contains(needed), "{needed:?} in {all}");
+        }
+        assert!(!all.contains(k) && !all.contains("c2hvcnQ="), "{all}");
     }
 }

@@ -27,9 +27,16 @@ pub(crate) enum KeysCommand {
         #[arg(long)]
         renew: bool,
     },
+    /// Re-seal every stored key under the first key-encryption key (opens the database
+    /// directly); then the other keys can be dropped from key_encryption_keys.
+    Rewrap(super::kek::RewrapArgs),
 }
 
 pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result<()> {
+    let cmd = match cmd {
+        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args).await,
+        cmd => cmd,
+    };
     let mut admin = AdminClient::new(client.channel().await?);
     if let KeysCommand::Revoke { kid, reason, renew } = cmd {
         let renewed = admin
@@ -69,6 +76,7 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
             .into_iter()
             .collect(),
         KeysCommand::Revoke { .. } => Vec::new(),
+        KeysCommand::Rewrap(_) => unreachable!("handled above"),
     };
     print_keys(keys);
     Ok(())

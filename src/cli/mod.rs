@@ -5,10 +5,12 @@ mod card;
 mod card_image;
 mod catalogue;
 mod client;
+mod config_check;
 mod counter;
 mod database;
 mod federation;
 mod holder;
+mod kek;
 mod keys;
 mod partner;
 mod qr_image;
@@ -124,6 +126,22 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The configuration: `config check` prints the effective settings, secrets redacted,
+    /// and every problem.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Read the settings as `serve` would; exits non-zero on any problem.
+    Check {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,5 +230,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client,
         } => card::verify(&credential, &holder_proof, &client).await,
         Command::Holder { command } => holder::run(command).await,
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check::config_check(config.as_deref()),
     }
 }

@@ -26,6 +26,9 @@ pub use counter_token::{
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};
 pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
-pub use key_sealing::{KeyEncryptionKey, SealError};
+pub use key_sealing::{
+    DEFAULT_KEK_ID, KekConfigError, KeyEncryptionKey, KeyEncryptionKeys, MAX_KEK_ID_LEN, SealError,
+    SealingAlgorithm,
+};
 pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};
 pub use status_list::{STATUS_BITS, StatusList, StatusListError};

@@ -6,7 +6,7 @@
 
 use super::{Gateway, ServiceError, now};
 use crate::credential::{
-    CounterClaims, CounterTokenError, CounterTokenKey, KeyEncryptionKey, MAX_COUNTER_TOKEN_HOURS,
+    CounterClaims, CounterTokenError, CounterTokenKey, KeyEncryptionKeys, MAX_COUNTER_TOKEN_HOURS,
 };
 use crate::domain::{Role, SpiffeId};
 use crate::store::{AuditEntry, CounterTokenRecord, CounterTokenRevocation, RevokeOutcome, Store};
@@ -78,7 +78,7 @@ impl CounterTokens {
     /// replica reads back the winner's), and loads the revoked ids.
     pub(crate) async fn load(
         store: &dyn Store,
-        kek: &KeyEncryptionKey,
+        kek: &KeyEncryptionKeys,
         legacy_secret: Option<&[u8; 32]>,
     ) -> anyhow::Result<Self> {
         let sealed = match store.sealed_secret(COUNTER_TOKEN_KEY_NAME).await? {

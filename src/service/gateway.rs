@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{KeyEncryptionKey, STATUS_BITS, sign_compact};
+use crate::credential::{KeyEncryptionKeys, STATUS_BITS, sign_compact};
 use crate::domain::{Tier, TokenProfile};
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
@@ -39,7 +39,7 @@ pub struct Gateway {
     pub(crate) policy: IssuerPolicy,
     pub(crate) audit: AuditSink,
     pub(crate) redemptions: super::redemption_writer::RedemptionWriter,
-    kek: KeyEncryptionKey,
+    kek: KeyEncryptionKeys,
     id_secret: Zeroizing<[u8; 32]>,
     pub(crate) nonce_key: super::challenge_nonce::NonceKey,
     pub(crate) counter_tokens: super::counter_tokens::CounterTokens,
@@ -63,12 +63,7 @@ impl Gateway {
     /// wins), and starts the task that follows the change sequence.
     pub async fn start(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
         let secrets = settings.data_dir.join("secrets");
-        let kek_bytes = Zeroizing::new(crate::secret_file::secret_32(
-            settings.key_encryption_key.as_deref(),
-            &secrets.join("key-encryption.key"),
-            "key-encryption key",
-        )?);
-        let kek = KeyEncryptionKey::from_bytes(*kek_bytes);
+        let kek = super::key_encryption::load_keys(settings, true)?;
         let id_secret = Zeroizing::new(crate::secret_file::secret_32(
             settings.id_hash_secret.as_deref(),
             &secrets.join("id-hash.key"),
@@ -96,10 +91,14 @@ impl Gateway {
             &kek,
         )?;
         // A key of its own, sealed in the database; the one derived from the key-encryption
-        // key still verifies what earlier versions issued.
-        let counter_tokens =
-            super::counter_tokens::CounterTokens::load(store.as_ref(), &kek, Some(&kek_bytes))
-                .await?;
+        // key that seals (the only one versions before the keyring had) still verifies what
+        // earlier versions issued.
+        let counter_tokens = super::counter_tokens::CounterTokens::load(
+            store.as_ref(),
+            &kek,
+            Some(kek.sealing_key().secret_bytes()),
+        )
+        .await?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
         let policy = IssuerPolicy {

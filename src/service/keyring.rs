@@ -2,7 +2,7 @@
 //! Keys are parsed once per change, never per request.
 
 use super::ServiceError;
-use crate::credential::{IssuerKey, KeyEncryptionKey, jwk_set};
+use crate::credential::{IssuerKey, KeyEncryptionKeys, jwk_set};
 use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
 use crate::trust::PinnedKey;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -71,7 +71,7 @@ impl Keyring {
     pub(crate) fn load(
         records: Vec<SigningKeyRecord>,
         revocations: Vec<KeyRevocationRecord>,
-        kek: &KeyEncryptionKey,
+        kek: &KeyEncryptionKeys,
     ) -> Result<Self, ServiceError> {
         let revoked: HashMap<String, KeyRevocationRecord> = revocations
             .into_iter()
@@ -218,7 +218,7 @@ impl Keyring {
 /// Makes and stores a key of `generation`; false when another replica stored it first.
 pub(crate) async fn create_key(
     store: &dyn Store,
-    kek: &KeyEncryptionKey,
+    kek: &KeyEncryptionKeys,
     generation: i64,
     published_at: i64,
     signs_from: i64,

@@ -14,7 +14,7 @@ pub use records::KeyRevocationRecord;
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
     IdempotencyClaim, IssueOutcome, NewCard, PartnerRecord, RedeemOutcome, RedemptionRecord,
-    RenewOutcome, SigningKeyRecord, StatusChange,
+    RenewOutcome, SealedRecord, SigningKeyRecord, StatusChange,
 };
 
 use async_trait::async_trait;
@@ -269,6 +269,17 @@ pub trait Store: Send + Sync + 'static {
         old_kid: &str,
         audit: &[AuditEntry],
     ) -> Result<u64, StoreError>;
+
+    /// Every stored sealed key, from every table that keeps one (`sql::SEALED_COLUMNS`).
+    async fn sealed_records(&self) -> Result<Vec<SealedRecord>, StoreError>;
+
+    /// Replaces sealed keys in one transaction, each only if it is still what was read
+    /// (else nothing is written: run again), and audits it.
+    async fn reseal(
+        &self,
+        updates: &[(SealedRecord, Vec<u8>)],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens the store the URL names and applies its migrations.

@@ -280,3 +280,16 @@ pub struct KeyRevocationRecord {
     /// "admin" (by hand here) or "federation" (the partner's bundle said so).
     pub source: String,
 }
+
+/// One stored sealed key, wherever it is kept (`keys rewrap` goes over them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    /// The table that keeps it.
+    pub table: &'static str,
+    /// Its row's key in that table.
+    pub name: String,
+    /// The label it is sealed under.
+    pub label: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}

@@ -1061,8 +1061,88 @@ macro_rules! impl_sql_store {
                 tx.commit().await?;
                 Ok(replaced)
             }
+
+            async fn sealed_records(
+                &self,
+            ) -> Result<Vec<$crate::store::SealedRecord>, $crate::store::StoreError> {
+                let mut out = Vec::new();
+                for c in $crate::store::sql::SEALED_COLUMNS {
+                    let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(c.select)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    out.extend(rows.into_iter().map(|(name, label, sealed)| {
+                        $crate::store::SealedRecord {
+                            table: c.table,
+                            name,
+                            label,
+                            sealed,
+                        }
+                    }));
+                }
+                Ok(out)
+            }
+
+            async fn reseal(
+                &self,
+                updates: &[($crate::store::SealedRecord, Vec<u8>)],
+                audit: &$crate::store::AuditEntry,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                for (r, sealed) in updates {
+                    let c = $crate::store::sql::SEALED_COLUMNS
+                        .iter()
+                        .find(|c| c.table == r.table)
+                        .ok_or_else(|| {
+                            $crate::store::StoreError::Corrupt(format!("no sealed table {}", r.table))
+                        })?;
+                    let done = sqlx::query(c.update)
+                    .bind(sealed)
+                    .bind(&r.name)
+                    .bind(&r.sealed)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if done != 1 {
+                        // Dropping the transaction rolls everything back.
+                        return Err($crate::store::StoreError::Corrupt(format!(
+                            "{} {} changed during the rewrap; nothing was written, run it again",
+                            r.table, r.name
+                        )));
+                    }
+                }
+                Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     };
 }
 
 pub(crate) use impl_sql_store;
+
+/// Where sealed keys are kept. `keys rewrap` goes over every table listed here; a new
+/// table of sealed secrets is one more entry.
+pub(crate) struct SealedColumn {
+    /// The table, as records name it.
+    pub(crate) table: &'static str,
+    /// Every row as (row key, label it is sealed under, sealed bytes).
+    pub(crate) select: &'static str,
+    /// Sets `$1` as the sealed bytes of row `$2` if they are still `$3`.
+    pub(crate) update: &'static str,
+}
+
+/// Every table that keeps sealed keys.
+pub(crate) const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn {
+        table: "signing_keys",
+        select: "SELECT kid, kid, sealed_private_key FROM signing_keys ORDER BY generation",
+        update: "UPDATE signing_keys SET sealed_private_key = $1 \
+                 WHERE kid = $2 AND sealed_private_key = $3",
+    },
+    // Sealed under its own name (the counter-token HMAC key: `counter_token_hmac`).
+    SealedColumn {
+        table: "sealed_secrets",
+        select: "SELECT name, name, sealed FROM sealed_secrets ORDER BY name",
+        update: "UPDATE sealed_secrets SET sealed = $1 WHERE name = $2 AND sealed = $3",
+    },
+];

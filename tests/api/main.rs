@@ -17,6 +17,7 @@ mod federation;
 mod helpers;
 mod holder;
 mod issuance;
+mod key_encryption;
 mod key_revocation;
 mod keys;
 mod metrics;
