@@ -2,6 +2,7 @@
 //! key rotation (`key_encryption_keys`, `keys rewrap`), over the real binary.
 
 use crate::both_databases;
+use crate::counter_token::with_token;
 use crate::helpers::{Db, TestApp, cli, id_number, issue_request, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -178,6 +179,30 @@ fn rewrap(app: &TestApp) -> (bool, String) {
     ])
 }
 
+async fn counter_token(app: &TestApp) -> String {
+    app.admin()
+        .await
+        .issue_counter_token(pb::IssueCounterTokenRequest {
+            name: "desk-1".into(),
+            valid_hours: 1,
+        })
+        .await
+        .expect("counter token")
+        .into_inner()
+        .token
+}
+
+/// A call only a counter may make, with `token` as the bearer and no certificate.
+async fn as_counter(app: &TestApp, token: &str, card_id: &str) -> Result<(), tonic::Status> {
+    pb::entitlements_client::EntitlementsClient::new(with_token(app, None, token).await)
+        .list_redemptions(pb::ListRedemptionsRequest {
+            card_id: card_id.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+}
+
 async fn issue(app: &TestApp, base17: &str) -> pb::Card {
     app.issuance(Some("operator"))
         .await
@@ -194,6 +219,9 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     let mut app = TestApp::spawn_with(db, &format!("key_encryption_key = \"{KEK_A}\"\n")).await;
     let old_card = issue(&app, "50010419800101002").await;
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
+    // A counter's session, HMAC'd under the counter-token key that A seals.
+    let desk = counter_token(&app).await;
+    assert!(as_counter(&app, &desk, &old_card.card_id).await.is_ok());
     app.terminate();
 
     // Ring [B, A]: the old key still opens, and a new signing key is sealed under B.
@@ -219,11 +247,12 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     assert_eq!(mid_card.key_id, next.key_id);
     app.terminate();
 
-    // The rewrap re-seals the first key only (the new one is under B already), once.
+    // The rewrap re-seals the first signing key and the counter-token key (the new signing
+    // key is under B already), once.
     let (ok, out) = rewrap(&app);
     assert!(ok, "{out}");
     assert!(
-        out.contains("re-sealed 1 sealed keys under key-encryption key b (1 already were)"),
+        out.contains("re-sealed 2 sealed keys under key-encryption key b (1 already were)"),
         "{out}"
     );
     assert!(
@@ -233,7 +262,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     let (ok, out) = rewrap(&app);
     assert!(ok, "{out}");
     assert!(
-        out.contains("re-sealed 0 sealed keys under key-encryption key b (2 already were)"),
+        out.contains("re-sealed 0 sealed keys under key-encryption key b (3 already were)"),
         "{out}"
     );
     let (ok, out) = cli(&["audit", "verify", "--database-url", &app.database_url]);
@@ -261,6 +290,8 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     for card in [&old_card, &mid_card, &new_card] {
         assert_eq!(verify(&app, &card.token).await.reason, "OK");
     }
+    // The counter's session goes on: its key was re-sealed, not replaced.
+    assert!(as_counter(&app, &desk, &old_card.card_id).await.is_ok());
 }
 both_databases!(the_key_encryption_key_is_rotated_without_losing_a_key);
 
