@@ -284,44 +284,13 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::IssueRequest;
-    use std::sync::Arc;
-
-    fn id_number(base17: &str) -> String {
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = base17
-            .bytes()
-            .zip(W)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        let check = "10X98765432".as_bytes()[(sum % 11) as usize] as char;
-        format!("{base17}{check}")
-    }
-
-    async fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
-        let settings = crate::config::Settings {
-            data_dir: dir.to_path_buf(),
-            ..Default::default()
-        };
-        let store = crate::store::connect(&settings.database_url())
-            .await
-            .expect("store");
-        Gateway::start(&settings, store).await.expect("gateway")
-    }
+    use crate::service::test_support::{gateway, issue_request};
 
     async fn issue(gw: &Gateway, n: u32) -> CardRecord {
-        let r = IssueRequest {
-            holder_name: "张三".parse().expect("name"),
-            id_number: id_number(&format!("3405241980010100{n}"))
-                .parse()
-                .expect("id"),
-            tier: "C".parse().expect("tier"),
-            category: "other".parse().expect("category"),
-            valid_days: 365,
-            holder_key: None,
-            idempotency_key: None,
-        };
-        gw.issue_card("test", r).await.expect("issued").record
+        gw.issue_card("test", issue_request(n))
+            .await
+            .expect("issued")
+            .record
     }
 
     async fn renewals(gw: &Gateway) -> Vec<String> {

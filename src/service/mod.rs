@@ -20,6 +20,8 @@ mod redemption;
 mod redemption_writer;
 mod signature_pool;
 mod status_board;
+#[cfg(test)]
+mod test_support;
 mod verification;
 
 pub use audit::AuditSink;

@@ -541,44 +541,14 @@ impl Gateway {
 mod tests {
     use super::*;
     use crate::credential::{b64, b64_decode, sign_compact};
-    use crate::service::IssueRequest;
+    use crate::service::test_support::{gateway, issue_request};
     use serde_json::{Value, json};
 
-    fn id_number(base17: &str) -> String {
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = base17
-            .bytes()
-            .zip(W)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
-        let check = "10X98765432".as_bytes()[(sum % 11) as usize] as char;
-        format!("{base17}{check}")
-    }
-
-    async fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
-        let settings = crate::config::Settings {
-            data_dir: dir.to_path_buf(),
-            ..Default::default()
-        };
-        let store = crate::store::connect(&settings.database_url())
-            .await
-            .expect("store");
-        Gateway::start(&settings, store).await.expect("gateway")
-    }
-
     async fn issue(gw: &Gateway, n: u32) -> String {
-        let r = IssueRequest {
-            holder_name: "张三".parse().expect("name"),
-            id_number: id_number(&format!("3405241980010100{n}"))
-                .parse()
-                .expect("id"),
-            tier: "C".parse().expect("tier"),
-            category: "other".parse().expect("category"),
-            valid_days: 365,
-            holder_key: None,
-            idempotency_key: None,
-        };
-        gw.issue_card("test", r).await.expect("issued").qr_payload()
+        gw.issue_card("test", issue_request(n))
+            .await
+            .expect("issued")
+            .qr_payload()
     }
 
     /// Every kind of credential the checks tell apart, own-signed where a signature matters.
