@@ -4,6 +4,7 @@
 //! The verify path reads memory only: the HMAC key, and the ids of revoked tokens, which
 //! every replica reloads when the change sequence moves (a revocation moves it).
 
+use super::stated_reason::stated_reason;
 use super::{Gateway, ServiceError, now};
 use crate::credential::{
     CounterClaims, CounterTokenError, CounterTokenKey, KeyEncryptionKeys, MAX_COUNTER_TOKEN_HOURS,
@@ -15,9 +16,6 @@ use std::sync::{Arc, RwLock};
 
 /// The HMAC key's name in `sealed_secrets`, also its sealing label.
 pub const COUNTER_TOKEN_KEY_NAME: &str = "counter_token_hmac";
-
-/// Longest revocation reason.
-const MAX_REASON_CHARS: usize = 500;
 
 /// A token just issued.
 #[derive(Debug, Clone)]
@@ -239,23 +237,11 @@ impl Gateway {
             ));
         };
         let token_id = id.hyphenated().to_string();
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(ServiceError::invalid(
-                "reason",
-                "say why the counter token is revoked",
-            ));
-        }
-        if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(ServiceError::invalid(
-                "reason",
-                format!("at most {MAX_REASON_CHARS} characters"),
-            ));
-        }
+        let reason = stated_reason(reason, "say why the counter token is revoked")?;
         let t = now();
         let revocation = CounterTokenRevocation {
             token_id: token_id.clone(),
-            reason: reason.to_owned(),
+            reason: reason.clone(),
             at: t,
         };
         let audit = AuditEntry {
@@ -264,7 +250,7 @@ impl Gateway {
             event: "counter_token.revoke".into(),
             object: token_id.clone(),
             result: "ok".into(),
-            detail: reason.to_owned(),
+            detail: reason,
         };
         match self.store.revoke_counter_token(&revocation, &audit).await? {
             RevokeOutcome::Revoked(record) => {

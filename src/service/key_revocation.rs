@@ -2,6 +2,7 @@
 //! restarts agree); the refresh loop brings it into memory, so the verify path refuses the
 //! kid at key lookup without a round trip.
 
+use super::stated_reason::{MAX_REASON_CHARS, stated_reason};
 use super::{Gateway, KeyState, ServiceError, now};
 use crate::store::{AuditEntry, CardRecord, KeyRevocationRecord};
 
@@ -9,28 +10,8 @@ use crate::store::{AuditEntry, CardRecord, KeyRevocationRecord};
 /// which a re-run redoes.
 const RENEWAL_BATCH: i64 = 200;
 
-/// The longest reason kept.
-const MAX_REASON: usize = 500;
-
 /// The most revocations taken from one partner bundle.
 const MAX_PUBLISHED: usize = 1000;
-
-fn checked_reason(reason: &str) -> Result<String, ServiceError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(ServiceError::invalid(
-            "reason",
-            "is required: say why the key is revoked",
-        ));
-    }
-    if reason.len() > MAX_REASON || reason.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
-            "reason",
-            format!("at most {MAX_REASON} bytes, no control characters"),
-        ));
-    }
-    Ok(reason.to_owned())
-}
 
 fn checked_kid(kid: &str) -> Result<&str, ServiceError> {
     let kid = kid.trim();
@@ -56,19 +37,14 @@ impl Gateway {
         renew_cards: bool,
     ) -> Result<u64, ServiceError> {
         let kid = checked_kid(kid)?;
-        let reason = checked_reason(reason)?;
-        if !self
-            .store
-            .signing_keys()
-            .await?
-            .iter()
-            .any(|k| k.kid == kid)
-        {
+        let reason = stated_reason(reason, "is required: say why the key is revoked")?;
+        // Up to date first: the key may be another replica's newest.
+        self.refresh().await?;
+        if !self.keys().iter().any(|k| k.kid == kid) {
             return Err(ServiceError::NotFound(format!(
                 "kid: no signing key {kid:?}"
             )));
         }
-        self.refresh().await?;
         let t = now();
         if self.keyring().revocation(kid).is_none() {
             let signs_now = self.keyring().signer(t).map(|k| k.kid()) == Some(kid);
@@ -202,7 +178,7 @@ impl Gateway {
         reason: &str,
     ) -> Result<(), ServiceError> {
         let kid = checked_kid(kid)?;
-        let reason = checked_reason(reason)?;
+        let reason = stated_reason(reason, "is required: say why the key is revoked")?;
         if !self
             .store
             .partners()
@@ -249,7 +225,7 @@ impl Gateway {
             let reason: String = reason
                 .chars()
                 .filter(|c| !c.is_control())
-                .take(MAX_REASON)
+                .take(MAX_REASON_CHARS)
                 .collect();
             if known
                 .iter()

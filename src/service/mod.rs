@@ -19,6 +19,7 @@ mod partners;
 mod redemption;
 mod redemption_writer;
 mod signature_pool;
+mod stated_reason;
 mod status_board;
 #[cfg(test)]
 mod test_support;

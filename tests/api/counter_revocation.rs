@@ -53,7 +53,11 @@ async fn listed(app: &TestApp, include_expired: bool) -> Vec<pb::CounterToken> {
 }
 
 /// A call only a counter may make, with `token` as the bearer and no certificate.
-async fn as_counter(app: &TestApp, token: &str, card_id: &str) -> Result<(), tonic::Status> {
+pub(crate) async fn as_counter(
+    app: &TestApp,
+    token: &str,
+    card_id: &str,
+) -> Result<(), tonic::Status> {
     pb::entitlements_client::EntitlementsClient::new(with_token(app, None, token).await)
         .list_redemptions(pb::ListRedemptionsRequest {
             card_id: card_id.into(),

@@ -122,12 +122,23 @@ async fn redeem(
     code: &str,
     key: &str,
 ) -> Result<pb::RedeemServiceResponse, tonic::Status> {
+    redeem_with_proof(app, credential, code, key, "").await
+}
+
+/// RedeemService at a counter, with a holder proof (empty for none).
+pub(crate) async fn redeem_with_proof(
+    app: &TestApp,
+    credential: &str,
+    code: &str,
+    key: &str,
+    proof: &str,
+) -> Result<pb::RedeemServiceResponse, tonic::Status> {
     pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
         .redeem_service(pb::RedeemServiceRequest {
             credential: credential.into(),
             service_code: code.into(),
             idempotency_key: key.into(),
-            ..Default::default()
+            holder_proof: proof.into(),
         })
         .await
         .map(|r| r.into_inner())
@@ -291,15 +302,7 @@ async fn two_regions(db: Db) {
 
     // A key rotation in Chongqing: Mianyang sees the new kid before it signs, then accepts
     // cards it signed, with no manual step.
-    let next = pb::admin_client::AdminClient::new(cq.channel(Some("operator")).await)
-        .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 5,
-        })
-        .await
-        .expect("rotated")
-        .into_inner()
-        .next_key
-        .expect("next key");
+    let next = crate::helpers::rotate(&cq, 5).await;
     let signs_from = next.signs_from.as_ref().expect("signs_from").seconds;
     eventually(
         Duration::from_secs(5),

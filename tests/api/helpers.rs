@@ -439,3 +439,15 @@ pub(crate) fn now() -> i64 {
         .expect("clock")
         .as_secs() as i64
 }
+
+/// Rotates `app`'s signing key as an operator: the next key, signing after `prepublish_seconds`.
+pub(crate) async fn rotate(app: &TestApp, prepublish_seconds: u32) -> pb::SigningKey {
+    app.admin()
+        .await
+        .rotate_keys(pb::RotateKeysRequest { prepublish_seconds })
+        .await
+        .expect("rotated")
+        .into_inner()
+        .next_key
+        .expect("next key")
+}

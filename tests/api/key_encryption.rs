@@ -2,8 +2,8 @@
 //! key rotation (`key_encryption_keys`, `keys rewrap`), over the real binary.
 
 use crate::both_databases;
-use crate::counter_token::with_token;
-use crate::helpers::{Db, TestApp, cli, id_number, issue_request, verify};
+use crate::counter_revocation::as_counter;
+use crate::helpers::{Db, TestApp, cli, id_number, issue_request, rotate, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -192,17 +192,6 @@ async fn counter_token(app: &TestApp) -> String {
         .token
 }
 
-/// A call only a counter may make, with `token` as the bearer and no certificate.
-async fn as_counter(app: &TestApp, token: &str, card_id: &str) -> Result<(), tonic::Status> {
-    pb::entitlements_client::EntitlementsClient::new(with_token(app, None, token).await)
-        .list_redemptions(pb::ListRedemptionsRequest {
-            card_id: card_id.into(),
-            ..Default::default()
-        })
-        .await
-        .map(|_| ())
-}
-
 async fn issue(app: &TestApp, base17: &str) -> pb::Card {
     app.issuance(Some("operator"))
         .await
@@ -231,17 +220,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     );
     app.restart_in_place();
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
-    let next = app
-        .admin()
-        .await
-        .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 1,
-        })
-        .await
-        .expect("rotated")
-        .into_inner()
-        .next_key
-        .expect("key");
+    let next = rotate(&app, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mid_card = issue(&app, "50010419800101003").await;
     assert_eq!(mid_card.key_id, next.key_id);
@@ -308,17 +287,7 @@ async fn replicas_with_the_new_key_second_open_what_another_seals_under_it(db: D
         &format!("key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"),
     )
     .await;
-    let next = ahead
-        .admin()
-        .await
-        .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 1,
-        })
-        .await
-        .expect("rotated")
-        .into_inner()
-        .next_key
-        .expect("key");
+    let next = rotate(&ahead, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // The replica behind opened the key sealed under B at its refresh, so it signs with it.
     let card = issue(&behind, "50010419800101005").await;

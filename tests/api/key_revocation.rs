@@ -2,7 +2,7 @@
 //! partner's key stops by hand; bad input changes nothing.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, verify};
+use crate::helpers::{Db, TestApp, id_number, issue_request, rotate, verify};
 use crate::recognition::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -179,17 +179,7 @@ both_databases!(revoking_the_signing_key_renews_its_cards);
 async fn a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked(db: Db) {
     let app = TestApp::spawn(db).await;
     let a = issue(&app, "50010419700101011").await;
-    let next = app
-        .admin()
-        .await
-        .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 3600,
-        })
-        .await
-        .expect("rotated")
-        .into_inner()
-        .next_key
-        .expect("next");
+    let next = rotate(&app, 3600).await;
     revoke(&app, &a.key_id, "key file copied off the laptop", false)
         .await
         .expect("revoked");

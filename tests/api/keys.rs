@@ -1,7 +1,7 @@
 //! Signing keys: the first key, rotation with pre-publication, JWKS.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, verify};
+use crate::helpers::{Db, TestApp, id_number, issue_request, rotate, verify};
 use talent_gateway::pb;
 
 async fn kids(app: &TestApp) -> Vec<String> {
@@ -34,17 +34,7 @@ async fn rotation_publishes_before_signing_and_old_cards_still_verify(db: Db) {
     let old_kid = before.key_id.clone();
     assert_eq!(kids(&app).await, vec![old_kid.clone()]);
 
-    let next = app
-        .admin()
-        .await
-        .rotate_keys(pb::RotateKeysRequest {
-            prepublish_seconds: 3,
-        })
-        .await
-        .expect("rotated")
-        .into_inner()
-        .next_key
-        .expect("key");
+    let next = rotate(&app, 3).await;
     assert_eq!(next.state, "next");
     assert_ne!(next.key_id, old_kid);
     // Published at once, before it signs anything.

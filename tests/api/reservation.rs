@@ -3,7 +3,9 @@
 //! the host, holder proofs made here by an independent signer (ed25519-dalek, sha2).
 
 use crate::both_databases;
-use crate::federation::{CQ_ISSUER, MY_ISSUER, eventually, issue, two_regions_up_with, verify};
+use crate::federation::{
+    CQ_ISSUER, MY_ISSUER, eventually, issue, redeem_with_proof, two_regions_up_with, verify,
+};
 use crate::helpers::{Db, TestApp, id_number, issue_request, now};
 use crate::recognition::Mianyang;
 use base64::Engine;
@@ -75,24 +77,6 @@ fn reservation(
         credential: credential.into(),
         holder_proof: proof.into(),
     }
-}
-
-async fn redeem(
-    app: &TestApp,
-    credential: &str,
-    code: &str,
-    key: &str,
-    proof: &str,
-) -> Result<pb::RedeemServiceResponse, tonic::Status> {
-    pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
-        .redeem_service(pb::RedeemServiceRequest {
-            credential: credential.into(),
-            service_code: code.into(),
-            idempotency_key: key.into(),
-            holder_proof: proof.into(),
-        })
-        .await
-        .map(|r| r.into_inner())
 }
 
 #[track_caller]
@@ -284,7 +268,7 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
         .await
         .expect("own audience");
     // The allowance is gone at home; the cards refused above kept theirs.
-    let e = redeem(
+    let e = redeem_with_proof(
         &cq,
         &bound.token,
         "CQ10",
@@ -295,7 +279,7 @@ async fn reserve_quota_needs_the_holders_card(db: Db) {
     .expect_err("used up at home");
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     for card in [&plain, &other] {
-        let r = redeem(
+        let r = redeem_with_proof(
             &cq,
             &card.token,
             "CQ10",
@@ -326,16 +310,16 @@ async fn cross_region_redemption_forwards_the_card_and_proof(db: Db) {
 
     // Both regions ask for a proof for the health check: one proof, made for the host,
     // serves both; the home region keeps the count.
-    let e = redeem(&my, &bound.qr_payload, "MY07", "x-1", "")
+    let e = redeem_with_proof(&my, &bound.qr_payload, "MY07", "x-1", "")
         .await
         .expect_err("the host asks");
     refused_with(&e, "HOLDER_PROOF_REQUIRED");
     let proof = prove(&holder, &bound.qr_payload, &nonce(&my).await, MY_ISSUER);
-    let r = redeem(&my, &bound.qr_payload, "MY07", "x-1", &proof)
+    let r = redeem_with_proof(&my, &bound.qr_payload, "MY07", "x-1", &proof)
         .await
         .expect("redeemed across the border");
     assert_eq!(r.remaining, 0);
-    let e = redeem(
+    let e = redeem_with_proof(
         &cq,
         &bound.token,
         "CQ10",
@@ -348,22 +332,22 @@ async fn cross_region_redemption_forwards_the_card_and_proof(db: Db) {
 
     // Only the home region asks (airport priority, CQ12 -> MY08): without a proof the
     // home refuses and the counter hears why; with one it is granted.
-    let e = redeem(&my, &bound.token, "MY08", "x-2", "")
+    let e = redeem_with_proof(&my, &bound.token, "MY08", "x-2", "")
         .await
         .expect_err("the home asks");
     refused_with(&e, "HOLDER_PROOF_REQUIRED");
     assert!(e.message().contains("home region chongqing"), "{e:?}");
     let proof = prove(&holder, &bound.token, &nonce(&my).await, MY_ISSUER);
-    let r = redeem(&my, &bound.token, "MY08", "x-2", &proof)
+    let r = redeem_with_proof(&my, &bound.token, "MY08", "x-2", &proof)
         .await
         .expect("granted with a proof");
     assert_eq!(r.remaining, 5);
     // A card without cnf needs none, on either side.
-    let r = redeem(&my, &plain.token, "MY07", "x-3", "")
+    let r = redeem_with_proof(&my, &plain.token, "MY07", "x-3", "")
         .await
         .expect("unbound card");
     assert_eq!(r.remaining, 0);
-    let e = redeem(&cq, &plain.token, "CQ10", "x-4", "")
+    let e = redeem_with_proof(&cq, &plain.token, "CQ10", "x-4", "")
         .await
         .expect_err("used up at home");
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
@@ -415,7 +399,7 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
             v.detail
         );
         // A counter cannot redeem it either, with or without a proof.
-        let e = redeem(&app, &token, "CQ01", &format!("cnf-{word}"), "")
+        let e = redeem_with_proof(&app, &token, "CQ01", &format!("cnf-{word}"), "")
             .await
             .expect_err("refused");
         refused_with(&e, "HOLDER_PROOF_INVALID");
@@ -423,12 +407,12 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
     // A readable cnf.jwk binds the card as before: no proof, no redemption of CQ01.
     let token = with_cnf(json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": x}}));
     assert!(verify(&app, &token).await.valid);
-    let e = redeem(&app, &token, "CQ01", "cnf-ok", "")
+    let e = redeem_with_proof(&app, &token, "CQ01", "cnf-ok", "")
         .await
         .expect_err("a proof is required");
     refused_with(&e, "HOLDER_PROOF_REQUIRED");
     let proof = prove(&holder, &token, &nonce(&app).await, CQ_ISSUER);
-    redeem(&app, &token, "CQ01", "cnf-ok", &proof)
+    redeem_with_proof(&app, &token, "CQ01", "cnf-ok", &proof)
         .await
         .expect("redeemed with a proof");
 }
@@ -477,19 +461,19 @@ async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
     let app = TestApp::spawn_with(db, config).await;
     let holder = device();
     let bound = bound_card(&app, "11010519800101041", &holder).await;
-    let e = redeem(&app, &bound.token, "CQ01", "c-1", "")
+    let e = redeem_with_proof(&app, &bound.token, "CQ01", "c-1", "")
         .await
         .expect_err("this counter asks for a proof");
     refused_with(&e, "HOLDER_PROOF_REQUIRED");
     let proof = prove(&holder, &bound.token, &nonce(&app).await, CQ_ISSUER);
-    redeem(&app, &bound.token, "CQ01", "c-1", &proof)
+    redeem_with_proof(&app, &bound.token, "CQ01", "c-1", &proof)
         .await
         .expect("with a proof");
     // Another counter of a longer name is another identity: not asked.
     let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://cq.talent/counter/de\"]\n";
     let other = TestApp::spawn_with(Db::Sqlite, config).await;
     let bound = bound_card(&other, "11010519800101042", &holder).await;
-    redeem(&other, &bound.token, "CQ01", "c-2", "")
+    redeem_with_proof(&other, &bound.token, "CQ01", "c-2", "")
         .await
         .expect("not a listed counter");
 }
