@@ -170,18 +170,23 @@ impl Verification for VerificationApi {
         let r = req.get_ref();
         Charge::call(&req, units(1, usize::from(!r.holder_proof.is_empty())))?;
         // Pooled with other calls' signatures only while this connection's are good.
-        let verification = self.ctx.gateway.verify_pooled(&r.credential);
+        let gateway = &self.ctx.gateway;
         let mut v = match connection_of(&req) {
-            Some(connection) => on_connection(connection, verification).await,
-            None => verification.await,
+            Some(connection) => {
+                on_connection(connection, gateway.verify_pooled(&r.credential)).await
+            }
+            None => gateway.verify_pooled(&r.credential).await,
         };
-        // Only a call with a proof (or asking for one) goes past the in-memory checks.
+        // Only a call with a proof (or asking for one) goes past the in-memory checks. Boxed:
+        // its state would otherwise sit in every call's future, copied with it.
         if !r.holder_proof.is_empty() || r.require_holder_proof {
-            v = self
-                .ctx
-                .gateway
-                .bind_holder(v, &r.credential, &r.holder_proof, r.require_holder_proof)
-                .await?;
+            v = Box::pin(gateway.bind_holder(
+                v,
+                &r.credential,
+                &r.holder_proof,
+                r.require_holder_proof,
+            ))
+            .await?;
         }
         Ok(Response::new(self.answer(&caller, v, &r.language)))
     }
@@ -217,10 +222,13 @@ impl Verification for VerificationApi {
             let v = if r.holder_proof.is_empty() && !r.require_holder_proof {
                 v
             } else {
-                self.ctx
-                    .gateway
-                    .bind_holder(v, &r.credential, &r.holder_proof, r.require_holder_proof)
-                    .await?
+                Box::pin(self.ctx.gateway.bind_holder(
+                    v,
+                    &r.credential,
+                    &r.holder_proof,
+                    r.require_holder_proof,
+                ))
+                .await?
             };
             verdicts.push(self.answer(&caller, v, &r.language));
         }

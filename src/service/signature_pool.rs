@@ -55,11 +55,11 @@ thread_local! {
 }
 
 /// Runs `verification` as a call that came on connection `source`.
-pub(crate) async fn on_connection<F: std::future::Future>(
+pub(crate) fn on_connection<F: std::future::Future>(
     source: u64,
     verification: F,
-) -> F::Output {
-    SOURCE.scope(source, verification).await
+) -> tokio::task::futures::TaskLocalFuture<u64, F> {
+    SOURCE.scope(source, verification)
 }
 
 fn may_pool(source: u64) -> bool {
@@ -148,7 +148,9 @@ impl Drop for Opener {
 
 /// `key.verify_strict(message, signature)`, batched with other calls' when the call's
 /// connection is in good standing (or unknown).
-pub(crate) async fn verify(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
+// Keys and signatures by reference: a `VerifyingKey` is about 200 bytes, and this future's
+// state travels in every VerifyCard call's.
+pub(crate) async fn verify(message: &[u8], signature: &Signature, key: &VerifyingKey) -> bool {
     let Ok(source) = SOURCE.try_with(|s| *s) else {
         return pooled(message, signature, key).await;
     };
@@ -162,7 +164,7 @@ pub(crate) async fn verify(message: &[u8], signature: Signature, key: VerifyingK
 }
 
 /// `key.verify_strict(message, signature)`, possibly batched with other calls'.
-async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool {
+async fn pooled(message: &[u8], signature: &Signature, key: &VerifyingKey) -> bool {
     let joined = OPEN.with(|open| {
         let open = open.borrow();
         let round = open.as_ref()?;
@@ -173,8 +175,8 @@ async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool
         let (reply, answer) = oneshot::channel();
         members.items.push(Item {
             message: message.to_vec(),
-            signature,
-            key,
+            signature: *signature,
+            key: *key,
             reply,
         });
         Some(answer)
@@ -182,7 +184,7 @@ async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool
     if let Some(answer) = joined {
         return match answer.await {
             Ok(ok) => ok,
-            Err(_) => key.verify_strict(message, &signature).is_ok(),
+            Err(_) => key.verify_strict(message, signature).is_ok(),
         };
     }
     let round = Arc::new(Round::default());
@@ -191,14 +193,14 @@ async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool
     tokio::task::yield_now().await;
     let items = opener.close();
     if items.is_empty() {
-        return key.verify_strict(message, &signature).is_ok();
+        return key.verify_strict(message, signature).is_ok();
     }
     let mut messages: Vec<&[u8]> = Vec::with_capacity(items.len() + 1);
     let mut signatures = Vec::with_capacity(items.len() + 1);
     let mut keys = Vec::with_capacity(items.len() + 1);
     messages.push(message);
-    signatures.push(signature);
-    keys.push(key);
+    signatures.push(*signature);
+    keys.push(*key);
     for item in &items {
         messages.push(&item.message);
         signatures.push(item.signature);
@@ -217,7 +219,7 @@ async fn pooled(message: &[u8], signature: Signature, key: VerifyingKey) -> bool
             .is_ok();
         let _ = item.reply.send(ok);
     }
-    key.verify_strict(message, &signature).is_ok()
+    key.verify_strict(message, signature).is_ok()
 }
 
 #[cfg(test)]
@@ -250,7 +252,7 @@ mod tests {
                 for i in 0..40u64 {
                     let message: &[u8] = if i % 7 == 3 { b"forged" } else { b"card" };
                     calls.spawn_local(
-                        SOURCE.scope(i % 4, async move { (i, verify(message, good, vk).await) }),
+                        SOURCE.scope(i % 4, async move { (i, verify(message, &good, &vk).await) }),
                     );
                 }
                 while let Some(r) = calls.join_next().await {

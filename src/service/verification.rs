@@ -123,16 +123,16 @@ struct ManyCall {
 /// Tokens up to this size decode on the stack.
 const STACK_BUFFER: usize = 2048;
 
-/// Where `token` decodes: on the stack when it fits, else on the heap; nothing for a
+/// Where `token` decodes: in `stack` when it fits, else on the heap; nothing for a
 /// credential past the size bound (it is refused before any decoding).
-fn decode_room<'b>(
+fn decode_room<'b, const N: usize>(
     credential: &str,
     token: &str,
-    stack: &'b mut [u8; STACK_BUFFER],
+    stack: &'b mut [u8; N],
     heap: &'b mut Vec<u8>,
 ) -> &'b mut [u8] {
     let need = CompactJws::buffer_len(token);
-    if need <= STACK_BUFFER {
+    if need <= N {
         &mut stack[..need]
     } else if credential.len() <= MAX_CREDENTIAL_BYTES {
         heap.resize(need, 0);
@@ -174,15 +174,17 @@ impl Gateway {
         let t = now();
         let snapshot = self.snapshot();
         let token = strip_qr_prefix(credential);
-        let (mut stack, mut heap) = ([0u8; STACK_BUFFER], Vec::new());
-        let buffer = decode_room(credential, token, &mut stack, &mut heap);
+        // On the heap: a stack buffer would live in this future's state, and every move of
+        // the future (into the boxes the server wraps calls in) would copy it.
+        let mut heap = Vec::new();
+        let buffer = decode_room(credential, token, &mut [0u8; 0], &mut heap);
         let signed = match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => return v,
             Stage::Signed(s) => s,
         };
         let ok = match signed.key.batch_item(signed.signature) {
             Some((key, signature)) if signed.own => {
-                signature_pool::verify(signed.input, signature, *key).await
+                signature_pool::verify(signed.input, &signature, key).await
             }
             _ => signed.key.verify(signed.input, signed.signature),
         };
