@@ -157,7 +157,7 @@ pub(crate) async fn verify(message: &[u8], signature: &Signature, key: &Verifyin
     let ok = if may_pool(source) {
         pooled(message, signature, key).await
     } else {
-        key.verify_strict(message, &signature).is_ok()
+        key.verify_strict(message, signature).is_ok()
     };
     remember(source, ok);
     ok
