@@ -1,9 +1,8 @@
 // The counter page: read a card, show the verdict and the services, redeem with one click.
 
-import { Code, GrpcError, unary } from './grpc-web.js';
 import {
-  RedeemServiceRequest, RedeemServiceResponse, VerifyCardRequest, VerifyCardResponse,
-} from './proto.js';
+  Code, ConnectError, createClient, createGrpcWebTransport, Entitlements, Verification,
+} from './gen/talentcard.js';
 import { BASIS, CARD_TITLES, REASONS, REGIONS, TEXT, t } from './i18n.js';
 import { scan } from './scan.js';
 
@@ -24,6 +23,24 @@ const state = {
 };
 
 const tx = (key) => t(TEXT, key, state.lang);
+
+// gRPC-Web (application/grpc-web+proto) to the gateway that served the page. A call that
+// never reached it is UNAVAILABLE: its outcome is unknown, so the same click may be retried.
+const transport = createGrpcWebTransport({
+  baseUrl: location.origin,
+  useBinaryFormat: true,
+  fetch: (input, init) => fetch(input, init).catch((e) => {
+    throw new ConnectError(`network: ${e.message}`, Code.Unavailable);
+  }),
+});
+const verification = createClient(Verification, transport);
+const entitlements = createClient(Entitlements, transport);
+
+/** The counter token, when there is one, as the gateway expects it. */
+const auth = () => ({ headers: state.token ? { authorization: `Bearer ${state.token}` } : {} });
+
+/** int64 fields and Timestamp seconds arrive as BigInt; the page's figures are small. */
+const num = (v) => (v === undefined ? undefined : Number(v));
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -139,13 +156,7 @@ async function verify(credential, { quiet = false } = {}) {
     $('verify').textContent = tx('checking');
   }
   try {
-    const verdict = await unary(
-      'talentcard.v1.Verification/VerifyCard',
-      VerifyCardRequest,
-      { credential, language: state.lang },
-      VerifyCardResponse,
-      state.token,
-    );
+    const verdict = await verification.verifyCard({ credential, language: state.lang }, auth());
     if (seq !== state.verifySeq) return;
     if (credential !== state.credential) state.redeem = new Map();
     state.credential = credential;
@@ -153,9 +164,10 @@ async function verify(credential, { quiet = false } = {}) {
     render();
   } catch (e) {
     if (seq !== state.verifySeq) return;
-    readError(e instanceof GrpcError && e.code === Code.UNAUTHENTICATED
-      ? `${tx('unauthenticated')}: ${e.message}`
-      : `${tx('error')}: ${e.message}`);
+    const err = ConnectError.from(e);
+    readError(err.code === Code.Unauthenticated
+      ? `${tx('unauthenticated')}: ${err.rawMessage}`
+      : `${tx('error')}: ${err.rawMessage}`);
   } finally {
     $('verify').disabled = false;
     $('verify').textContent = tx('verify');
@@ -203,22 +215,23 @@ function render() {
   );
   verdict.dataset.reason = v.reason;
 
-  const hasCard = Boolean(v.card_id);
+  const hasCard = Boolean(v.cardId);
   $('card').hidden = !hasCard;
-  $('card').className = `card ${v.issuer_region || ''} ${v.valid ? '' : 'void'}`;
-  $('card-title').textContent = t(CARD_TITLES, v.issuer_region, state.lang);
-  $('card-tier').textContent = v.native_tier;
-  $('card-name').textContent = v.holder_name;
-  $('card-no').textContent = v.card_id;
-  $('card-exp').textContent = date(v.expires_at?.seconds);
+  const expires = num(v.expiresAt?.seconds);
+  $('card').className = `card ${v.issuerRegion || ''} ${v.valid ? '' : 'void'}`;
+  $('card-title').textContent = t(CARD_TITLES, v.issuerRegion, state.lang);
+  $('card-tier').textContent = v.nativeTier;
+  $('card-name').textContent = v.holderName;
+  $('card-no').textContent = v.cardId;
+  $('card-exp').textContent = date(expires);
 
   const facts = [
-    ['holder', v.holder_name],
-    ['cardNo', v.card_id],
-    ['homeRegion', t(REGIONS, v.issuer_region, state.lang)],
-    ['nativeTier', v.native_tier],
-    ['recognisedTier', v.recognised_tier],
-    ['expires', v.expires_at?.seconds ? date(v.expires_at.seconds) : ''],
+    ['holder', v.holderName],
+    ['cardNo', v.cardId],
+    ['homeRegion', t(REGIONS, v.issuerRegion, state.lang)],
+    ['nativeTier', v.nativeTier],
+    ['recognisedTier', v.recognisedTier],
+    ['expires', expires ? date(expires) : ''],
   ].filter(([, value]) => value);
   $('facts').replaceChildren(...facts.flatMap(([k, value]) => [
     el('dt', { text: tx(k) }), el('dd', { text: value, 'data-fact': k }),
@@ -232,21 +245,21 @@ function render() {
 }
 
 function names(e) {
-  const [first, second] = state.lang === 'en' ? [e.name_en, e.name_zh] : [e.name_zh, e.name_en];
+  const [first, second] = state.lang === 'en' ? [e.nameEn, e.nameZh] : [e.nameZh, e.nameEn];
   return [first || e.name, second];
 }
 
 function serviceRow(e) {
   const [name, other] = names(e);
-  const r = state.redeem.get(e.service_code) ?? {};
+  const r = state.redeem.get(e.serviceCode) ?? {};
   const button = el('button', { type: 'button', class: 'redeem primary' });
   button.textContent = tx(r.busy ? 'redeeming' : r.key ? 'retry' : 'redeem');
   button.disabled = Boolean(r.busy);
-  button.addEventListener('click', () => redeem(e.service_code, button));
+  button.addEventListener('click', () => redeem(e.serviceCode, button));
   const outcome = el('div', { class: `outcome ${r.outcome?.ok ? 'ok' : 'bad'}`, text: outcomeText(r.outcome) });
-  return el('li', { 'data-code': e.service_code },
+  return el('li', { 'data-code': e.serviceCode },
     el('div', {},
-      el('div', { class: 'name', text: `${e.service_code} ${name}` }),
+      el('div', { class: 'name', text: `${e.serviceCode} ${name}` }),
       el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)} · ${tx('quota')}: ${quotaText(e.quota)}` }),
       outcome),
     button);
@@ -254,9 +267,9 @@ function serviceRow(e) {
 
 function infoRow(e) {
   const [name, other] = names(e);
-  return el('li', { 'data-code': e.service_code },
+  return el('li', { 'data-code': e.serviceCode },
     el('div', {},
-      el('div', { class: 'name', text: `${e.service_code} ${name}` }),
+      el('div', { class: 'name', text: `${e.serviceCode} ${name}` }),
       el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)}${e.reason ? ` · ${e.reason}` : ''}` })));
 }
 
@@ -275,7 +288,7 @@ function outcomeText(o) {
 // ---- redeeming --------------------------------------------------------------------------
 
 /** Statuses after which the outcome is unknown: the same click may be retried, same key. */
-const RETRYABLE = new Set([Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.UNKNOWN, Code.INTERNAL, Code.CANCELLED, Code.ABORTED]);
+const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal, Code.Canceled, Code.Aborted]);
 
 async function redeem(code, button) {
   const r = state.redeem.get(code) ?? {};
@@ -293,25 +306,23 @@ async function redeem(code, button) {
   state.redeem.set(code, r);
   button.textContent = tx('redeeming');
   try {
-    const res = await unary(
-      'talentcard.v1.Entitlements/RedeemService',
-      RedeemServiceRequest,
-      { credential: state.credential, service_code: code, idempotency_key: r.key },
-      RedeemServiceResponse,
-      state.token,
+    const res = await entitlements.redeemService(
+      { credential: state.credential, serviceCode: code, idempotencyKey: r.key },
+      auth(),
     );
     r.key = undefined;
-    r.outcome = { ok: true, remaining: res.remaining, periodEnd: res.period_end?.seconds, id: res.redemption_id };
+    r.outcome = { ok: true, remaining: num(res.remaining), periodEnd: num(res.periodEnd?.seconds), id: res.redemptionId };
   } catch (e) {
-    const status = e instanceof GrpcError ? e.code : Code.UNKNOWN;
+    const err = ConnectError.from(e);
+    const status = err.code;
     if (!RETRYABLE.has(status)) r.key = undefined;
     const kind = {
-      [Code.UNAUTHENTICATED]: 'unauthenticated',
-      [Code.PERMISSION_DENIED]: 'denied',
-      [Code.RESOURCE_EXHAUSTED]: 'exhausted',
-      [Code.FAILED_PRECONDITION]: 'refused',
+      [Code.Unauthenticated]: 'unauthenticated',
+      [Code.PermissionDenied]: 'denied',
+      [Code.ResourceExhausted]: 'exhausted',
+      [Code.FailedPrecondition]: 'refused',
     }[status] ?? (RETRYABLE.has(status) ? 'unavailable' : 'error');
-    r.outcome = { ok: false, kind, message: e.message };
+    r.outcome = { ok: false, kind, message: err.rawMessage };
   } finally {
     r.busy = false;
     render();

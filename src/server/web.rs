@@ -37,15 +37,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/i18n.js"),
     ),
+    // Generated from proto/ by proto/check: the messages and the gRPC-Web client.
     (
-        "/proto.js",
+        "/gen/talentcard.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../web/proto.js"),
+        include_bytes!("../../web/gen/talentcard.js"),
     ),
     (
-        "/grpc-web.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../web/grpc-web.js"),
+        "/gen/NOTICE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../web/gen/NOTICE"),
     ),
     (
         "/scan.js",

@@ -87,9 +87,6 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
         browser_dir().join("node_modules/playwright-core").exists(),
         "tests/browser/node_modules is missing: npm ci --prefix tests/browser (or set SKIP_BROWSER_TEST=1)"
     );
-    // The page's protobuf codec first: plain unit tests under Node.
-    node(&["--test", "proto.test.mjs"], &[]);
-
     // With the partner configured, so that a visitor's card is shown too.
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
@@ -106,6 +103,20 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
         .expect("card");
     let token = counter_token_from_cli(&app, "desk-1");
     let port = app.addr.rsplit(':').next().expect("port");
+    // The page's generated code first, under Node: its bytes, and its gRPC-Web client
+    // against this gateway (trusting the development CA).
+    node(
+        &["--test", "proto.test.mjs"],
+        &[
+            ("GATEWAY_URL", format!("https://127.0.0.1:{port}/")),
+            ("CARD_PAYLOAD", card.qr_payload.clone()),
+            ("CARD_ID", card.card_id.clone()),
+            (
+                "NODE_EXTRA_CA_CERTS",
+                app.certs.join("ca.pem").display().to_string(),
+            ),
+        ],
+    );
     let shots = screenshot_dir();
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let camera = partner_dir.path().join("card.y4m");

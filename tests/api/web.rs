@@ -171,6 +171,24 @@ async fn the_counter_page_is_served_with_a_strict_policy() {
             .starts_with("text/javascript")
     );
     assert_eq!(http1(&app, "GET", "/vendor/jsQR.js", &[], b"").status, 200);
+    // The protobuf messages and the gRPC-Web client, generated from proto/ (proto/check).
+    let app_js = String::from_utf8(js.body).expect("utf-8");
+    assert!(app_js.contains("from './gen/talentcard.js'"));
+    let generated = http1(&app, "GET", "/gen/talentcard.js", &[], b"");
+    assert_eq!(generated.status, 200);
+    assert!(
+        generated
+            .header("content-type")
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+    assert!(
+        generated
+            .body
+            .starts_with("// Generated from proto/ by proto/check".as_bytes())
+    );
+    assert_eq!(http1(&app, "GET", "/gen/NOTICE", &[], b"").status, 200);
+    assert_eq!(http1(&app, "GET", "/proto.js", &[], b"").status, 404);
     assert_eq!(http1(&app, "GET", "/../Cargo.toml", &[], b"").status, 404);
     assert_eq!(http1(&app, "GET", "/nothing-here", &[], b"").status, 404);
 }

@@ -167,8 +167,19 @@ try {
   const decoder = await page.evaluate(() => (typeof window.jsQR === 'function' ? 'jsQR' : 'BarcodeDetector'));
   console.log(`camera read by ${decoder}`);
 
+  // A token the gateway refuses: UNAUTHENTICATED, shown with the gateway's own reason, and
+  // nothing is redeemed.
+  await page.fill('#token', 'not-a-token');
+  await page.click('#token-form button[type=submit]');
+  await page.locator('#token-status', { hasText: '这不是窗口凭证' }).waitFor(T);
+  await page.locator('#services li[data-code=CQ12] button.redeem').click();
+  const refused = page.locator('#services li[data-code=CQ12] .outcome.bad', { hasText: '窗口凭证无效' });
+  await refused.waitFor(T);
+  assert.match(await refused.textContent(), /^窗口凭证无效、已过期或已吊销: .*counter token/, 'the gateway\'s reason is shown');
+  assert.equal(redeemCalls, 6);
+
   assert.deepEqual(problems, [], 'the page logged errors');
-  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages, camera OK');
+  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages, camera, refused token OK');
 } catch (e) {
   console.error(`counter page test failed: ${e.stack || e}`);
   if (problems.length) console.error(problems.join('\n'));
