@@ -27,7 +27,7 @@ impl Db {
                     "REQUIRE_POSTGRES_TESTS is set but TEST_DATABASE_URL is not"
                 );
                 not_run(
-                    "the PostgreSQL variants (tests named ...::postgres pass without running)",
+                    "the PostgreSQL tests (the ...::postgres variants and PostgreSQL-only ones pass without running)",
                     "TEST_DATABASE_URL is not set",
                 );
                 None
