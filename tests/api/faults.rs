@@ -2,7 +2,7 @@
 //! acknowledged redemption, records none twice, and answers retries with the originals.
 //!
 //! The PostgreSQL test stops and starts a server of its own: FAULT_DATABASE_URL names it and
-//! FAULT_PG_CTL is the command that controls it (`.ci/run` sets both).
+//! FAULT_PG_CTL is the command that controls it (`tests/with-postgres` sets both).
 
 use crate::both_databases;
 use crate::helpers::{Db, TestApp, own_card, verify};
@@ -355,7 +355,10 @@ fn fault_postgres() -> Option<(String, String)> {
                 std::env::var_os("REQUIRE_FAULT_TESTS").is_none(),
                 "REQUIRE_FAULT_TESTS is set but FAULT_DATABASE_URL / FAULT_PG_CTL are not"
             );
-            eprintln!("FAULT_DATABASE_URL / FAULT_PG_CTL not set: PostgreSQL fault test not run");
+            crate::helpers::not_run(
+                "the PostgreSQL fault test (postgresql_stopped_under_load passes without running)",
+                "FAULT_DATABASE_URL / FAULT_PG_CTL are not set",
+            );
             None
         }
     }

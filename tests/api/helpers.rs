@@ -16,16 +16,43 @@ pub(crate) enum Db {
 }
 
 impl Db {
-    /// PostgreSQL when TEST_DATABASE_URL is set.
+    /// PostgreSQL when TEST_DATABASE_URL is set; without it the variant passes without
+    /// running (said on the terminal), or fails under REQUIRE_POSTGRES_TESTS (tests/run).
     pub(crate) fn postgres() -> Option<Self> {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
             _ => {
-                eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+                assert!(
+                    std::env::var_os("REQUIRE_POSTGRES_TESTS").is_none(),
+                    "REQUIRE_POSTGRES_TESTS is set but TEST_DATABASE_URL is not"
+                );
+                not_run(
+                    "the PostgreSQL tests (the ...::postgres variants and PostgreSQL-only ones pass without running)",
+                    "TEST_DATABASE_URL is not set",
+                );
                 None
             }
         }
     }
+}
+
+/// Says on the terminal, once per test process, that `what` did not run and why. Written to
+/// `io::stderr()` itself: libtest captures `eprintln!` of passing tests, and a quick
+/// `cargo test` must still show what it left out.
+pub(crate) fn not_run(what: &'static str, why: &str) {
+    use std::io::Write;
+    static SAID: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if said.contains(&what) {
+        return;
+    }
+    said.push(what);
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nNOT RUN: {what}: {why}. tests/run runs every test."
+    );
 }
 
 /// Runs an async test body on SQLite and on PostgreSQL.
