@@ -18,8 +18,8 @@ const DRAWS: usize = 8;
 /// A card's claims as signed: in DOMAIN.md's names, or renamed as the own profile says.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
-enum OwnClaims {
-    Card(CardClaims),
+enum OwnClaims<'c> {
+    Card(&'c CardClaims),
     Renamed(serde_json::Map<String, serde_json::Value>),
 }
 
@@ -125,7 +125,7 @@ impl Gateway {
             },
         };
         let payload = self
-            .own_claims(claims)
+            .own_claims(&claims)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let typ = if self.own_profile.typ.is_empty() {
             OWN_TOKEN_TYPE
@@ -140,12 +140,12 @@ impl Gateway {
     }
 
     /// The claims under the own profile's names (the same program issues either card).
-    fn own_claims(&self, claims: CardClaims) -> Result<OwnClaims, serde_json::Error> {
+    fn own_claims<'c>(&self, claims: &'c CardClaims) -> Result<OwnClaims<'c>, serde_json::Error> {
         let names = &self.own_profile.claims;
         if names.card_number == "sub" && names.holder_name == "name" && names.tier == "tier" {
             return Ok(OwnClaims::Card(claims));
         }
-        let serde_json::Value::Object(mut map) = serde_json::to_value(&claims)? else {
+        let serde_json::Value::Object(mut map) = serde_json::to_value(claims)? else {
             return Ok(OwnClaims::Card(claims));
         };
         for (ours, theirs) in [

@@ -27,6 +27,10 @@ impl Algorithm {
 }
 
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a handful of keys, read on every verify: no indirection"
+)]
 enum Material {
     Ed25519 {
         key: ed25519_dalek::VerifyingKey,
