@@ -9,10 +9,11 @@
 //! not end them either; versions before it derived the key from the key-encryption key, and
 //! that key still verifies what they issued until it expires.
 
-use super::jws::{b64, b64_decode};
+use super::jose::{self, Checked};
+use super::jws::b64_decode;
 use hmac::{Mac, SimpleHmac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 /// The `typ` header of a counter token.
 pub const COUNTER_TOKEN_TYPE: &str = "counter+jwt";
@@ -28,8 +29,12 @@ const LABEL: &[u8] = b"talent-gateway counter-token v1";
 
 type HmacSha256 = SimpleHmac<sha2::Sha256>;
 
-/// The HMAC key of counter tokens.
-pub struct CounterTokenKey(Zeroizing<[u8; 32]>);
+/// The HMAC key of counter tokens, as jsonwebtoken signs and checks with it (both forms
+/// zeroize on drop).
+pub struct CounterTokenKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
 
 /// What a counter token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +51,9 @@ pub struct CounterClaims {
     pub jti: String,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The header as read before the signature: exactly `alg` and `typ`, each once (serde
+/// refuses a member twice). jsonwebtoken's own header parsing would take any other member.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenHeader {
     alg: String,
@@ -73,7 +80,11 @@ pub enum CounterTokenError {
 impl CounterTokenKey {
     /// The key itself (a random secret stored sealed).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(Zeroizing::new(bytes))
+        let bytes = zeroize::Zeroizing::new(bytes);
+        Self {
+            encoding: EncodingKey::from_secret(bytes.as_slice()),
+            decoding: DecodingKey::from_secret(bytes.as_slice()),
+        }
     }
 
     /// Derives the key from a 32-byte secret shared by the replicas, as versions before the
@@ -81,19 +92,14 @@ impl CounterTokenKey {
     pub fn derive(secret: &[u8; 32]) -> Self {
         let mut mac = mac(secret);
         mac.update(LABEL);
-        Self(Zeroizing::new(mac.finalize().into_bytes().into()))
+        Self::from_bytes(mac.finalize().into_bytes().into())
     }
 
     /// The compact token for `claims`.
     pub fn sign(&self, claims: &CounterClaims) -> String {
-        let header = TokenHeader {
-            alg: "HS256".into(),
-            typ: COUNTER_TOKEN_TYPE.into(),
-        };
-        let input = format!("{}.{}", part(&header), part(claims));
-        let mut m = mac(self.0.as_slice());
-        m.update(input.as_bytes());
-        format!("{input}.{}", b64(m.finalize().into_bytes()))
+        let header = jose::header(Algorithm::HS256, COUNTER_TOKEN_TYPE, None);
+        // An HMAC key of any length and a plain struct: encoding cannot fail.
+        jose::sign(&header, claims, &self.encoding).expect("a counter token signs")
     }
 
     /// The claims of a token this key signed that has not expired at `now`.
@@ -114,12 +120,13 @@ impl CounterTokenKey {
         if header.alg != "HS256" || header.typ != COUNTER_TOKEN_TYPE {
             return Err(Malformed("not a counter+jwt"));
         }
-        let signature = b64_decode(s).map_err(|_| Malformed("signature"))?;
-        let mut m = mac(self.0.as_slice());
-        m.update(&token.as_bytes()[..h.len() + 1 + p.len()]);
-        // Constant-time comparison.
-        m.verify_slice(&signature)
-            .map_err(|_| CounterTokenError::BadSignature)?;
+        // jsonwebtoken compares the MAC in constant time.
+        let input = &token.as_bytes()[..h.len() + 1 + p.len()];
+        match jose::verify(input, s, &self.decoding, Algorithm::HS256) {
+            Checked::Valid => {}
+            Checked::Invalid => return Err(CounterTokenError::BadSignature),
+            Checked::NotBase64 => return Err(Malformed("signature")),
+        }
         let claims: CounterClaims =
             serde_json::from_slice(&b64_decode(p).map_err(|_| Malformed("claims"))?)
                 .map_err(|_| Malformed("claims"))?;
@@ -134,14 +141,10 @@ fn mac(key: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(key).expect("HMAC takes any key length")
 }
 
-/// base64url of a part's JSON (plain structs: serialising cannot fail).
-fn part<T: Serialize>(v: &T) -> String {
-    b64(serde_json::to_vec(v).unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::b64;
 
     fn claims(exp: i64) -> CounterClaims {
         CounterClaims {
@@ -163,6 +166,42 @@ mod tests {
         assert_eq!(
             other.verify(&token, 1500),
             Err(CounterTokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn tokens_signed_before_jsonwebtoken_still_verify() {
+        // What earlier versions wrote: header members in the order alg, typ, MAC by hand.
+        let secret = [7; 32];
+        let derived = {
+            let mut m = mac(&secret);
+            m.update(LABEL);
+            m.finalize().into_bytes()
+        };
+        let input = format!(
+            "{}.{}",
+            b64(br#"{"alg":"HS256","typ":"counter+jwt"}"#),
+            b64(serde_json::to_vec(&claims(2000)).expect("json"))
+        );
+        let mut m = mac(&derived);
+        m.update(input.as_bytes());
+        let old = format!("{input}.{}", b64(m.finalize().into_bytes()));
+        let key = CounterTokenKey::derive(&secret);
+        assert_eq!(key.verify(&old, 1999), Ok(claims(2000)));
+        // And the new form carries the same header members, nothing more.
+        let token = key.sign(&claims(2000));
+        let h = token.split('.').next().expect("header");
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64_decode(h).expect("b64")).expect("json");
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "HS256", "typ": "counter+jwt"})
+        );
+        let sig = token.rsplit_once('.').expect("parts").0;
+        let bad_b64 = format!("{sig}.!!");
+        assert_eq!(
+            key.verify(&bad_b64, 1500),
+            Err(CounterTokenError::Malformed("signature"))
         );
     }
 

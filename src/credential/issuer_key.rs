@@ -1,7 +1,9 @@
 //! An issuer's Ed25519 key, its RFC 7638 thumbprint (`kid`) and its JWK.
 
+use super::jose::ed25519_encoding_key;
 use super::jws::b64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::EncodingKey;
 use sha2::{Digest, Sha256};
 
 /// RFC 7638 thumbprint of an Ed25519 public key: anyone can recompute it from the JWK.
@@ -19,13 +21,20 @@ pub fn thumbprint(public: &VerifyingKey) -> String {
 pub struct IssuerKey {
     kid: String,
     signing: SigningKey,
+    /// The same key as jsonwebtoken signs with, made once (it zeroizes on drop).
+    encoding: EncodingKey,
 }
 
 impl IssuerKey {
     /// Wraps a key; the kid is derived, never chosen.
     pub fn new(signing: SigningKey) -> Self {
         let kid = thumbprint(&signing.verifying_key());
-        Self { kid, signing }
+        let encoding = ed25519_encoding_key(&signing);
+        Self {
+            kid,
+            signing,
+            encoding,
+        }
     }
 
     /// Draws a fresh key from the operating system's generator.
@@ -41,6 +50,11 @@ impl IssuerKey {
     /// The private key, for signing.
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing
+    }
+
+    /// The private key as jsonwebtoken signs with it.
+    pub fn encoding_key(&self) -> &EncodingKey {
+        &self.encoding
     }
 
     /// The public half.

@@ -3,6 +3,9 @@
 //! and refusing a member name given twice at any depth (compared unescaped). It accepts
 //! exactly what `serde_json` accepts for a `Map<String, Value>`, less what those bounds and
 //! duplicates refuse, and keeps only where the top-level members' values lie.
+//!
+//! Hand-written: jsonwebtoken parses with serde (last duplicate wins, no caps), after which
+//! nothing could refuse these shapes before the signature.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;

@@ -1,10 +1,12 @@
 //! JWS compact serialisation (RFC 7515), just what our profiles need, with borrowed parts so
 //! the verify path copies nothing it does not have to.
+//!
+//! Hand-written: jsonwebtoken reads headers with serde (a repeated member's last value wins,
+//! no caps), so the strict, linear pre-signature reading stays here; it signs and checks.
 
 use super::json_scan::{self, Member, Scanned};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer, SigningKey};
 use std::borrow::Cow;
 
 /// Credentials larger than this are MALFORMED before any parsing (DESIGN.md).
@@ -81,6 +83,8 @@ pub struct CompactJws<'a> {
     pub payload: &'a [u8],
     /// The raw signature bytes.
     pub signature: &'a [u8],
+    /// The signature part as it came (base64url), what jsonwebtoken checks.
+    pub signature_b64: &'a str,
     /// `BASE64URL(header) . BASE64URL(payload)`, the bytes that were signed.
     pub signing_input: &'a str,
 }
@@ -130,25 +134,17 @@ impl<'a> CompactJws<'a> {
             header,
             payload,
             signature,
+            signature_b64: s,
             signing_input: &token[..h.len() + 1 + p.len()],
         })
     }
 }
 
-/// Signs `header` and `claims` (both JSON) into a compact JWS with an Ed25519 key.
-pub fn sign_compact(header: &serde_json::Value, claims: &[u8], key: &SigningKey) -> String {
-    let mut out = b64(header.to_string());
-    out.push('.');
-    out.push_str(&b64(claims));
-    let sig = key.sign(out.as_bytes());
-    out.push('.');
-    out.push_str(&b64(sig.to_bytes()));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::sign_compact;
+    use ed25519_dalek::SigningKey;
 
     #[test]
     fn a_signed_token_splits_back() {

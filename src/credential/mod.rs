@@ -6,6 +6,7 @@ mod claims;
 mod counter_token;
 mod holder_key;
 mod issuer_key;
+pub mod jose;
 mod json_scan;
 mod jws;
 mod key_sealing;
@@ -24,8 +25,9 @@ pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
+pub use jose::sign_compact;
 pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};
-pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode, sign_compact};
+pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode};
 pub use key_sealing::{
     DEFAULT_KEK_ID, KekConfigError, KeyEncryptionKey, KeyEncryptionKeys, MAX_KEK_ID_LEN, SealError,
     SealingAlgorithm,

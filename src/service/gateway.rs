@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{KeyEncryptionKeys, STATUS_BITS, sign_compact};
+use crate::credential::{KeyEncryptionKeys, STATUS_BITS, jose};
 use crate::domain::{Tier, TokenProfile};
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
@@ -279,9 +279,13 @@ impl Gateway {
             "ttl": STATUS_LIST_TTL,
             "status_list": { "bits": STATUS_BITS, "lst": lst },
         });
-        let header =
-            serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": "statuslist+jwt"});
-        let token = sign_compact(&header, claims.to_string().as_bytes(), signer.signing_key());
+        let header = jose::header(
+            jsonwebtoken::Algorithm::EdDSA,
+            "statuslist+jwt",
+            Some(signer.kid()),
+        );
+        let token = jose::sign(&header, &claims, signer.encoding_key())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         *cached = Some((seq, t, token.clone()));
         Ok(token)
     }

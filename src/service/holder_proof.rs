@@ -7,7 +7,8 @@
 
 use super::{Gateway, ServiceError, Verdict, now};
 use crate::config::HolderProofConfig;
-use crate::credential::{CompactJws, HolderKey, b64, sign_compact, strip_qr_prefix};
+use crate::credential::jose::{self, Ed25519Key};
+use crate::credential::{CompactJws, HolderKey, b64, strip_qr_prefix};
 use crate::domain::{Reason, SpiffeId};
 use crate::store::ChallengeUse;
 use ed25519_dalek::{Signature, SigningKey};
@@ -102,6 +103,8 @@ pub(crate) struct ParsedProof {
     pub(crate) claims: ProofClaims,
     signing_input: String,
     signature: Signature,
+    /// The signature part as it came, for jsonwebtoken.
+    signature_b64: String,
 }
 
 /// What the offline checks compare a proof with.
@@ -156,6 +159,7 @@ pub(crate) fn parse(proof: &str) -> Result<ParsedProof, String> {
         signing_input: jws.signing_input.to_owned(),
         claims,
         signature,
+        signature_b64: jws.signature_b64.to_owned(),
     })
 }
 
@@ -167,8 +171,13 @@ impl ParsedProof {
             .key
             .verifying_key()
             .ok_or("the card's cnf.jwk is not an Ed25519 key")?;
-        key.verify_strict(self.signing_input.as_bytes(), &self.signature)
-            .map_err(|_| "holder proof signature does not match the card's cnf.jwk")?;
+        if !Ed25519Key::new(&key).verify(
+            self.signing_input.as_bytes(),
+            &self.signature.to_bytes(),
+            &self.signature_b64,
+        ) {
+            return Err("holder proof signature does not match the card's cnf.jwk".into());
+        }
         let c = &self.claims;
         if !want.audience.contains(&c.aud.as_str()) {
             return Err(format!(
@@ -202,14 +211,15 @@ pub fn sign_holder_proof(
     audience: &str,
     iat: i64,
 ) -> String {
-    let header = serde_json::json!({"alg": "EdDSA", "typ": HOLDER_PROOF_TYPE});
+    let header = jose::header(jsonwebtoken::Algorithm::EdDSA, HOLDER_PROOF_TYPE, None);
     let claims = serde_json::json!({
         "nonce": nonce,
         "aud": audience,
         "iat": iat,
         "sd_hash": sd_hash(strip_qr_prefix(credential)),
     });
-    sign_compact(&header, claims.to_string().as_bytes(), key)
+    // A JSON object and an Ed25519 PKCS#8 key: encoding cannot fail.
+    jose::sign(&header, &claims, &jose::ed25519_encoding_key(key)).expect("a holder proof signs")
 }
 
 fn refuse(mut v: Verdict, reason: Reason, detail: impl Into<String>) -> Verdict {
@@ -419,7 +429,7 @@ mod tests {
     }
 
     fn signed(header: serde_json::Value, claims: serde_json::Value) -> String {
-        sign_compact(&header, claims.to_string().as_bytes(), &key())
+        crate::credential::sign_compact(&header, claims.to_string().as_bytes(), &key())
     }
 
     fn claims(iat: i64) -> serde_json::Value {

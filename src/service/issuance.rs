@@ -3,7 +3,7 @@
 use super::{Gateway, ServiceError, now};
 use crate::credential::{
     CardClaims, Confirmation, HolderKey, OWN_QR_PREFIX, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
-    sign_compact,
+    jose,
 };
 use crate::domain::{CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier};
 use crate::store::{
@@ -14,6 +14,14 @@ use sha2::{Digest, Sha256};
 const DAY: i64 = 86_400;
 /// Attempts at drawing a free status index and card number before giving up.
 const DRAWS: usize = 8;
+
+/// A card's claims as signed: in DOMAIN.md's names, or renamed as the own profile says.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum OwnClaims<'c> {
+    Card(&'c CardClaims),
+    Renamed(serde_json::Map<String, serde_json::Value>),
+}
 
 /// A parsed IssueCard request: every field already valid in itself.
 #[derive(Debug, Clone)]
@@ -117,27 +125,28 @@ impl Gateway {
             },
         };
         let payload = self
-            .own_claims(claims)
+            .own_claims(&claims)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let typ = if self.own_profile.typ.is_empty() {
             OWN_TOKEN_TYPE
         } else {
             self.own_profile.typ.as_str()
         };
-        let header = serde_json::json!({"alg": "EdDSA", "kid": signer.kid(), "typ": typ});
-        card.token = sign_compact(&header, &payload, signer.signing_key());
+        let header = jose::header(jsonwebtoken::Algorithm::EdDSA, typ, Some(signer.kid()));
+        card.token = jose::sign(&header, &payload, signer.encoding_key())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         card.kid = signer.kid().to_owned();
         Ok(())
     }
 
     /// The claims under the own profile's names (the same program issues either card).
-    fn own_claims(&self, claims: CardClaims) -> Result<Vec<u8>, serde_json::Error> {
+    fn own_claims<'c>(&self, claims: &'c CardClaims) -> Result<OwnClaims<'c>, serde_json::Error> {
         let names = &self.own_profile.claims;
         if names.card_number == "sub" && names.holder_name == "name" && names.tier == "tier" {
-            return serde_json::to_vec(&claims);
+            return Ok(OwnClaims::Card(claims));
         }
-        let serde_json::Value::Object(mut map) = serde_json::to_value(&claims)? else {
-            return serde_json::to_vec(&claims);
+        let serde_json::Value::Object(mut map) = serde_json::to_value(claims)? else {
+            return Ok(OwnClaims::Card(claims));
         };
         for (ours, theirs) in [
             ("sub", &names.card_number),
@@ -148,7 +157,7 @@ impl Gateway {
                 map.insert(theirs.clone(), v);
             }
         }
-        serde_json::to_vec(&map)
+        Ok(OwnClaims::Renamed(map))
     }
 
     fn draft(

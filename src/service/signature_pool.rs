@@ -7,6 +7,9 @@
 //! added to R), and for own keys that signer is this gateway. A lone call checks its
 //! signature alone, one yield later.
 //!
+//! Hand-written: jsonwebtoken verifies one signature at a time; own cards are batch-verified
+//! across calls.
+//!
 //! One bad signature fails its whole round, and every member then pays for a check of its
 //! own. So a caller's bad signatures must cost that caller, not others: calls are pooled
 //! only from a connection that has shown a good signature and no bad one for a while

@@ -1,13 +1,15 @@
 //! Verification keys pinned to one algorithm, parsed once from a JWK.
 
 use crate::credential::b64_decode;
+use crate::credential::jose::{self, Checked, Ed25519Key};
 use ed25519_dalek::Signature as EdSignature;
-use p256::ecdsa::signature::Verifier;
+use jsonwebtoken::DecodingKey;
 
 /// Algorithms the registry accepts. Everything else is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
-    /// Ed25519 (`EdDSA`, or its RFC 9864 name `Ed25519`).
+    /// Ed25519 (`EdDSA`, or its RFC 9864 name `Ed25519`, which jsonwebtoken's `Algorithm`
+    /// does not know: both are read here and checked as its `EdDSA`).
     EdDsa,
     /// ECDSA P-256 with SHA-256.
     Es256,
@@ -25,13 +27,20 @@ impl Algorithm {
 }
 
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a handful of keys, read on every verify: no indirection"
+)]
 enum Material {
     Ed25519 {
         key: ed25519_dalek::VerifyingKey,
         /// Batch verification agrees with `verify_strict` for this key (see `batchable`).
         batchable: bool,
+        /// The same key for jsonwebtoken, which checks partner signatures.
+        jwt: Ed25519Key,
     },
-    P256(p256::ecdsa::VerifyingKey),
+    /// The uncompressed SEC1 point, checked on the curve when the JWK was read.
+    P256(DecodingKey),
 }
 
 impl Material {
@@ -40,7 +49,12 @@ impl Material {
         // equation: they agree on every signature a key in the prime-order subgroup makes
         // honestly. Checked once per key (one scalar multiplication).
         let batchable = !key.is_weak() && key.to_edwards().is_torsion_free();
-        Self::Ed25519 { key, batchable }
+        let jwt = Ed25519Key::new(&key);
+        Self::Ed25519 {
+            key,
+            batchable,
+            jwt,
+        }
     }
 }
 
@@ -91,18 +105,32 @@ impl PinnedKey {
             Material::Ed25519 {
                 key,
                 batchable: true,
+                ..
             } => EdSignature::from_slice(signature).ok().map(|s| (key, s)),
             _ => None,
         }
     }
 
-    /// Checks a JWS signature over `input`.
-    pub fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
+    /// Checks a JWS signature over `input` with jsonwebtoken: `signature` is the decoded
+    /// third part, `signature_b64` the same as it came.
+    pub fn verify(&self, input: &[u8], signature: &[u8], signature_b64: &str) -> bool {
+        match &self.material {
+            Material::Ed25519 { jwt, .. } => jwt.verify(input, signature, signature_b64),
+            Material::P256(key) => {
+                jose::verify(input, signature_b64, key, jsonwebtoken::Algorithm::ES256)
+                    == Checked::Valid
+            }
+        }
+    }
+
+    /// An own card's signature checked alone, as the batch checks it.
+    pub fn verify_own(&self, input: &[u8], signature: &[u8], signature_b64: &str) -> bool {
+        // Hand-written: jsonwebtoken verifies one signature at a time; own cards are
+        // batch-verified across calls, and their single checks must give the batch's verdict.
         match &self.material {
             Material::Ed25519 { key, .. } => EdSignature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(input, &sig).is_ok()),
-            Material::P256(k) => p256::ecdsa::Signature::from_slice(signature)
-                .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
+            Material::P256(_) => self.verify(input, signature, signature_b64),
         }
     }
 
@@ -144,8 +172,9 @@ impl PinnedKey {
                     y.as_slice().into(),
                     false,
                 );
-                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                p256::ecdsa::VerifyingKey::from_encoded_point(&point)
                     .map_err(|_| format!("{kid}: not a P-256 point"))?;
+                let key = DecodingKey::from_ec_der(point.as_bytes());
                 (Algorithm::Es256, Material::P256(key))
             }
             (kty, crv) => {

@@ -9,7 +9,7 @@ use crate::recognition::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hostile::{header, hostile_tokens, sign_raw};
-use serde_json::Value;
+use serde_json::{Value, json};
 use talent_gateway::pb;
 use tonic::Code;
 
@@ -105,6 +105,52 @@ async fn keys_never_vouch_across_issuers() {
 struct RawVerifyCardRequest {
     #[prost(bytes = "vec", tag = "1")]
     credential: Vec<u8>,
+}
+
+/// A partner publishing a small-order Ed25519 key: under it, the signature R = identity,
+/// s = 0 passes ed25519-dalek's plain `verify` (what jsonwebtoken's EdDSA calls) for any
+/// message. The gateway checks partner signatures with jsonwebtoken and must still refuse it,
+/// as `verify_strict` does.
+#[tokio::test]
+async fn a_small_order_partner_key_vouches_for_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let my = Mianyang::new(dir.path());
+    let jwks_path = dir.path().join("mianyang-jwks.json");
+    let mut jwks: Value =
+        serde_json::from_slice(&std::fs::read(&jwks_path).expect("jwks")).expect("json");
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(identity),
+        "kid": "my-weak", "alg": "EdDSA", "use": "sig"});
+    jwks["keys"].as_array_mut().expect("keys").push(weak);
+    std::fs::write(&jwks_path, jwks.to_string()).expect("write jwks");
+    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+
+    let claims = Mianyang::claims("B");
+    let header = json!({"alg": "EdDSA", "kid": "my-weak", "typ": "JWT"});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&identity);
+    // The forgery is real: the plain check accepts it.
+    let plain = ed25519_dalek::VerifyingKey::from_bytes(&identity).expect("a point");
+    assert!(
+        ed25519_dalek::Verifier::verify(
+            &plain,
+            input.as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&signature)
+        )
+        .is_ok()
+    );
+    let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    let v = verify(&app, &forged).await;
+    assert_eq!(v.reason, "BAD_SIGNATURE", "{v:?}");
+    assert!(!v.valid);
+    // The partner's honest key still vouches for its cards.
+    assert!(verify(&app, &my.token(&claims)).await.valid);
 }
 
 #[tokio::test]

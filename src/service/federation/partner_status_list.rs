@@ -22,6 +22,8 @@ pub(crate) fn verify(
     else {
         return Err("status list token is not a compact JWS".into());
     };
+    // The header is checked here: jsonwebtoken would take crit and key or URL headers
+    // without refusing them; it checks the signature below.
     let header: serde_json::Value = b64_decode(h)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -51,6 +53,7 @@ pub(crate) fn verify(
     if !key.verify(
         &token.trim().as_bytes()[..h.len() + 1 + p.len()],
         &signature,
+        s,
     ) {
         return Err("status list signature does not match the bundle's keys".into());
     }
