@@ -36,6 +36,33 @@ pub(crate) enum CertsCommand {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Make the gateway's server key and certificate, signed by the CA in --ca-dir: its DNS
+    /// names, and the gateway's own partner identity spiffe://TRUST_DOMAIN/partner/REGION
+    /// (for client auth too: it is the certificate the gateway calls partners with).
+    /// Writes OUT_DIR/server.pem and OUT_DIR/server.key (0600).
+    IssueServer {
+        /// DNS names the server answers to (repeat the flag), e.g. gateway.cq.example.
+        #[arg(long, required = true)]
+        dns: Vec<String>,
+        /// IP addresses, if callers dial one (repeat the flag).
+        #[arg(long)]
+        ip: Vec<std::net::IpAddr>,
+        /// This gateway's region: its partner identity's last part.
+        #[arg(long, default_value = "chongqing")]
+        region: String,
+        /// Days of validity.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Folder holding the CA (ca.pem and ca.key).
+        #[arg(long, default_value = "certs")]
+        ca_dir: PathBuf,
+        /// Trust domain [default: the one the CA certificate names].
+        #[arg(long)]
+        trust_domain: Option<String>,
+        /// Folder to write into [default: the CA folder].
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Sign a certificate signing request (from `certs csr`) for spiffe://TRUST_DOMAIN/ROLE/NAME.
     /// The request's signature must verify; its own subject and names are ignored: the
     /// identity is --role and --name. Prints the certificate, or writes it to --out.
@@ -155,6 +182,42 @@ pub(crate) fn run(cmd: CertsCommand) -> anyhow::Result<()> {
                 cert_path.display(),
                 key_path.display(),
                 who.days
+            );
+        }
+        CertsCommand::IssueServer {
+            dns,
+            ip,
+            region,
+            days,
+            ca_dir,
+            trust_domain,
+            out_dir,
+        } => {
+            let who = Enrolment {
+                role: "partner".into(),
+                name: region,
+                days,
+                ca_dir,
+                trust_domain,
+            };
+            let (ca, id) = who.resolve()?;
+            let out_dir = out_dir.unwrap_or_else(|| who.ca_dir.clone());
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("creating {}", out_dir.display()))?;
+            let (cert_path, key_path) = (out_dir.join("server.pem"), out_dir.join("server.key"));
+            anyhow::ensure!(
+                !key_path.exists(),
+                "{} exists: not overwritten",
+                key_path.display()
+            );
+            let (cert, key) = ca.issue_server(&dns, &ip, Some(&id), days)?;
+            pki::write(&key_path, &key, true)?;
+            pki::write(&cert_path, &cert, false)?;
+            println!(
+                "wrote {} and {} for {} and {id}, {days} days",
+                cert_path.display(),
+                key_path.display(),
+                dns.join(", ")
             );
         }
         CertsCommand::SignCsr { who, csr, out } => {

@@ -257,3 +257,36 @@ fn a_ca_made_by_init_ca_issues_certificates_for_its_trust_domain() {
     ]);
     assert!(!ok && out.contains("--name"), "{out}");
 }
+
+#[test]
+fn the_committed_partner_anchor_placeholder_stops_the_start_naming_itself() {
+    let placeholder = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs/partners/mianyang-ca.pem");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[partners]]\nid = \"mianyang\"\nprofile = \"science-city-card-v1\"\n\
+             issuer = \"urn:cn:510700:kjc-talent-card\"\n\
+             federation_endpoint = \"https://127.0.0.1:1\"\n\
+             spiffe_id = \"spiffe://my.talent/partner/mianyang\"\nclient_ca = {:?}\n",
+            path(&placeholder)
+        ),
+    )
+    .expect("config");
+    let data = dir.path().join("data");
+    let (ok, out) = cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--config",
+        path(&config),
+        "--data-dir",
+        path(&data),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("mianyang-ca.pem holds no CA certificate"),
+        "{out}"
+    );
+}
