@@ -35,7 +35,7 @@ pub(crate) enum KeysCommand {
 
 pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result<()> {
     let cmd = match cmd {
-        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args).await,
+        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args, client.json).await,
         cmd => cmd,
     };
     let mut admin = AdminClient::new(client.channel().await?);

@@ -149,6 +149,9 @@ enum ConfigCommand {
         /// TOML configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Print {ok, effective, problems} as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -239,8 +242,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => card::verify(&credential, &holder_proof, &client).await,
         Command::Holder { command } => holder::run(command).await,
         Command::Config {
-            command: ConfigCommand::Check { config },
-        } => config_check::config_check(config.as_deref()),
+            command: ConfigCommand::Check { config, json },
+        } => config_check::config_check(config.as_deref(), json),
         Command::Certs { command } => certs::run(command),
     }
 }
