@@ -1,12 +1,13 @@
 //! A development PKI: a CA, a server certificate for loopback, and one client certificate per
-//! role with a SPIFFE-style URI SAN. Never for production.
+//! role with a SPIFFE-style URI SAN. Never for production. Made with the same code as
+//! `talent-gateway certs ...` (pki.rs); the CA key is kept beside it (0600) so a development
+//! counter can be enrolled with `certs sign-csr --ca-dir DATA_DIR/certs`.
 
-use anyhow::Context;
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
-};
+use crate::pki::Ca;
 use std::path::{Path, PathBuf};
+
+/// Validity of development certificates.
+const DEV_DAYS: u32 = 3650;
 
 /// Paths of a development PKI under one folder.
 #[derive(Debug, Clone)]
@@ -18,7 +19,7 @@ pub struct DevPki {
 impl DevPki {
     /// The CA certificate (also the client CA).
     pub fn ca(&self) -> PathBuf {
-        self.dir.join("ca.pem")
+        self.dir.join(crate::pki::CA_CERT)
     }
 
     /// The server certificate.
@@ -62,85 +63,58 @@ pub fn generate_for(
     partner_domain: &str,
     region: &str,
 ) -> anyhow::Result<DevPki> {
-    let issuer = new_ca(dir)?;
+    let ca = Ca::new(
+        "talent-gateway development CA",
+        Some(trust_domain),
+        DEV_DAYS,
+    )?;
+    ca.write(dir, true)?;
 
-    let server_key = KeyPair::generate()?;
-    let mut server = CertificateParams::new(vec!["localhost".to_owned()])?;
-    server
-        .subject_alt_names
-        .push(SanType::IpAddress([127, 0, 0, 1].into()));
-    server
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
-    server.subject_alt_names.push(SanType::URI(
-        format!("spiffe://{trust_domain}/partner/{region}").try_into()?,
-    ));
-    server.distinguished_name = name("localhost");
-    server.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    let server_cert = server.signed_by(&server_key, &issuer)?;
-    write(dir, "server.pem", &server_cert.pem(), false)?;
-    write(dir, "server.key", &server_key.serialize_pem(), true)?;
+    let (cert, key) = ca.issue_server(
+        &["localhost".to_owned()],
+        &[
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::Ipv6Addr::LOCALHOST.into(),
+        ],
+        Some(&format!("spiffe://{trust_domain}/partner/{region}")),
+        DEV_DAYS,
+    )?;
+    write(dir, "server.pem", &cert, false)?;
+    write(dir, "server.key", &key, true)?;
 
     for (role, domain) in [
         ("operator", trust_domain),
         ("counter", trust_domain),
         ("partner", partner_domain),
     ] {
-        client(dir, &issuer, role, &format!("spiffe://{domain}/{role}/dev"))?;
+        client(dir, &ca, role, &format!("spiffe://{domain}/{role}/dev"))?;
     }
     Ok(DevPki {
         dir: dir.to_path_buf(),
     })
 }
 
-/// Writes a new CA (`ca.pem`) and, for each (file name, SPIFFE ID), a client certificate
-/// naming that identity (`NAME.pem`, `NAME.key`) into `dir`: another party's PKI, e.g. a
-/// partner's CA naming identities it may or may not vouch for.
+/// Writes a new CA (`ca.pem`, `ca.key`) and, for each (file name, SPIFFE ID), a client
+/// certificate naming that identity (`NAME.pem`, `NAME.key`) into `dir`: another party's PKI,
+/// e.g. a partner's CA naming identities it may or may not vouch for.
 pub fn generate_clients(dir: &Path, clients: &[(&str, &str)]) -> anyhow::Result<DevPki> {
-    let issuer = new_ca(dir)?;
+    let ca = Ca::new("talent-gateway development CA", None, DEV_DAYS)?;
+    ca.write(dir, true)?;
     for (file, uri) in clients {
-        client(dir, &issuer, file, uri)?;
+        client(dir, &ca, file, uri)?;
     }
     Ok(DevPki {
         dir: dir.to_path_buf(),
     })
 }
 
-/// A new CA, written to `dir/ca.pem`.
-fn new_ca(dir: &Path) -> anyhow::Result<Issuer<'static, KeyPair>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.distinguished_name = name("talent-gateway development CA");
-    let ca_cert = ca.self_signed(&ca_key)?;
-    write(dir, "ca.pem", &ca_cert.pem(), false)?;
-    Ok(Issuer::new(ca, ca_key))
-}
-
-/// A client certificate for `uri` signed by `issuer`, as `dir/FILE.pem` and `dir/FILE.key`.
-fn client(dir: &Path, issuer: &Issuer<'_, KeyPair>, file: &str, uri: &str) -> anyhow::Result<()> {
-    let key = KeyPair::generate()?;
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.subject_alt_names.push(SanType::URI(uri.try_into()?));
-    p.distinguished_name = name(&format!("{file} (development)"));
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let cert = p.signed_by(&key, issuer)?;
-    write(dir, &format!("{file}.pem"), &cert.pem(), false)?;
-    write(dir, &format!("{file}.key"), &key.serialize_pem(), true)
-}
-
-fn name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
+/// A client certificate for `uri` signed by `ca`, as `dir/FILE.pem` and `dir/FILE.key`.
+fn client(dir: &Path, ca: &Ca, file: &str, uri: &str) -> anyhow::Result<()> {
+    let (cert, key) = ca.issue_client(uri, DEV_DAYS)?;
+    write(dir, &format!("{file}.pem"), &cert, false)?;
+    write(dir, &format!("{file}.key"), &key, true)
 }
 
 fn write(dir: &Path, file: &str, contents: &str, secret: bool) -> anyhow::Result<()> {
-    let path = dir.join(file);
-    crate::secret_file::write(&path, contents.as_bytes(), secret)
+    crate::pki::write(&dir.join(file), contents, secret)
 }

@@ -10,6 +10,7 @@ pub mod credential;
 pub mod dev_certs;
 pub mod domain;
 pub mod pb;
+pub mod pki;
 pub mod secret_file;
 pub mod server;
 pub mod service;

@@ -1,6 +1,7 @@
 //! `talent-gateway card ...`: issue, look up, change status, draw the QR code, bulk import.
 
 use super::ClientArgs;
+use super::output::{iso_ts, json, print_json};
 use crate::pb::{self, card_issuance_client::CardIssuanceClient};
 use anyhow::Context;
 use clap::Subcommand;
@@ -187,14 +188,20 @@ pub(crate) async fn run(cmd: CardCommand, client: &ClientArgs) -> anyhow::Result
                 .context("no card in the answer")?;
             return picture(&card, &title, &out);
         }
-        CardCommand::Import { file } => return import(&mut api, &file).await,
+        CardCommand::Import { file } => return import(&mut api, &file, client.json).await,
     };
+    if client.json {
+        // Every card command answers {Card card = 1}: this is that answer.
+        print_json(&json("GetCardResponse", &pb::GetCardResponse { card }));
+        return Ok(());
+    }
     let card = card.context("no card in the answer")?;
     println!("card_id     {}", card.card_id);
     println!("status      {}", card.status);
     println!("holder      {}", card.holder_name);
     println!("tier        {}", card.tier);
-    println!("expires_at  {}", card.expires_at.map_or(0, |t| t.seconds));
+    println!("issued_at   {}", iso_ts(card.issued_at.as_ref()));
+    println!("expires_at  {}", iso_ts(card.expires_at.as_ref()));
     println!("key_id      {}", card.key_id);
     println!("qr_payload  {}", card.qr_payload);
     Ok(())
@@ -257,6 +264,7 @@ fn parse_row(line: &str, n: usize) -> anyhow::Result<pb::IssueCardRequest> {
 async fn import(
     api: &mut CardIssuanceClient<tonic::transport::Channel>,
     file: &std::path::Path,
+    as_json: bool,
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -281,13 +289,21 @@ async fn import(
                 Some(pb::issue_cards_result::Outcome::Card(_)) => issued += 1,
                 Some(pb::issue_cards_result::Outcome::Error(e)) => {
                     failed += 1;
-                    if failed <= 20 {
+                    if failed <= 20 && !as_json {
                         eprintln!("refused: {}", e.message);
                     }
                 }
                 None => failed += 1,
             }
         }
+    }
+    if as_json {
+        print_json(&serde_json::json!({
+            "issued": issued,
+            "refused": failed,
+            "seconds": started.elapsed().as_secs_f64(),
+        }));
+        return Ok(());
     }
     println!(
         "issued {issued}, refused {failed}, in {:.2} s",
@@ -311,6 +327,10 @@ pub(crate) async fn verify(
         })
         .await?
         .into_inner();
+    if client.json {
+        print_json(&json("VerifyCardResponse", &v));
+        return Ok(());
+    }
     println!("valid            {}", v.valid);
     println!("reason           {}", v.reason);
     if !v.detail.is_empty() {
@@ -321,7 +341,7 @@ pub(crate) async fn verify(
     println!("holder           {}", v.holder_name);
     println!("native_tier      {}", v.native_tier);
     println!("recognised_tier  {}", v.recognised_tier);
-    println!("expires_at       {}", v.expires_at.map_or(0, |t| t.seconds));
+    println!("expires_at       {}", iso_ts(v.expires_at.as_ref()));
     for e in v.entitlements {
         println!("  {:<6} {:<14} {}", e.service_code, e.basis, e.name);
     }

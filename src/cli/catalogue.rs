@@ -1,6 +1,7 @@
 //! `talent-gateway catalogue ...`: import a new version, list a region's services.
 
 use super::ClientArgs;
+use super::output::{json, print_json};
 use crate::pb::{self, admin_client::AdminClient, entitlements_client::EntitlementsClient};
 use anyhow::Context;
 use clap::Subcommand;
@@ -41,6 +42,10 @@ pub(crate) async fn run(cmd: CatalogueCommand, client: &ClientArgs) -> anyhow::R
                 })
                 .await?
                 .into_inner();
+            if client.json {
+                print_json(&json("ImportCatalogueResponse", &r));
+                return Ok(());
+            }
             println!("imported catalogue version {}", r.catalogue_version);
         }
         CatalogueCommand::List { region } => {
@@ -48,6 +53,10 @@ pub(crate) async fn run(cmd: CatalogueCommand, client: &ClientArgs) -> anyhow::R
                 .list_services(pb::ListServicesRequest { region })
                 .await?
                 .into_inner();
+            if client.json {
+                print_json(&json("ListServicesResponse", &r));
+                return Ok(());
+            }
             println!("{} (catalogue {})", r.region, r.catalogue_version);
             for s in r.services {
                 println!(

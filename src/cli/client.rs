@@ -25,6 +25,9 @@ pub struct ClientArgs {
     /// Name the server certificate must carry.
     #[arg(long, global = true, default_value = "localhost")]
     pub server_name: String,
+    /// Print results as JSON (proto field names, every field, times RFC 3339 +08:00).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 impl ClientArgs {
@@ -76,7 +79,12 @@ pub(crate) async fn health(args: &ClientArgs) -> anyhow::Result<()> {
         .await?
         .into_inner()
         .status();
-    println!("{}", status.as_str_name());
+    if args.json {
+        // grpc.health.v1.HealthCheckResponse, its one field.
+        super::output::print_json(&serde_json::json!({ "status": status.as_str_name() }));
+    } else {
+        println!("{}", status.as_str_name());
+    }
     anyhow::ensure!(
         status == tonic_health::pb::health_check_response::ServingStatus::Serving,
         "not serving"

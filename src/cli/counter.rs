@@ -2,6 +2,7 @@
 //! (role operator).
 
 use super::ClientArgs;
+use super::output::{iso, iso_ts, json, print_json};
 use crate::pb::{self, admin_client::AdminClient};
 use clap::Subcommand;
 
@@ -47,16 +48,26 @@ pub(crate) async fn run(cmd: CounterCommand, client: &ClientArgs) -> anyhow::Res
                 .issue_counter_token(pb::IssueCounterTokenRequest { name, valid_hours })
                 .await?
                 .into_inner();
+            if client.json {
+                print_json(&json("IssueCounterTokenResponse", &issued));
+                return Ok(());
+            }
             eprintln!(
-                "counter token {} for {}, expires at {} (Unix seconds)",
+                "counter token {} for {}, expires at {}",
                 issued.token_id,
                 issued.counter,
-                issued.expires_at.map_or(0, |t| t.seconds)
+                iso_ts(issued.expires_at.as_ref())
             );
             println!("{}", issued.token);
         }
         CounterCommand::List { all } => {
-            for t in list(&mut admin, all).await? {
+            let counter_tokens = list(&mut admin, all).await?;
+            if client.json {
+                let answer = pb::ListCounterTokensResponse { counter_tokens };
+                print_json(&json("ListCounterTokensResponse", &answer));
+                return Ok(());
+            }
+            for t in counter_tokens {
                 println!("{}", line(&t));
             }
         }
@@ -84,16 +95,20 @@ pub(crate) async fn run(cmd: CounterCommand, client: &ClientArgs) -> anyhow::Res
                 }
                 (None, None) => anyhow::bail!("give TOKEN_ID or --counter NAME"),
             };
+            // With --json, one RevokeCounterTokenResponse per line, one per token revoked.
             for token_id in ids {
-                let revoked = admin
+                let answer = admin
                     .revoke_counter_token(pb::RevokeCounterTokenRequest {
                         token_id,
                         reason: reason.clone(),
                     })
                     .await?
-                    .into_inner()
-                    .counter_token
-                    .unwrap_or_default();
+                    .into_inner();
+                if client.json {
+                    print_json(&json("RevokeCounterTokenResponse", &answer));
+                    continue;
+                }
+                let revoked = answer.counter_token.unwrap_or_default();
                 println!("revoked {}", line(&revoked));
             }
         }
@@ -122,15 +137,15 @@ fn names(counter: &str, wanted: &str) -> bool {
 
 fn line(t: &pb::CounterToken) -> String {
     let state = match &t.revoked_at {
-        Some(at) => format!("revoked at {}: {}", at.seconds, t.reason),
+        Some(at) => format!("revoked at {}: {}", iso(at.seconds), t.reason),
         None => "not revoked".to_owned(),
     };
     format!(
         "{}  {}  issued {} by {}  expires {}  {state}",
         t.token_id,
         t.counter,
-        t.issued_at.as_ref().map_or(0, |t| t.seconds),
+        iso_ts(t.issued_at.as_ref()),
         t.issued_by,
-        t.expires_at.as_ref().map_or(0, |t| t.seconds),
+        iso_ts(t.expires_at.as_ref()),
     )
 }

@@ -14,6 +14,9 @@ pub(crate) struct DatabaseArgs {
     /// Data folder of the embedded database.
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 impl DatabaseArgs {
@@ -32,10 +35,21 @@ pub(crate) async fn verify_audit(db: &DatabaseArgs) -> anyhow::Result<()> {
     let store = crate::store::connect(&db.url()).await?;
     match crate::service::check_audit_chain(store.as_ref()).await? {
         crate::service::ChainCheck::Intact { records } => {
-            println!("audit chain intact: {records} records");
+            if db.json {
+                super::output::print_json(&serde_json::json!({
+                    "intact": true, "records": records, "broken_at": 0, "why": "",
+                }));
+            } else {
+                println!("audit chain intact: {records} records");
+            }
             Ok(())
         }
         crate::service::ChainCheck::Broken { seq, why } => {
+            if db.json {
+                super::output::print_json(&serde_json::json!({
+                    "intact": false, "records": 0, "broken_at": seq, "why": why,
+                }));
+            }
             anyhow::bail!("audit chain broken at record {seq}: {why}")
         }
     }
@@ -84,6 +98,15 @@ pub(crate) async fn backup(db: &DatabaseArgs, out: &Path) -> anyhow::Result<()> 
         }
     };
     let bytes = std::fs::metadata(out)?.len();
+    if db.json {
+        super::output::print_json(&serde_json::json!({
+            "out": out.display().to_string(),
+            "bytes": bytes,
+            "integrity": integrity,
+            "audit_records": records,
+        }));
+        return Ok(());
+    }
     println!(
         "backup written to {}: {bytes} bytes, integrity ok, audit chain intact ({records} records)",
         out.display()

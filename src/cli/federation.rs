@@ -1,6 +1,7 @@
 //! `talent-gateway federation ...`
 
 use super::ClientArgs;
+use super::output::{iso_ts, json, print_json};
 use crate::pb::{self, federation_client::FederationClient};
 use clap::Subcommand;
 
@@ -15,17 +16,20 @@ pub(crate) async fn run(cmd: FederationCommand, client: &ClientArgs) -> anyhow::
     let mut federation = FederationClient::new(client.channel().await?);
     match cmd {
         FederationCommand::Status => {
-            let partners = federation
+            let answer = federation
                 .get_federation_status(pb::GetFederationStatusRequest {})
                 .await?
-                .into_inner()
-                .partners;
-            for p in partners {
+                .into_inner();
+            if client.json {
+                print_json(&json("GetFederationStatusResponse", &answer));
+                return Ok(());
+            }
+            for p in answer.partners {
                 println!(
                     "{}  sequence {}  last refresh {}  lag {} s{}  kids [{}]{}",
                     p.partner_id,
                     p.sequence,
-                    p.last_refresh.map_or(0, |t| t.seconds),
+                    iso_ts(p.last_refresh.as_ref()),
                     p.lag_seconds,
                     if p.stale { "  STALE" } else { "" },
                     p.kids.join(", "),

@@ -43,6 +43,9 @@ pub(crate) enum HolderCommand {
         /// Name the server certificate must carry.
         #[arg(long, default_value = "localhost")]
         server_name: String,
+        /// With --verify, print the verdict as JSON (VerifyCardResponse, proto field names).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -67,6 +70,7 @@ pub(crate) async fn run(cmd: HolderCommand) -> anyhow::Result<()> {
             addr,
             ca,
             server_name,
+            json,
         } => {
             let key = read_key(&key)?;
             // A holder's phone has no client certificate: it calls as the public, and
@@ -78,6 +82,7 @@ pub(crate) async fn run(cmd: HolderCommand) -> anyhow::Result<()> {
                 key: None,
                 public: true,
                 server_name,
+                json,
             };
             let mut api = pb::verification_client::VerificationClient::new(client.channel().await?);
             let c = api

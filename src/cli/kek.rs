@@ -20,7 +20,7 @@ pub(crate) struct RewrapArgs {
 }
 
 /// Re-seals under the first key; prints how many records were re-sealed.
-pub(crate) async fn rewrap(a: &RewrapArgs) -> anyhow::Result<()> {
+pub(crate) async fn rewrap(a: &RewrapArgs, as_json: bool) -> anyhow::Result<()> {
     let overrides = Overrides {
         data_dir: a.data_dir.clone(),
         database_url: a.database_url.clone(),
@@ -31,11 +31,21 @@ pub(crate) async fn rewrap(a: &RewrapArgs) -> anyhow::Result<()> {
     let store = crate::store::connect(&settings.database_url()).await?;
     let done = crate::service::rewrap(store.as_ref(), &keys, "cli:keys-rewrap").await?;
     let sealing = keys.sealing_key().id();
+    let others: Vec<&str> = keys.ids().into_iter().skip(1).collect();
+    if as_json {
+        // Keys nothing stored needs any more: drop them once every replica seals with the first.
+        super::output::print_json(&serde_json::json!({
+            "resealed": done.resealed,
+            "already_current": done.current,
+            "sealing_key": sealing,
+            "no_longer_needed": others,
+        }));
+        return Ok(());
+    }
     println!(
         "re-sealed {} sealed keys under key-encryption key {sealing} ({} already were)",
         done.resealed, done.current
     );
-    let others: Vec<&str> = keys.ids().into_iter().skip(1).collect();
     if !others.is_empty() {
         println!(
             "nothing stored needs {} any more: drop it from key_encryption_keys on every \

@@ -1,6 +1,7 @@
 //! `talent-gateway keys ...`
 
 use super::ClientArgs;
+use super::output::{iso_ts, json, print_json};
 use crate::pb::{self, admin_client::AdminClient};
 use clap::Subcommand;
 
@@ -34,20 +35,24 @@ pub(crate) enum KeysCommand {
 
 pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result<()> {
     let cmd = match cmd {
-        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args).await,
+        KeysCommand::Rewrap(args) => return super::kek::rewrap(&args, client.json).await,
         cmd => cmd,
     };
     let mut admin = AdminClient::new(client.channel().await?);
     if let KeysCommand::Revoke { kid, reason, renew } = cmd {
-        let renewed = admin
+        let answer = admin
             .revoke_key(pb::RevokeKeyRequest {
                 kid: kid.clone(),
                 reason,
                 renew_cards: renew,
             })
             .await?
-            .into_inner()
-            .renewed;
+            .into_inner();
+        if client.json {
+            print_json(&json("RevokeKeyResponse", &answer));
+            return Ok(());
+        }
+        let renewed = answer.renewed;
         println!("revoked {kid}");
         if renew {
             println!("renewed {renewed} cards under the current key");
@@ -62,19 +67,24 @@ pub(crate) async fn run(cmd: KeysCommand, client: &ClientArgs) -> anyhow::Result
     }
     let keys = match cmd {
         KeysCommand::List => {
-            admin
-                .list_keys(pb::ListKeysRequest {})
-                .await?
-                .into_inner()
-                .keys
+            let answer = admin.list_keys(pb::ListKeysRequest {}).await?.into_inner();
+            if client.json {
+                print_json(&json("ListKeysResponse", &answer));
+                return Ok(());
+            }
+            answer.keys
         }
-        KeysCommand::Rotate { prepublish_seconds } => admin
-            .rotate_keys(pb::RotateKeysRequest { prepublish_seconds })
-            .await?
-            .into_inner()
-            .next_key
-            .into_iter()
-            .collect(),
+        KeysCommand::Rotate { prepublish_seconds } => {
+            let answer = admin
+                .rotate_keys(pb::RotateKeysRequest { prepublish_seconds })
+                .await?
+                .into_inner();
+            if client.json {
+                print_json(&json("RotateKeysResponse", &answer));
+                return Ok(());
+            }
+            answer.next_key.into_iter().collect()
+        }
         KeysCommand::Revoke { .. } => Vec::new(),
         KeysCommand::Rewrap(_) => unreachable!("handled above"),
     };
@@ -89,7 +99,7 @@ fn print_keys(keys: Vec<pb::SigningKey>) {
             k.key_id,
             k.algorithm,
             k.state,
-            k.signs_from.map_or(0, |t| t.seconds)
+            iso_ts(k.signs_from.as_ref())
         );
     }
 }

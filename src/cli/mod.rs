@@ -4,6 +4,7 @@
 mod card;
 mod card_image;
 mod catalogue;
+mod certs;
 mod client;
 mod config_check;
 mod counter;
@@ -12,6 +13,7 @@ mod federation;
 mod holder;
 mod kek;
 mod keys;
+mod output;
 mod partner;
 mod qr_image;
 
@@ -126,6 +128,12 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The deployment's PKI without openssl: a CA, client certificates, enrolment by CSR,
+    /// and what the gateway sees in a certificate (certs/README.md).
+    Certs {
+        #[command(subcommand)]
+        command: certs::CertsCommand,
+    },
     /// The configuration: `config check` prints the effective settings, secrets redacted,
     /// and every problem.
     Config {
@@ -141,6 +149,9 @@ enum ConfigCommand {
         /// TOML configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Print {ok, effective, problems} as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -231,7 +242,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => card::verify(&credential, &holder_proof, &client).await,
         Command::Holder { command } => holder::run(command).await,
         Command::Config {
-            command: ConfigCommand::Check { config },
-        } => config_check::config_check(config.as_deref()),
+            command: ConfigCommand::Check { config, json },
+        } => config_check::config_check(config.as_deref(), json),
+        Command::Certs { command } => certs::run(command),
     }
 }

@@ -1,6 +1,7 @@
 //! `talent-gateway partner ...` (role operator).
 
 use super::ClientArgs;
+use super::output::{json, print_json};
 use crate::pb::{self, admin_client::AdminClient};
 use anyhow::Context;
 use clap::Subcommand;
@@ -63,11 +64,15 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
     let mut admin = AdminClient::new(client.channel().await?);
     let partners = match cmd {
         PartnerCommand::List => {
-            admin
+            let answer = admin
                 .list_partners(pb::ListPartnersRequest {})
                 .await?
-                .into_inner()
-                .partners
+                .into_inner();
+            if client.json {
+                print_json(&json("ListPartnersResponse", &answer));
+                return Ok(());
+            }
+            answer.partners
         }
         PartnerCommand::Add {
             id,
@@ -88,55 +93,51 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
                 federation_endpoint: federation_endpoint.unwrap_or_default(),
                 ..Default::default()
             };
-            admin
+            let answer = admin
                 .add_partner(pb::AddPartnerRequest {
                     partner: Some(partner),
                     jwks_json,
                 })
                 .await?
-                .into_inner()
-                .partner
-                .into_iter()
-                .collect()
+                .into_inner();
+            if client.json {
+                print_json(&json("AddPartnerResponse", &answer));
+                return Ok(());
+            }
+            answer.partner.into_iter().collect()
         }
-        PartnerCommand::Suspend { id, reason } => admin
-            .suspend_partner(pb::SuspendPartnerRequest {
-                id,
-                suspended: true,
-                reason,
-            })
-            .await?
-            .into_inner()
-            .partner
-            .into_iter()
-            .collect(),
-        PartnerCommand::Resume { id } => admin
-            .suspend_partner(pb::SuspendPartnerRequest {
-                id,
-                suspended: false,
-                reason: String::new(),
-            })
-            .await?
-            .into_inner()
-            .partner
-            .into_iter()
-            .collect(),
+        PartnerCommand::Suspend { id, reason } => {
+            suspend(&mut admin, id, true, reason, client.json).await?
+        }
+        PartnerCommand::Resume { id } => {
+            suspend(&mut admin, id, false, String::new(), client.json).await?
+        }
         PartnerCommand::Remove { id } => {
-            admin
+            let answer = admin
                 .remove_partner(pb::RemovePartnerRequest { id: id.clone() })
-                .await?;
-            println!("removed {id}");
+                .await?
+                .into_inner();
+            if client.json {
+                print_json(&json("RemovePartnerResponse", &answer));
+            } else {
+                println!("removed {id}");
+            }
             return Ok(());
         }
         PartnerCommand::RevokeKey { id, kid, reason } => {
-            admin
+            let answer = admin
                 .revoke_partner_key(pb::RevokePartnerKeyRequest {
                     partner_id: id.clone(),
                     kid: kid.clone(),
                     reason,
                 })
-                .await?;
-            println!("revoked {kid} of partner {id}");
+                .await?
+                .into_inner();
+            if client.json {
+                print_json(&json("RevokePartnerKeyResponse", &answer));
+            } else {
+                println!("revoked {kid} of partner {id}");
+            }
             return Ok(());
         }
     };
@@ -151,4 +152,27 @@ pub(crate) async fn run(cmd: PartnerCommand, client: &ClientArgs) -> anyhow::Res
         );
     }
     Ok(())
+}
+
+/// Suspends or resumes a partner; with `json`, prints the answer and returns no rows.
+async fn suspend(
+    admin: &mut AdminClient<tonic::transport::Channel>,
+    id: String,
+    suspended: bool,
+    reason: String,
+    as_json: bool,
+) -> anyhow::Result<Vec<pb::Partner>> {
+    let answer = admin
+        .suspend_partner(pb::SuspendPartnerRequest {
+            id,
+            suspended,
+            reason,
+        })
+        .await?
+        .into_inner();
+    if as_json {
+        print_json(&json("SuspendPartnerResponse", &answer));
+        return Ok(Vec::new());
+    }
+    Ok(answer.partner.into_iter().collect())
 }

@@ -26,6 +26,12 @@ fn verifier(ca: &Path) -> anyhow::Result<Arc<dyn ClientCertVerifier>> {
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(cert?)?;
     }
+    // A placeholder (certs/partners/) must stop the start, naming the file.
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "{} holds no CA certificate (a placeholder?): install the partner's CA there",
+        ca.display()
+    );
     Ok(WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots),
         Arc::new(rustls::crypto::ring::default_provider()),

@@ -5,7 +5,7 @@
 use super::ca_binding::CaBinding;
 use crate::domain::{Caller, SpiffeId};
 use rustls::pki_types::CertificateDer;
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// The client side of a connection, as its certificate (or lack of one) makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl Peer {
 }
 
 /// The caller a verified certificate chain (leaf first) names: the leaf's first SPIFFE-style
-/// URI SAN, or `Public` without a leaf or one.
+/// URI SAN (pki.rs, which `certs inspect` shows too), or `Public` without a leaf or one.
 fn caller_of_chain<C: AsRef<[u8]>>(chain: &[C]) -> Caller {
     let Some(leaf) = chain.first() else {
         return Caller::Public;
@@ -46,15 +46,5 @@ fn caller_of_chain<C: AsRef<[u8]>>(chain: &[C]) -> Caller {
     let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
         return Caller::Public;
     };
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return Caller::Public;
-    };
-    san.value
-        .general_names
-        .iter()
-        .find_map(|n| match n {
-            GeneralName::URI(uri) => uri.parse::<SpiffeId>().ok(),
-            _ => None,
-        })
-        .map_or(Caller::Public, Caller::Identified)
+    crate::pki::identity_of(&cert).map_or(Caller::Public, Caller::Identified)
 }

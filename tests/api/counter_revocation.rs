@@ -227,6 +227,22 @@ async fn counter_tokens_are_listed_and_revoked_one_by_one(db: Db) {
 }
 both_databases!(counter_tokens_are_listed_and_revoked_one_by_one);
 
+/// Unix seconds as the CLI prints them: `2027-11-30T10:12:37+08:00`.
+fn china_time(seconds: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(seconds)
+        .expect("a time")
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).expect("offset"));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+08:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Runs `talent-gateway counter ARGS` as the operator of `app`.
 fn counter_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
     let certs = &app.certs;
@@ -268,6 +284,23 @@ async fn the_stolen_laptop_runbook_is_one_command(db: Db) {
         "{out}"
     );
     assert!(!out.contains(&token), "the list never shows a token: {out}");
+    // Times for people: ISO 8601 in China Standard Time, never Unix seconds.
+    let expires = second.expires_at.expect("expires").seconds;
+    assert!(out.contains(&china_time(expires)), "{out}");
+    assert!(!out.contains(&expires.to_string()), "{out}");
+    // For scripts: the answer with its proto field names, defaults included.
+    let (ok, out) = counter_cli(&app, &["list", "--json"]);
+    assert!(ok, "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    let rows = listed["counter_tokens"].as_array().expect("counter_tokens");
+    let row = rows
+        .iter()
+        .find(|r| r["token_id"] == second.token_id.as_str())
+        .expect("listed");
+    assert_eq!(row["expires_at"], china_time(expires));
+    assert_eq!(row["reason"], "", "a default field is printed: {row}");
+    assert_eq!(row["revoked_at"], serde_json::Value::Null, "{row}");
+    assert_eq!(row["counter"], "spiffe://cq.talent/counter/desk-7");
 
     // The reason is required by the command line too.
     let (ok, out) = counter_cli(&app, &["revoke", "--counter", "desk-7"]);

@@ -7,6 +7,7 @@ mod access;
 mod attacks;
 mod audit;
 mod backup;
+mod certs;
 mod connections;
 mod counter_client_ca;
 mod counter_page;
