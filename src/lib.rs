@@ -16,4 +16,5 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod trace_context;
 pub mod trust;

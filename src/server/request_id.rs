@@ -4,15 +4,21 @@
 //! while the call runs (a span; verification, which logs nothing, goes without one), so an
 //! operator finds a call by the id a counter or partner quotes.
 //!
+//! The call's W3C trace (the caller's `traceparent`, else a new one) is set here too: its
+//! trace id is logged beside the request id, and partner calls made during the call carry it
+//! on (`crate::trace_context`).
+//!
 //! Calls that end in a server-side code (INTERNAL, UNAVAILABLE, ...) are logged with their
 //! id at warn; every call is logged at debug. Neither line carries request content.
 
+use crate::trace_context::{TRACEPARENT, TraceContext, TraceId};
 use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
+use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::instrument::Instrumented;
@@ -95,16 +101,21 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let id = RequestId::of(&req);
+        let trace = TraceContext::continue_or_start(
+            req.headers().get(TRACEPARENT).map(HeaderValue::as_bytes),
+        );
+        let trace_id = trace.trace_id();
         let path = req.uri().path();
         let span = if UNLOGGED.contains(&path) {
             tracing::Span::none()
         } else {
-            tracing::info_span!("call", request_id = id.as_str(), path)
+            tracing::info_span!("call", request_id = id.as_str(), trace_id = %trace_id, path)
         };
-        let inner = span.in_scope(|| self.inner.call(req));
+        let inner = span.in_scope(|| trace.sync_scope(|| self.inner.call(req)));
         RequestIdFuture {
-            inner: inner.instrument(span),
+            inner: trace.scope(inner).instrument(span),
             id: Some(id),
+            trace_id,
             started: Instant::now(),
         }
     }
@@ -114,8 +125,9 @@ pin_project! {
     /// Answers with the id in the headers, and logs how the call ended.
     pub struct RequestIdFuture<F> {
         #[pin]
-        inner: Instrumented<F>,
+        inner: Instrumented<TaskLocalFuture<TraceContext, F>>,
         id: Option<RequestId>,
+        trace_id: TraceId,
         started: Instant,
     }
 }
@@ -133,6 +145,7 @@ where
         let micros = this.started.elapsed().as_micros() as u64;
         let id = this.id.take();
         let request_id = id.as_ref().map_or("", RequestId::as_str);
+        let trace_id = *this.trace_id;
         match &mut result {
             Ok(response) => {
                 // A call that fails at once answers "trailers only": its status is a header.
@@ -149,9 +162,10 @@ where
                         | tonic::Code::Internal
                         | tonic::Code::Unavailable
                         | tonic::Code::DataLoss),
-                    ) => tracing::warn!(request_id, code = ?c, micros, "call failed"),
+                    ) => tracing::warn!(request_id, %trace_id, code = ?c, micros, "call failed"),
                     c => tracing::debug!(
                         request_id,
+                        %trace_id,
                         code = ?c.unwrap_or(tonic::Code::Ok),
                         micros,
                         "call"
@@ -161,7 +175,7 @@ where
                     response.headers_mut().insert(REQUEST_ID, id.0.clone());
                 }
             }
-            Err(_) => tracing::warn!(request_id, micros, "call failed in transport"),
+            Err(_) => tracing::warn!(request_id, %trace_id, micros, "call failed in transport"),
         }
         Poll::Ready(result)
     }

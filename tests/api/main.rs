@@ -27,4 +27,5 @@ mod recognition;
 mod redemption;
 mod reservation;
 mod server;
+mod trace_context;
 mod web;

@@ -7,6 +7,12 @@ use tonic::Code;
 
 /// One plain HTTP/1.1 request; the status line and the body.
 async fn get(addr: &str, path: &str) -> (String, String) {
+    let (head, body) = get_with_head(addr, path).await;
+    (head.lines().next().unwrap_or_default().to_owned(), body)
+}
+
+/// One plain HTTP/1.1 request; the whole head and the body.
+async fn get_with_head(addr: &str, path: &str) -> (String, String) {
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
     conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
         .await
@@ -14,10 +20,7 @@ async fn get(addr: &str, path: &str) -> (String, String) {
     let mut raw = String::new();
     conn.read_to_string(&mut raw).await.expect("read");
     let (head, body) = raw.split_once("\r\n\r\n").expect("head and body");
-    (
-        head.lines().next().unwrap_or_default().to_owned(),
-        body.to_owned(),
-    )
+    (head.to_owned(), body.to_owned())
 }
 
 /// The value of the sample `series` (name and labels exactly as exposed).
@@ -70,8 +73,16 @@ async fn metrics_count_calls_and_verdicts(db: Db) {
         .expect_err("a counter may not issue");
     assert_eq!(refused.code(), Code::PermissionDenied);
 
-    let (status, text) = get(&metrics, "/metrics").await;
-    assert_eq!(status, "HTTP/1.1 200 OK");
+    let (head, text) = get_with_head(&metrics, "/metrics").await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    // OpenMetrics text, as prometheus-client encodes it, ending with its EOF marker.
+    assert!(
+        head.contains(
+            "\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\n"
+        ),
+        "{head}"
+    );
+    assert!(text.ends_with("\n# EOF\n"), "{text}");
     let verify_rpc = "rpc=\"/talentcard.v1.Verification/VerifyCard\"";
     let issue_rpc = "rpc=\"/talentcard.v1.CardIssuance/IssueCard\"";
     let want = [
@@ -92,7 +103,7 @@ async fn metrics_count_calls_and_verdicts(db: Db) {
             5.0,
         ),
         (
-            format!("talent_gateway_request_duration_seconds_bucket{{{verify_rpc},le=\"+Inf\"}}"),
+            format!("talent_gateway_request_duration_seconds_bucket{{le=\"+Inf\",{verify_rpc}}}"),
             5.0,
         ),
         (

@@ -2,7 +2,7 @@
 //! within a size and time bound, answered and closed.
 
 use crate::service::Gateway;
-use crate::service::metrics::{RequestMetrics, render};
+use crate::service::metrics::{CONTENT_TYPE, RequestMetrics, render};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,13 +63,7 @@ async fn answer(
     if is_scrape(&head) {
         let scrape = gateway.metrics_scrape().await;
         let body = render(requests, gateway.verdict_counts(), &scrape);
-        write(
-            &mut conn,
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            &body,
-        )
-        .await
+        write(&mut conn, "200 OK", CONTENT_TYPE, &body).await
     } else {
         write(&mut conn, "404 Not Found", "text/plain", "not found\n").await
     }

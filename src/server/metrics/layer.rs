@@ -194,7 +194,7 @@ mod tests {
     }
 
     fn counts(m: &RequestMetrics) -> Vec<(&'static str, u64)> {
-        m.each().next().map(|(_, c, _)| c).unwrap_or_default()
+        m.counts(0)
     }
 
     fn timed(

@@ -2,6 +2,7 @@
 //! client identity, and the partner's server certificate pinned to its SPIFFE ID.
 
 use crate::config::{PartnerConfig, Settings};
+use crate::trace_context::{TRACEPARENT, TraceContext};
 use anyhow::Context;
 use rustls::DigitallySignedStruct;
 use rustls::client::WebPkiServerVerifier;
@@ -11,6 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint, Identity};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+/// A request to a partner carrying the current trace on, with a parent id of its own.
+pub(crate) fn traced<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let traceparent = TraceContext::outgoing().to_string();
+    if let Ok(value) = traceparent.parse() {
+        request.metadata_mut().insert(TRACEPARENT, value);
+    }
+    request
+}
 
 /// The first URI SAN of a certificate.
 pub(crate) fn uri_san(der: &[u8]) -> Option<String> {

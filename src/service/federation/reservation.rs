@@ -192,11 +192,14 @@ impl Gateway {
         };
         let allowance = service.quota.allowance().map(i64::from);
         match self.redemptions.write(record, allowance, audit).await? {
-            RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(QuotaReservation {
-                reservation_id: r.redemption_id,
-                remaining: r.remaining,
-                period_end: r.period_end,
-            }),
+            RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => {
+                tracing::info!(partner = %partner.id, service = code, remaining = r.remaining, "quota reserved for a partner's redemption");
+                Ok(QuotaReservation {
+                    reservation_id: r.redemption_id,
+                    remaining: r.remaining,
+                    period_end: r.period_end,
+                })
+            }
             RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for another card or service".into(),
             )),
@@ -267,15 +270,18 @@ impl Gateway {
             )));
         };
         let mut client = peer.client.clone();
+        // One line per cross-region call, so the redemption can be followed into the home
+        // region's log by its trace id (this span's).
+        tracing::info!(home = %peer.id, service = home_code, "reserving at the holder's home region");
         let answer = client
-            .reserve_quota(pb::ReserveQuotaRequest {
+            .reserve_quota(super::client::traced(pb::ReserveQuotaRequest {
                 issuer: issuer.to_owned(),
                 card_id: card_id.to_owned(),
                 service_code: home_code.to_owned(),
                 idempotency_key: format!("{counter}|{key}"),
                 credential: presented.credential.trim().to_owned(),
                 holder_proof: presented.holder_proof.trim().to_owned(),
-            })
+            }))
             .await;
         match answer {
             Ok(a) => {

@@ -6,10 +6,12 @@ use super::{Peer, now_ms, partner_status_list};
 use crate::pb;
 use crate::service::{Gateway, ServiceError};
 use crate::store::{AuditEntry, FederationRecord};
+use crate::trace_context::TraceContext;
 use crate::trust::{parse_jwks, revoked_in_jwks};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Shortest and longest wait between polls, whatever a partner hints.
 const MIN_POLL: Duration = Duration::from_millis(100);
@@ -28,7 +30,14 @@ impl Gateway {
                     let Some(gw) = weak.upgrade() else { break };
                     // At the hint's rate, not hint plus the poll's own time.
                     let started = tokio::time::Instant::now();
-                    let hint = gw.poll_partner(&peer).await.clamp(MIN_POLL, MAX_POLL);
+                    // Each poll is a trace of its own: the partner logs its trace id too.
+                    let trace = TraceContext::start();
+                    let span = tracing::info_span!("poll", partner = %peer.id, trace_id = %trace.trace_id());
+                    let hint = trace
+                        .scope(gw.poll_partner(&peer))
+                        .instrument(span)
+                        .await
+                        .clamp(MIN_POLL, MAX_POLL);
                     wait = hint.saturating_sub(started.elapsed());
                 }
             });
@@ -115,7 +124,7 @@ impl Gateway {
     ) -> Result<(FederationRecord, Option<AuditEntry>), String> {
         let mut client = peer.client.clone();
         let bundle = client
-            .get_trust_bundle(pb::GetTrustBundleRequest {})
+            .get_trust_bundle(super::client::traced(pb::GetTrustBundleRequest {}))
             .await
             .map_err(|s| format!("GetTrustBundle: {}: {}", s.code(), s.message()))?
             .into_inner();
@@ -174,7 +183,7 @@ impl Gateway {
         let keys: std::collections::HashMap<_, _> =
             keys.into_iter().map(|k| (k.kid().to_owned(), k)).collect();
         let list = client
-            .get_status_list(pb::GetStatusListRequest {})
+            .get_status_list(super::client::traced(pb::GetStatusListRequest {}))
             .await
             .map_err(|s| format!("GetStatusList: {}: {}", s.code(), s.message()))?
             .into_inner();

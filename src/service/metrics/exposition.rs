@@ -1,9 +1,18 @@
-//! Prometheus text exposition format 0.0.4.
+//! The scrape in the OpenMetrics text format, encoded by `prometheus-client`.
 
-use super::{BUCKETS, RequestMetrics, VerdictCounts};
+use super::{RequestMetrics, VerdictCounts};
 use crate::service::PartnerFederationStatus;
 use crate::store::PoolState;
-use std::fmt::Write;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The media type of the scrape.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What is read at scrape time rather than counted as it happens.
 #[derive(Debug, Clone, Default)]
@@ -16,162 +25,101 @@ pub struct Scrape {
     pub audit_dropped: u64,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartnerLabel {
+    partner: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
+}
+
+impl Scrape {
+    /// A registry of this scrape's values: built per scrape, so a partner no longer
+    /// configured leaves no series behind.
+    fn registry(&self) -> Registry {
+        let mut r = Registry::default();
+        let age = Family::<PartnerLabel, Gauge>::default();
+        let sequence = Family::<PartnerLabel, Gauge>::default();
+        let stale = Family::<PartnerLabel, Gauge>::default();
+        for p in &self.partners {
+            let label = PartnerLabel {
+                partner: p.partner_id.clone(),
+            };
+            if p.last_refresh_ms.is_some() {
+                age.get_or_create(&label).set(p.lag_seconds);
+            }
+            sequence.get_or_create(&label).set(p.sequence);
+            stale.get_or_create(&label).set(i64::from(p.stale));
+        }
+        r.register(
+            "talent_gateway_partner_bundle_age_seconds",
+            "Age of the partner's trust data in force (absent before the first good refresh).",
+            age,
+        );
+        r.register(
+            "talent_gateway_partner_bundle_sequence",
+            "The partner's change sequence at the last good refresh.",
+            sequence,
+        );
+        r.register(
+            "talent_gateway_partner_stale",
+            "1 when the partner's trust data is past the staleness limit.",
+            stale,
+        );
+
+        let pool = Family::<StateLabel, Gauge>::default();
+        pool.get_or_create(&StateLabel { state: "idle" })
+            .set(self.pool.idle.into());
+        pool.get_or_create(&StateLabel { state: "in_use" })
+            .set(self.pool.in_use.into());
+        r.register(
+            "talent_gateway_db_pool_connections",
+            "Database pool connections by state.",
+            pool,
+        );
+        let max = Gauge::<i64>::default();
+        max.set(self.pool.max.into());
+        r.register(
+            "talent_gateway_db_pool_max",
+            "Most connections the database pool opens.",
+            max,
+        );
+
+        let dropped = Counter::<u64>::default();
+        dropped.inc_by(self.audit_dropped);
+        r.register(
+            "talent_gateway_audit_dropped",
+            "Audit records dropped because the audit queue was full.",
+            dropped,
+        );
+        // An OpenMetrics info metric: exposed as `talent_gateway_build_info{version} 1`.
+        r.register(
+            "talent_gateway_build",
+            "The running version.",
+            Info::new(VersionLabel {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        r
+    }
+}
+
 /// The whole scrape.
 pub fn render(requests: &RequestMetrics, verdicts: &VerdictCounts, s: &Scrape) -> String {
-    let mut out = String::with_capacity(8 * 1024);
-    let o = &mut out;
-
-    header(
-        o,
-        "talent_gateway_requests_total",
-        "counter",
-        "gRPC calls by method and status code.",
-    );
-    for (rpc, codes, _) in requests.each() {
-        for (code, n) in codes {
-            line(
-                o,
-                "talent_gateway_requests_total",
-                &[("rpc", rpc), ("code", code)],
-                n,
-            );
-        }
-    }
-
-    let name = "talent_gateway_request_duration_seconds";
-    header(
-        o,
-        name,
-        "histogram",
-        "gRPC call duration until the response body ends.",
-    );
-    for (rpc, _, h) in requests.each() {
-        let (buckets, count, sum) = h.snapshot();
-        if count == 0 {
-            continue;
-        }
-        for (le, n) in BUCKETS.iter().zip(buckets) {
-            let le = le.to_string();
-            line(
-                o,
-                &format!("{name}_bucket"),
-                &[("rpc", rpc), ("le", &le)],
-                n,
-            );
-        }
-        line(
-            o,
-            &format!("{name}_bucket"),
-            &[("rpc", rpc), ("le", "+Inf")],
-            count,
-        );
-        line(o, &format!("{name}_sum"), &[("rpc", rpc)], sum);
-        line(o, &format!("{name}_count"), &[("rpc", rpc)], count);
-    }
-
-    header(
-        o,
-        "talent_gateway_verdicts_total",
-        "counter",
-        "Verification verdicts by reason code.",
-    );
-    for (reason, n) in verdicts.snapshot() {
-        line(
-            o,
-            "talent_gateway_verdicts_total",
-            &[("reason", reason.as_str())],
-            n,
-        );
-    }
-
-    let age = "talent_gateway_partner_bundle_age_seconds";
-    header(
-        o,
-        age,
-        "gauge",
-        "Age of the partner's trust data in force (absent before the first good refresh).",
-    );
-    for p in &s.partners {
-        if p.last_refresh_ms.is_some() {
-            line(o, age, &[("partner", &p.partner_id)], p.lag_seconds);
-        }
-    }
-    let seq = "talent_gateway_partner_bundle_sequence";
-    header(
-        o,
-        seq,
-        "gauge",
-        "The partner's change sequence at the last good refresh.",
-    );
-    for p in &s.partners {
-        line(o, seq, &[("partner", &p.partner_id)], p.sequence);
-    }
-    let stale = "talent_gateway_partner_stale";
-    header(
-        o,
-        stale,
-        "gauge",
-        "1 when the partner's trust data is past the staleness limit.",
-    );
-    for p in &s.partners {
-        line(o, stale, &[("partner", &p.partner_id)], u8::from(p.stale));
-    }
-
-    let pool = "talent_gateway_db_pool_connections";
-    header(o, pool, "gauge", "Database pool connections by state.");
-    line(o, pool, &[("state", "idle")], s.pool.idle);
-    line(o, pool, &[("state", "in_use")], s.pool.in_use);
-    let max = "talent_gateway_db_pool_max";
-    header(o, max, "gauge", "Most connections the database pool opens.");
-    line(o, max, &[], s.pool.max);
-
-    let dropped = "talent_gateway_audit_dropped_total";
-    header(
-        o,
-        dropped,
-        "counter",
-        "Audit records dropped because the audit queue was full.",
-    );
-    line(o, dropped, &[], s.audit_dropped);
-
-    let build = "talent_gateway_build_info";
-    header(o, build, "gauge", "The running version.");
-    line(o, build, &[("version", env!("CARGO_PKG_VERSION"))], 1);
+    let mut out = String::with_capacity(16 * 1024);
+    // Writing into a String cannot fail.
+    let _ = encode_registry(&mut out, requests.registry())
+        .and_then(|()| encode_registry(&mut out, verdicts.registry()))
+        .and_then(|()| encode_registry(&mut out, &s.registry()))
+        .and_then(|()| encode_eof(&mut out));
     out
-}
-
-fn header(o: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn line(o: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-    o.push_str(name);
-    if !labels.is_empty() {
-        o.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            o.push_str(k);
-            o.push_str("=\"");
-            escape(o, v);
-            o.push('"');
-        }
-        o.push('}');
-    }
-    let _ = writeln!(o, " {value}");
-}
-
-/// Label values escape backslash, double quote and newline.
-fn escape(o: &mut String, v: &str) {
-    for c in v.chars() {
-        match c {
-            '\\' => o.push_str("\\\\"),
-            '"' => o.push_str("\\\""),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -208,13 +156,13 @@ mod tests {
         let text = render(&requests, &verdicts, &scrape);
         let rpc = "rpc=\"/talentcard.v1.Verification/VerifyCard\"";
         for want in [
-            "# TYPE talent_gateway_requests_total counter\n".to_owned(),
+            "# TYPE talent_gateway_requests counter\n".to_owned(),
             format!("talent_gateway_requests_total{{{rpc},code=\"OK\"}} 1\n"),
             format!("talent_gateway_requests_total{{{rpc},code=\"INVALID_ARGUMENT\"}} 1\n"),
             "# TYPE talent_gateway_request_duration_seconds histogram\n".to_owned(),
-            format!("talent_gateway_request_duration_seconds_bucket{{{rpc},le=\"0.001\"}} 0\n"),
-            format!("talent_gateway_request_duration_seconds_bucket{{{rpc},le=\"0.0025\"}} 1\n"),
-            format!("talent_gateway_request_duration_seconds_bucket{{{rpc},le=\"+Inf\"}} 2\n"),
+            format!("talent_gateway_request_duration_seconds_bucket{{le=\"0.001\",{rpc}}} 0\n"),
+            format!("talent_gateway_request_duration_seconds_bucket{{le=\"0.0025\",{rpc}}} 1\n"),
+            format!("talent_gateway_request_duration_seconds_bucket{{le=\"+Inf\",{rpc}}} 2\n"),
             format!("talent_gateway_request_duration_seconds_count{{{rpc}}} 2\n"),
             format!("talent_gateway_request_duration_seconds_sum{{{rpc}}} 0.022\n"),
             "talent_gateway_verdicts_total{reason=\"EXPIRED\"} 1\n".to_owned(),
@@ -233,16 +181,19 @@ mod tests {
         ] {
             assert!(text.contains(&want), "missing {want:?} in\n{text}");
         }
-        // The unused "other" slot has no samples; every line is a comment or a sample.
+        // The unused "other" slot has no samples; every line is a comment or a sample, and
+        // the exposition ends with OpenMetrics' EOF marker.
         assert!(!text.contains("rpc=\"other\""));
         for l in text.lines() {
             assert!(
                 l.starts_with("# HELP ")
                     || l.starts_with("# TYPE ")
+                    || l == "# EOF"
                     || l.starts_with("talent_gateway_"),
                 "{l}"
             );
         }
-        assert!(text.ends_with('\n'));
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1);
     }
 }

@@ -1,15 +1,14 @@
-//! Prometheus metrics: lock-free counters on the request path, text exposition at scrape
-//! time. Nothing here carries personal data: labels are RPC names, status codes, reason
-//! codes and partner ids.
+//! Prometheus metrics with `prometheus-client`: series resolved ahead of the request path
+//! (an atomic add or a short histogram lock per call), OpenMetrics text at scrape time.
+//! Nothing here carries personal data: labels are RPC names, status codes, reason codes and
+//! partner ids.
 
 mod exposition;
-mod histogram;
 mod requests;
 mod verdicts;
 
-pub use exposition::{Scrape, render};
-pub use histogram::{BUCKETS, Histogram};
-pub use requests::{CODE_NAMES, RequestMetrics};
+pub use exposition::{CONTENT_TYPE, Scrape, render};
+pub use requests::{BUCKETS, CODE_NAMES, RequestMetrics};
 pub use verdicts::VerdictCounts;
 
 use crate::service::Gateway;

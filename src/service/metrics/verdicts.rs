@@ -1,25 +1,56 @@
 //! Verification verdicts by reason code.
 
 use crate::domain::Reason;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 
-/// One counter per [`Reason`], indexed by [`Reason::index`]: no lock, no allocation.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// One counter per [`Reason`], resolved at start-up and indexed by [`Reason::index`]: a
+/// verdict costs one atomic add, no label lookup.
+#[derive(Debug)]
 pub struct VerdictCounts {
-    by_reason: [AtomicU64; Reason::ALL.len()],
+    by_reason: Vec<Counter>,
+    registry: Registry,
+}
+
+impl Default for VerdictCounts {
+    fn default() -> Self {
+        let family = Family::<ReasonLabel, Counter>::default();
+        // Every reason from the start, 0 included: a rate over a series that appears late
+        // misses its first count.
+        let by_reason = Reason::ALL
+            .iter()
+            .map(|r| family.get_or_create_owned(&ReasonLabel { reason: r.as_str() }))
+            .collect();
+        let mut registry = Registry::default();
+        registry.register(
+            "talent_gateway_verdicts",
+            "Verification verdicts by reason code.",
+            family,
+        );
+        Self {
+            by_reason,
+            registry,
+        }
+    }
 }
 
 impl VerdictCounts {
     /// Counts one verdict.
     pub fn count(&self, reason: Reason) {
-        self.by_reason[reason.index()].fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.by_reason.get(reason.index()) {
+            c.inc();
+        }
     }
 
-    /// Every reason with its count so far.
-    pub fn snapshot(&self) -> impl Iterator<Item = (Reason, u64)> + '_ {
-        Reason::ALL
-            .iter()
-            .zip(&self.by_reason)
-            .map(|(r, c)| (*r, c.load(Ordering::Relaxed)))
+    /// The verdicts, for the scrape.
+    pub(super) fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
