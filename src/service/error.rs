@@ -62,7 +62,12 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(e) => {
+            // A conflict the database rolled back to let another writer pass is as
+            // transient as an outage: the caller may try again.
+            StoreError::Unavailable(_)
+            | StoreError::Conflict {
+                retryable: true, ..
+            } => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable("the database is unavailable; try again".into())
             }

@@ -3,6 +3,7 @@
 
 mod audit_chain;
 mod counter_tokens;
+mod error;
 mod postgres;
 mod records;
 mod sql;
@@ -10,6 +11,7 @@ mod sqlite;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use counter_tokens::{CounterTokenRecord, CounterTokenRevocation, RevokeOutcome};
+pub use error::StoreError;
 pub use records::KeyRevocationRecord;
 pub use records::{
     AuditRecord, CardRecord, CatalogueVersionRecord, ChallengeUse, FederationRecord,
@@ -19,20 +21,6 @@ pub use records::{
 
 use async_trait::async_trait;
 use std::sync::Arc;
-
-/// A storage failure; callers cannot cause these, so they map to UNAVAILABLE or INTERNAL.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or refused the work.
-    #[error("database unavailable: {0}")]
-    Unavailable(#[from] sqlx::Error),
-    /// Migrations failed at start-up.
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    /// A row broke an invariant the code relies on.
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-}
 
 /// Connections of the database pool, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -289,7 +277,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
-        Err(StoreError::Corrupt(
+        Err(StoreError::InvalidUrl(
             "database URL must start with sqlite: or postgres://".into(),
         ))
     }
