@@ -275,7 +275,7 @@ macro_rules! impl_sql_store {
                             .push_bind(c.holder_name.clone())
                             .push_bind(c.tier.clone())
                             .push_bind(c.category.clone())
-                            .push_bind(c.status.clone())
+                            .push_bind(c.status.as_str())
                             .push_bind(c.status_reason.clone())
                             .push_bind(c.status_index)
                             .push_bind(c.holder_key.clone())
@@ -344,18 +344,23 @@ macro_rules! impl_sql_store {
                 audit: &$crate::store::AuditEntry,
             ) -> Result<Option<($crate::store::CardRecord, bool)>, $crate::store::StoreError> {
                 let mut tx = self.begin_write().await?;
-                let first = ch.from.first().copied().unwrap_or("");
-                let second = ch.from.get(1).copied().unwrap_or(first);
+                // One slot per status there is, so every status in `from` is honoured; an
+                // unused slot repeats the name no card has ("").
+                let slot = |s: $crate::domain::CardStatus| {
+                    if ch.from.contains(&s) { s.as_str() } else { "" }
+                };
+                use $crate::domain::CardStatus as S;
                 let changed = sqlx::query(
                     "UPDATE cards SET status = $1, status_reason = $2, updated_at = $3 \
-                     WHERE card_id = $4 AND (status = $5 OR status = $6)",
+                     WHERE card_id = $4 AND status IN ($5, $6, $7)",
                 )
-                .bind(ch.to)
+                .bind(ch.to.as_str())
                 .bind(&ch.reason)
                 .bind(ch.at)
                 .bind(&ch.card_id)
-                .bind(first)
-                .bind(second)
+                .bind(slot(S::Active))
+                .bind(slot(S::Suspended))
+                .bind(slot(S::Revoked))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -434,9 +439,11 @@ macro_rules! impl_sql_store {
             async fn partners(
                 &self,
             ) -> Result<Vec<$crate::store::PartnerRecord>, $crate::store::StoreError> {
-                Ok(sqlx::query_as("SELECT * FROM partners ORDER BY id")
-                    .fetch_all(&self.pool)
-                    .await?)
+                let rows: Vec<$crate::store::records::PartnerRow> =
+                    sqlx::query_as("SELECT * FROM partners ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
             }
 
             async fn put_partner(
@@ -464,7 +471,7 @@ macro_rules! impl_sql_store {
                 .bind(&p.federation_endpoint)
                 .bind(&p.spiffe_id)
                 .bind(&p.source)
-                .bind(p.suspended)
+                .bind(i32::from(p.suspended))
                 .bind(&p.jwks_json)
                 .bind(p.bundle_sequence)
                 .bind(p.refreshed_at)
@@ -497,12 +504,13 @@ macro_rules! impl_sql_store {
                 }
                 Self::bump_sequence(&mut tx).await?;
                 Self::append_in(&mut tx, std::slice::from_ref(audit)).await?;
-                let p = sqlx::query_as("SELECT * FROM partners WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let p: Option<$crate::store::records::PartnerRow> =
+                    sqlx::query_as("SELECT * FROM partners WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 tx.commit().await?;
-                Ok(p)
+                Ok(p.map(Into::into))
             }
 
             async fn remove_partner(
