@@ -64,11 +64,12 @@ impl From<StoreError> for ServiceError {
         match e {
             // A conflict the database rolled back to let another writer pass is as
             // transient as an outage: the caller may try again.
-            StoreError::Unavailable(_)
+            StoreError::Unavailable(source)
             | StoreError::Conflict {
-                retryable: true, ..
+                retryable: true,
+                source,
             } => {
-                tracing::warn!(error = %e, "database unavailable");
+                tracing::warn!(error = %source, "database unavailable");
                 Self::Unavailable("the database is unavailable; try again".into())
             }
             other => Self::Internal(other.to_string()),

@@ -98,7 +98,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
         Err(StoreError::InvalidUrl(
-            "database URL must start with sqlite: or postgres://".into(),
+            "it must start with sqlite: or postgres://".into(),
         ))
     }
 }
