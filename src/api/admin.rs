@@ -3,8 +3,7 @@
 use super::Context;
 use crate::domain::Caller;
 use crate::pb::{self, admin_server::Admin};
-use crate::service::ServiceError;
-use crate::store::PartnerRecord;
+use crate::service::{NewPartner, ServiceError};
 use tonic::{Request, Response, Status};
 
 /// The Admin service.
@@ -61,19 +60,15 @@ impl Admin for AdminApi {
             .partner
             .ok_or_else(|| ServiceError::invalid("partner", "is required"))?;
         let some = |s: String| (!s.trim().is_empty()).then_some(s);
-        let record = PartnerRecord {
+        let record = NewPartner {
             id: p.id,
             profile: p.profile,
             issuer: p.issuer,
             jwks_file: some(p.jwks_file),
             federation_endpoint: some(p.federation_endpoint),
             spiffe_id: some(p.spiffe_id),
-            source: "admin".into(),
-            suspended: i32::from(p.suspended),
+            suspended: p.suspended,
             jwks_json: some(r.jwks_json),
-            bundle_sequence: 0,
-            refreshed_at: None,
-            updated_at: 0,
         };
         let view = self.0.gateway.add_partner(&caller, record).await?;
         Ok(Response::new(pb::AddPartnerResponse {

@@ -67,7 +67,7 @@ impl From<CardView> for pb::Card {
             issued_at: timestamp(r.issued_at),
             expires_at: timestamp(r.expires_at),
             key_id: r.kid,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             holder_name: r.holder_name,
             tier: r.tier,
             category: r.category,
@@ -134,7 +134,7 @@ impl From<PartnerView> for pb::Partner {
             jwks_file: r.jwks_file.unwrap_or_default(),
             federation_endpoint: r.federation_endpoint.unwrap_or_default(),
             spiffe_id: r.spiffe_id.unwrap_or_default(),
-            suspended: r.suspended != 0,
+            suspended: r.suspended,
             source: r.source,
             key_ids: p.kids,
         }

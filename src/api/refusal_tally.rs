@@ -5,8 +5,8 @@
 //! append-only log grows with the callers, not with a flood. Verdicts that name a card stay
 //! one record each.
 
+use crate::domain::AuditEntry;
 use crate::domain::Reason;
-use crate::store::AuditEntry;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

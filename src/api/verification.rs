@@ -3,10 +3,10 @@
 use super::Context;
 use super::charge::{Charge, units};
 use super::refusal_tally::RefusalTally;
+use crate::domain::AuditEntry;
 use crate::domain::ConnectionId;
 use crate::pb::{self, verification_server::Verification};
 use crate::service::{AuditSink, Verdict, now, on_connection};
-use crate::store::AuditEntry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;

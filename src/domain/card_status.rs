@@ -3,8 +3,9 @@
 use super::ParseError;
 use std::str::FromStr;
 
-/// Whether a card may be used now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether a card may be used now. Serialised by its name (stored idempotency results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CardStatus {
     /// Valid.
     Active,
@@ -53,5 +54,19 @@ impl FromStr for CardStatus {
             "revoked" => Ok(Self::Revoked),
             other => Err(ParseError::new(format!("unknown card status {other:?}"))),
         }
+    }
+}
+
+impl TryFrom<String> for CardStatus {
+    type Error = ParseError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for CardStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

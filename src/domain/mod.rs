@@ -1,5 +1,6 @@
 //! Pure types and rules of the talent-card domain. No I/O, nothing else of the project.
 
+mod audit_entry;
 mod caller;
 mod card_number;
 mod card_status;
@@ -13,6 +14,7 @@ mod quota_period;
 mod reason;
 mod tier;
 
+pub use audit_entry::AuditEntry;
 pub use caller::{Caller, ConnectionId, Role, SpiffeId};
 pub use card_number::CardNumber;
 pub use card_status::CardStatus;

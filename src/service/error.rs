@@ -62,8 +62,14 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
+            // A conflict the database rolled back to let another writer pass is as
+            // transient as an outage: the caller may try again.
+            StoreError::Unavailable(source)
+            | StoreError::Conflict {
+                retryable: true,
+                source,
+            } => {
+                tracing::warn!(error = %source, "database unavailable");
                 Self::Unavailable("the database is unavailable; try again".into())
             }
             other => Self::Internal(other.to_string()),

@@ -183,7 +183,7 @@ impl Gateway {
             holder_name: r.holder_name.as_str().to_owned(),
             tier: r.tier.as_str().to_owned(),
             category: r.category.as_str().to_owned(),
-            status: CardStatus::Active.as_str().to_owned(),
+            status: CardStatus::Active,
             status_reason: String::new(),
             status_index,
             holder_key: r
@@ -312,7 +312,7 @@ impl Gateway {
             .parse()
             .map_err(|_| ServiceError::Internal("stored tier".into()))?;
         self.check_policy(tier, valid_days)?;
-        if old.status == CardStatus::Revoked.as_str() {
+        if old.status == CardStatus::Revoked {
             return Err(ServiceError::FailedPrecondition(format!(
                 "card {} is revoked; revocation is final",
                 old.card_id
@@ -367,7 +367,7 @@ impl Gateway {
         self.change_status(
             caller,
             card_id,
-            &["active"],
+            &[CardStatus::Active],
             CardStatus::Suspended,
             reason,
             "card.suspend",
@@ -380,7 +380,7 @@ impl Gateway {
         self.change_status(
             caller,
             card_id,
-            &["suspended"],
+            &[CardStatus::Suspended],
             CardStatus::Active,
             "",
             "card.resume",
@@ -404,7 +404,7 @@ impl Gateway {
         self.change_status(
             caller,
             card_id,
-            &["active", "suspended"],
+            &[CardStatus::Active, CardStatus::Suspended],
             CardStatus::Revoked,
             reason,
             "card.revoke",
@@ -416,7 +416,7 @@ impl Gateway {
         &self,
         caller: &str,
         card_id: &str,
-        from: &'static [&'static str],
+        from: &'static [CardStatus],
         to: CardStatus,
         reason: &str,
         event: &str,
@@ -429,7 +429,7 @@ impl Gateway {
         let change = StatusChange {
             card_id: id.to_string(),
             from,
-            to: to.as_str(),
+            to,
             reason: reason.trim().to_owned(),
             at: t,
         };

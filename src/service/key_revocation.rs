@@ -351,19 +351,15 @@ mod tests {
     async fn a_partners_revoked_kid_stays_revoked_when_its_keys_list_it_again() {
         let dir = tempfile::tempdir().expect("tempdir");
         let gw = gateway(dir.path()).await;
-        let record = crate::store::PartnerRecord {
+        let record = crate::service::NewPartner {
             id: "mianyang".into(),
             profile: "science-city-card-v1".into(),
             issuer: "urn:cn:510700:kjc-talent-card".into(),
             jwks_file: None,
             federation_endpoint: None,
             spiffe_id: None,
-            source: "admin".into(),
-            suspended: 0,
+            suspended: false,
             jwks_json: Some(jwks("k1", &[])),
-            bundle_sequence: 0,
-            refreshed_at: None,
-            updated_at: 0,
         };
         gw.add_partner("test", record.clone()).await.expect("added");
         let bundle = |gw: &Gateway| {
@@ -383,7 +379,7 @@ mod tests {
         let b = bundle(&gw);
         assert!(!b.keys.contains_key("k1") && b.revoked.contains("k1"));
         // A JWK Set's own `revoked` member is honoured too.
-        let other = crate::store::PartnerRecord {
+        let other = crate::service::NewPartner {
             jwks_json: Some(jwks("k2", &["k2"])),
             ..record.clone()
         };

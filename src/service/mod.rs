@@ -37,7 +37,7 @@ pub use holder_proof::{Challenge, HOLDER_PROOF_TYPE, sd_hash, sign_holder_proof}
 pub use issuance::{CardView, IssueRequest};
 pub use key_encryption::{Rewrapped, key_file, load_keys, rewrap};
 pub use keyring::{KeyState, KeyView};
-pub use partners::PartnerView;
+pub use partners::{NewPartner, PartnerView};
 pub use redemption::Redemption;
 pub(crate) use signature_pool::on_connection;
 pub use verification::{CHUNK, Verdict};

@@ -8,6 +8,46 @@ use crate::trust::{PartnerBundle, TrustRegistry, builtin_profile, parse_jwks};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// A partner an operator adds through Admin (the gateway fills in the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPartner {
+    /// Region id.
+    pub id: String,
+    /// Token profile id.
+    pub profile: String,
+    /// The partner's `iss`.
+    pub issuer: String,
+    /// JWKS file, when keys come from one.
+    pub jwks_file: Option<String>,
+    /// The partner's gateway, when keys come over federation.
+    pub federation_endpoint: Option<String>,
+    /// Pinned SPIFFE ID.
+    pub spiffe_id: Option<String>,
+    /// Added suspended.
+    pub suspended: bool,
+    /// Its JWK Set, when given inline.
+    pub jwks_json: Option<String>,
+}
+
+impl From<NewPartner> for PartnerRecord {
+    fn from(p: NewPartner) -> Self {
+        Self {
+            id: p.id,
+            profile: p.profile,
+            issuer: p.issuer,
+            jwks_file: p.jwks_file,
+            federation_endpoint: p.federation_endpoint,
+            spiffe_id: p.spiffe_id,
+            source: "admin".into(),
+            suspended: p.suspended,
+            jwks_json: p.jwks_json,
+            bundle_sequence: 0,
+            refreshed_at: None,
+            updated_at: 0,
+        }
+    }
+}
+
 /// A partner as operators see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerView {
@@ -81,7 +121,7 @@ pub(crate) async fn apply_config(
             federation_endpoint: p.federation_endpoint.clone(),
             spiffe_id: p.spiffe_id.clone(),
             source: "config".into(),
-            suspended: 0,
+            suspended: false,
             refreshed_at: jwks_json.as_ref().map(|_| t),
             jwks_json,
             bundle_sequence: 0,
@@ -197,7 +237,7 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
             issuer: p.issuer,
             profile,
             keys,
-            suspended: p.suspended != 0,
+            suspended: p.suspended,
             federated: fed.is_some(),
             fetched_at_ms: fed.as_ref().and_then(|f| f.fetched_at),
             statuses,
@@ -232,8 +272,9 @@ impl Gateway {
     pub async fn add_partner(
         &self,
         caller: &str,
-        mut record: PartnerRecord,
+        partner: NewPartner,
     ) -> Result<PartnerView, ServiceError> {
+        let mut record = PartnerRecord::from(partner);
         for (field, value) in [
             ("partner.id", &record.id),
             ("partner.issuer", &record.issuer),

@@ -3,7 +3,7 @@
 //! Each caller is answered only after its batch committed.
 
 use super::ServiceError;
-use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord, Store, StoreError};
+use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord, Store};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -55,9 +55,7 @@ impl RedemptionWriter {
                     let mut result = store.redeem_batch(&items).await;
                     for _ in 0..3 {
                         match &result {
-                            Err(StoreError::Unavailable(sqlx::Error::Database(db)))
-                                if matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
-                            {
+                            Err(e) if e.is_retryable_conflict() => {
                                 result = store.redeem_batch(&items).await;
                             }
                             _ => break,

@@ -1,5 +1,6 @@
 //! Rows as the store reads and writes them.
 
+use crate::domain::CardStatus;
 use serde::{Deserialize, Serialize};
 
 /// A signing key as stored.
@@ -37,8 +38,9 @@ pub struct CardRecord {
     pub tier: String,
     /// Talent category.
     pub category: String,
-    /// "active", "suspended", "revoked".
-    pub status: String,
+    /// Active, suspended or revoked (stored and serialised by name).
+    #[sqlx(try_from = "String")]
+    pub status: CardStatus,
     /// Why suspended or revoked.
     pub status_reason: String,
     /// Index in the status list.
@@ -106,10 +108,10 @@ pub enum RenewOutcome {
 pub struct StatusChange {
     /// Card number.
     pub card_id: String,
-    /// Statuses the card may be in for the change to apply.
-    pub from: &'static [&'static str],
+    /// Statuses the card may be in for the change to apply (every one is honoured).
+    pub from: &'static [CardStatus],
     /// The new status.
-    pub to: &'static str,
+    pub to: CardStatus,
     /// Why.
     pub reason: String,
     /// When.
@@ -117,7 +119,7 @@ pub struct StatusChange {
 }
 
 /// A partner as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerRecord {
     /// Region id.
     pub id: String,
@@ -133,8 +135,8 @@ pub struct PartnerRecord {
     pub spiffe_id: Option<String>,
     /// "config" or "admin".
     pub source: String,
-    /// 1 when suspended.
-    pub suspended: i32,
+    /// Suspended under the agreement.
+    pub suspended: bool,
     /// The last good JWK Set.
     pub jwks_json: Option<String>,
     /// The partner's change sequence at the last refresh.
@@ -143,6 +145,42 @@ pub struct PartnerRecord {
     pub refreshed_at: Option<i64>,
     /// Last change.
     pub updated_at: i64,
+}
+
+/// A partner's row: `suspended` is an INTEGER column (0 or 1) on both databases.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PartnerRow {
+    id: String,
+    profile: String,
+    issuer: String,
+    jwks_file: Option<String>,
+    federation_endpoint: Option<String>,
+    spiffe_id: Option<String>,
+    source: String,
+    suspended: i32,
+    jwks_json: Option<String>,
+    bundle_sequence: i64,
+    refreshed_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl From<PartnerRow> for PartnerRecord {
+    fn from(r: PartnerRow) -> Self {
+        Self {
+            id: r.id,
+            profile: r.profile,
+            issuer: r.issuer,
+            jwks_file: r.jwks_file,
+            federation_endpoint: r.federation_endpoint,
+            spiffe_id: r.spiffe_id,
+            source: r.source,
+            suspended: r.suspended != 0,
+            jwks_json: r.jwks_json,
+            bundle_sequence: r.bundle_sequence,
+            refreshed_at: r.refreshed_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 /// A catalogue version as stored: the document whole.

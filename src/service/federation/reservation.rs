@@ -151,8 +151,8 @@ impl Gateway {
         let t = now();
         let card = self.store.card(card_id).await?;
         match card {
-            Some(c) if c.status == CardStatus::Active.as_str() && c.expires_at > t => {}
-            Some(c) if c.status != CardStatus::Active.as_str() => {
+            Some(c) if c.status == CardStatus::Active && c.expires_at > t => {}
+            Some(c) if c.status != CardStatus::Active => {
                 return Err(ServiceError::FailedPrecondition(format!(
                     "the presented card is {} at home",
                     c.status
