@@ -29,7 +29,7 @@ fn raw_sign_rate() -> f64 {
 }
 
 async fn run(db: Db, label: &str, target_s: f64) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops =
         pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
             .max_decoding_message_size(64 << 20);

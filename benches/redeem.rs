@@ -55,7 +55,7 @@ fn raw_verify_rate() -> f64 {
 }
 
 async fn run(db: Db, label: &str) {
-    let app = TestApp::spawn_with(db, LIMITS).await;
+    let app = TestApp::builder().db(db).config(LIMITS).spawn().await;
     let mut ops =
         pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
             .max_decoding_message_size(64 << 20);

@@ -117,11 +117,11 @@ fn expected(rpc: &str, is: Is) -> Option<Code> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_answers_every_caller_as_the_access_table_says() {
     let partner = partner_pki();
-    let app = TestApp::spawn_with(
-        Db::Sqlite,
-        &config(&partner, "trust_domain = \"cq.talent\""),
-    )
-    .await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&config(&partner, "trust_domain = \"cq.talent\""))
+        .spawn()
+        .await;
     let token = counter_token(&app, "desk-1").await.token;
     let plain = |ch: Channel| InterceptedService::new(ch, Authorization(None));
     let bearer = format!("Bearer {token}").parse().expect("header");
@@ -210,7 +210,11 @@ async fn every_rpc_answers_every_caller_as_the_access_table_says() {
 async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
     let partner = partner_pki();
     let limits = "[rate_limits]\nidentified_per_second = 1\nidentified_burst = 5\n";
-    let app = TestApp::spawn_with(Db::Sqlite, &config(&partner, limits)).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&config(&partner, limits))
+        .spawn()
+        .await;
     let card = own_card(&app, "11010519491231002", "B").await;
     let verify = || pb::VerifyCardRequest {
         credential: card.qr_payload.clone(),

@@ -21,7 +21,7 @@ pub(crate) fn audit_verify(database_url: &str) -> (bool, String) {
 }
 
 async fn the_audit_chain_shows_tampering(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let card = ops
         .issue_card(issue_request(&id_number("50010419700101010"), "C", ""))

@@ -11,7 +11,7 @@ fn backup(args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_chain() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let kept = own_card(&app, "50010419900101001", "B").await;
     let mut counter =
         pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);

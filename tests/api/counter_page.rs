@@ -109,7 +109,11 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
     // With the partner configured, so that a visitor's card is shown too.
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     let visitor = format!("KJC1:{}", my.token(&Mianyang::claims("E")));
     let card = app
         .issuance(Some("operator"))

@@ -91,7 +91,7 @@ async fn counter_audit(url: &str) -> Vec<(String, String, String)> {
 }
 
 async fn counter_tokens_are_listed_and_revoked_one_by_one(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "11010519491231011", "B").await;
     let lost = issue(&app, "desk-1").await;
     let kept = issue(&app, "desk-2").await;
@@ -259,7 +259,7 @@ fn counter_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
 }
 
 async fn the_stolen_laptop_runbook_is_one_command(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "11010519491231012", "B").await;
     let (ok, out) = counter_cli(&app, &["token", "--name", "desk-7", "--valid-hours", "4"]);
     assert!(ok, "{out}");
@@ -365,8 +365,12 @@ async fn until_refused(app: &TestApp, token: &str, card_id: &str, within: Durati
 }
 
 async fn a_revoked_counter_token_is_refused_on_every_replica(db: Db) {
-    let one = TestApp::spawn_with(db, SECRETS).await;
-    let two = TestApp::spawn_replica(&one, SECRETS).await;
+    let one = TestApp::builder().db(db).config(SECRETS).spawn().await;
+    let two = TestApp::builder()
+        .replica_of(&one)
+        .config(SECRETS)
+        .spawn()
+        .await;
     let card = own_card(&one, "11010519491231013", "B").await;
     // Each replica accepts what the other issued: one key, sealed in the shared database.
     let a = issue(&one, "desk-1").await;
@@ -425,7 +429,7 @@ fn legacy_token(kek_b64: &str, sub: &str, exp: i64) -> String {
 }
 
 async fn tokens_of_earlier_versions_work_until_they_expire(db: Db) {
-    let app = TestApp::spawn_with(db, SECRETS).await;
+    let app = TestApp::builder().db(db).config(SECRETS).spawn().await;
     let card = own_card(&app, "11010519491231014", "B").await;
     let now = crate::helpers::now();
     let old = legacy_token(KEK_B64, "spiffe://cq.talent/counter/desk-1", now + 3600);

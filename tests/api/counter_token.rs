@@ -50,7 +50,7 @@ fn redeem(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
 }
 
 async fn a_counter_token_acts_as_that_counter_and_no_more(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = app
         .issuance(Some("operator"))
         .await

@@ -269,7 +269,7 @@ fn tokens_of(cards: &[pb::Card]) -> Arc<Vec<String>> {
 }
 
 async fn sigkill_in_the_middle_of_a_redemption_load(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let cards = cards(&app, 16, 100).await;
     let tokens = tokens_of(&cards);
     let load = RedemptionLoad::start(&app, &tokens, 16, "kill").await;
@@ -301,7 +301,11 @@ async fn sigkill_in_the_middle_of_a_redemption_load(db: Db) {
 both_databases!(sigkill_in_the_middle_of_a_redemption_load);
 
 async fn sigterm_under_load_loses_no_acknowledged_call(db: Db) {
-    let mut app = TestApp::spawn_with(db, "shutdown_grace_seconds = 10\n").await;
+    let mut app = TestApp::builder()
+        .db(db)
+        .config("shutdown_grace_seconds = 10\n")
+        .spawn()
+        .await;
     let cards = cards(&app, 16, 200).await;
     let tokens = tokens_of(&cards);
     let load = RedemptionLoad::start(&app, &tokens, 16, "term").await;
@@ -433,7 +437,11 @@ async fn postgresql_stopped_under_load() {
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
     let config = format!("log_format = \"json\"\n{}", my.config());
-    let app = TestApp::spawn_with(Db::Postgres(url), &config).await;
+    let app = TestApp::builder()
+        .db(Db::Postgres(url))
+        .config(&config)
+        .spawn()
+        .await;
     let cards = cards(&app, 8, 300).await;
     let tokens = tokens_of(&cards);
     let partner_token = my.token(&Mianyang::claims("E"));

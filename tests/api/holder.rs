@@ -85,7 +85,7 @@ fn refused(v: &pb::VerifyCardResponse, reason: &str, words: &str) {
 }
 
 async fn a_holder_proof_binds_the_card_once(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let holder = device();
     let bound = card(&app, "50010419900101001", Some(&holder)).await;
     let plain = card(&app, "50010419900101002", None).await;
@@ -254,7 +254,11 @@ async fn a_holder_proof_binds_the_card_once(db: Db) {
 both_databases!(a_holder_proof_binds_the_card_once);
 
 async fn an_expired_nonce_is_refused(db: Db) {
-    let app = TestApp::spawn_with(db, "[holder_proof]\nchallenge_ttl_seconds = 1\n").await;
+    let app = TestApp::builder()
+        .db(db)
+        .config("[holder_proof]\nchallenge_ttl_seconds = 1\n")
+        .spawn()
+        .await;
     let holder = device();
     let bound = card(&app, "50010419900101004", Some(&holder)).await;
     let c = challenge(&app).await;
@@ -281,7 +285,7 @@ fn redeem(credential: &str, code: &str, key: &str, proof: &str) -> pb::RedeemSer
 async fn policy_asks_bound_cards_for_a_proof(db: Db) {
     let config = "[holder_proof]\nrequired_for_services = [\"CQ10\"]\n\
                   required_for_counters = [\"spiffe://cq.talent/operator/dev\"]\n";
-    let app = TestApp::spawn_with(db, config).await;
+    let app = TestApp::builder().db(db).config(config).spawn().await;
     let holder = device();
     let bound = card(&app, "50010419900101005", Some(&holder)).await;
     let plain = card(&app, "50010419900101006", None).await;
@@ -362,8 +366,12 @@ async fn a_proof_is_used_once_across_two_gateways_on_one_postgresql() {
     let Some(db) = Db::postgres() else { return };
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
     let holder = device();
     let bound = card(&first, "50010419900101007", Some(&holder)).await;
 

@@ -49,7 +49,7 @@ fn verifies_with_jwks(token: &str, jwks_json: &str) -> bool {
 }
 
 async fn issued_card_verifies_and_follows_the_profile(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let id = id_number("50010419850312001");
     let card = app
         .issuance(Some("operator"))
@@ -116,7 +116,7 @@ async fn issued_card_verifies_and_follows_the_profile(db: Db) {
 both_databases!(issued_card_verifies_and_follows_the_profile);
 
 async fn revoked_card_verifies_as_revoked(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let card = ops
         .issue_card(issue_request(&id_number("50010419850312002"), "B", ""))
@@ -211,7 +211,7 @@ async fn revoked_card_verifies_as_revoked(db: Db) {
 both_databases!(revoked_card_verifies_as_revoked);
 
 async fn suspension_and_resumption(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let card = ops
         .issue_card(issue_request(&id_number("50010419850312003"), "A", ""))
@@ -260,7 +260,7 @@ async fn suspension_and_resumption(db: Db) {
 both_databases!(suspension_and_resumption);
 
 async fn concurrent_issues_with_one_idempotency_key_make_one_card(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let req = issue_request(&id_number("50010419850312004"), "D", "same-key");
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -297,7 +297,7 @@ async fn concurrent_issues_with_one_idempotency_key_make_one_card(db: Db) {
 both_databases!(concurrent_issues_with_one_idempotency_key_make_one_card);
 
 async fn bad_input_names_the_field_and_writes_nothing(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let good = issue_request(&id_number("50010419850312005"), "E", "bad-then-good");
     type Spoil = Box<dyn Fn(&mut pb::IssueCardRequest)>;
@@ -342,7 +342,7 @@ async fn bad_input_names_the_field_and_writes_nothing(db: Db) {
 both_databases!(bad_input_names_the_field_and_writes_nothing);
 
 async fn one_live_card_per_holder(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let id = id_number("50010419850312006");
     let first = ops
@@ -373,7 +373,7 @@ async fn one_live_card_per_holder(db: Db) {
 both_databases!(one_live_card_per_holder);
 
 async fn renewal_keeps_the_number_and_moves_the_expiry(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let mut req = issue_request(&id_number("50010419850312007"), "F", "");
     req.valid_days = 10;
@@ -425,7 +425,7 @@ async fn renewal_keeps_the_number_and_moves_the_expiry(db: Db) {
 both_databases!(renewal_keeps_the_number_and_moves_the_expiry);
 
 async fn bulk_issue_reports_each_row(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let mut cards: Vec<_> = (0..60)
         .map(|i| {
@@ -475,7 +475,7 @@ both_databases!(bulk_issue_reports_each_row);
 
 #[tokio::test]
 async fn no_response_or_log_line_contains_an_id_number() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let id = id_number("50010419770707077");
     let mut seen = String::new();

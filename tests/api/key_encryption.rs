@@ -56,7 +56,7 @@ fn serve_stops(dir: &Path, database_url: &str, config: &Path) -> (bool, String) 
 }
 
 async fn a_misspelt_table_stops_serve(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let bad = app.dir.path().join("misspelt.toml");
     std::fs::write(
         &bad,
@@ -205,7 +205,11 @@ async fn issue(app: &TestApp, base17: &str) -> pb::Card {
 
 async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     // KEK A, given the old way (one key).
-    let mut app = TestApp::spawn_with(db, &format!("key_encryption_key = \"{KEK_A}\"\n")).await;
+    let mut app = TestApp::builder()
+        .db(db)
+        .config(&format!("key_encryption_key = \"{KEK_A}\"\n"))
+        .spawn()
+        .await;
     let old_card = issue(&app, "50010419800101002").await;
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
     // A counter's session, HMAC'd under the counter-token key that A seals.
@@ -277,16 +281,20 @@ both_databases!(the_key_encryption_key_is_rotated_without_losing_a_key);
 async fn replicas_with_the_new_key_second_open_what_another_seals_under_it(db: Db) {
     // Step 3 of the rollout caught half-way: one replica already seals under B, the other
     // still has B second.
-    let behind = TestApp::spawn_with(
-        db,
-        &format!("key_encryption_keys = [\"a:{KEK_A}\", \"b:{KEK_B}\"]\n"),
-    )
-    .await;
-    let ahead = TestApp::spawn_replica(
-        &behind,
-        &format!("key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"),
-    )
-    .await;
+    let behind = TestApp::builder()
+        .db(db)
+        .config(&format!(
+            "key_encryption_keys = [\"a:{KEK_A}\", \"b:{KEK_B}\"]\n"
+        ))
+        .spawn()
+        .await;
+    let ahead = TestApp::builder()
+        .replica_of(&behind)
+        .config(&format!(
+            "key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"
+        ))
+        .spawn()
+        .await;
     let next = rotate(&ahead, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // The replica behind opened the key sealed under B at its refresh, so it signs with it.

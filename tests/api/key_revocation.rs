@@ -112,7 +112,7 @@ async fn assert_revoked_everywhere(app: &TestApp, old_kid: &str, old_token: &str
 }
 
 async fn revoking_the_signing_key_renews_its_cards(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let a = issue(&app, "50010419700101001").await;
     let b = issue(&app, "50010419700101002").await;
     let gone = issue(&app, "50010419700101003").await;
@@ -177,7 +177,7 @@ async fn revoking_the_signing_key_renews_its_cards(db: Db) {
 both_databases!(revoking_the_signing_key_renews_its_cards);
 
 async fn a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let a = issue(&app, "50010419700101011").await;
     let next = rotate(&app, 3600).await;
     revoke(&app, &a.key_id, "key file copied off the laptop", false)
@@ -207,7 +207,7 @@ both_databases!(a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked
 async fn bad_revocation_requests_change_nothing(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(db, &my.config()).await;
+    let app = TestApp::builder().db(db).config(&my.config()).spawn().await;
     let a = issue(&app, "50010419700101021").await;
     let e = revoke(&app, &a.key_id, "  ", true)
         .await
@@ -264,7 +264,7 @@ both_databases!(bad_revocation_requests_change_nothing);
 async fn a_config_partners_key_is_revoked_by_hand(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let mut app = TestApp::spawn_with(db, &my.config()).await;
+    let mut app = TestApp::builder().db(db).config(&my.config()).spawn().await;
     let token = my.token(&Mianyang::claims("E"));
     assert!(verify(&app, &token).await.valid);
     app.admin()
@@ -304,7 +304,7 @@ both_databases!(a_config_partners_key_is_revoked_by_hand);
 
 #[tokio::test]
 async fn the_cli_revokes_in_one_command() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let a = issue(&app, "50010419700101031").await;
     let certs = app.certs.display().to_string();
     let (ok, out) = crate::helpers::cli(&[
@@ -337,8 +337,12 @@ async fn the_cli_revokes_in_one_command() {
 async fn every_replica_refuses_the_key_within_a_refresh(db: Db) {
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
     let a = issue(&first, "50010419700101041").await;
     assert!(verify(&second, &a.token).await.valid);
     revoke(&first, &a.key_id, "key file copied off the laptop", true)

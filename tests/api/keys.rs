@@ -22,7 +22,7 @@ async fn kids(app: &TestApp) -> Vec<String> {
 }
 
 async fn rotation_publishes_before_signing_and_old_cards_still_verify(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let before = ops
         .issue_card(issue_request(&id_number("50010419600101001"), "C", ""))
@@ -101,7 +101,7 @@ both_databases!(rotation_publishes_before_signing_and_old_cards_still_verify);
 
 #[tokio::test]
 async fn keys_survive_a_restart_sealed_at_rest() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let card = app
         .issuance(Some("operator"))
         .await
@@ -133,7 +133,7 @@ async fn keys_survive_a_restart_sealed_at_rest() {
 
 #[tokio::test]
 async fn a_wrong_key_encryption_key_stops_the_start_and_says_why() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
     assert_eq!(app.terminate().code(), Some(0));
     // The same database, with another data folder's freshly made key-encryption key: the
     // stored signing key cannot be opened.

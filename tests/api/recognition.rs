@@ -95,7 +95,11 @@ impl Mianyang {
 async fn app_with_partner() -> (TestApp, Mianyang, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     (app, my, dir)
 }
 
@@ -430,7 +434,7 @@ async fn a_suspended_partner_is_refused_until_resumed() {
 async fn partners_added_through_admin_are_stored(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let token = my.token(&Mianyang::claims("D"));
     assert_eq!(verify(&app, &token).await.reason, "UNKNOWN_ISSUER");
     let mut admin = app.admin().await;
@@ -485,7 +489,7 @@ crate::both_databases!(partners_added_through_admin_are_stored);
 
 #[tokio::test]
 async fn map_entitlements_works_in_both_directions() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let mut e = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await);
     let m = e
         .map_entitlements(pb::MapEntitlementsRequest {

@@ -72,7 +72,7 @@ fn tally(
 }
 
 async fn a_one_per_year_service_is_redeemed_exactly_once_under_concurrency(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "50010419880808001", "C").await;
     let results = race(&[&app], &card.token, |i| format!("distinct-{i}")).await;
     let (ok, exhausted, detail) = tally(&results);
@@ -103,8 +103,12 @@ async fn two_gateways_on_one_postgresql_keep_exactly_once() {
     let Some(db) = Db::postgres() else { return };
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
     let card = own_card(&first, "50010419880808003", "B").await;
     let results = race(&[&first, &second], &card.token, |i| format!("two-{i}")).await;
     let (ok, exhausted, detail) = tally(&results);
@@ -116,7 +120,7 @@ async fn two_gateways_on_one_postgresql_keep_exactly_once() {
 }
 
 async fn quota_kinds_count_as_the_catalogue_says(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "50010419880808005", "A").await;
     let mut c = counter(&app).await;
     // unlimited: recorded, nothing counted
@@ -207,7 +211,11 @@ both_databases!(quota_kinds_count_as_the_catalogue_says);
 async fn refusals_say_why_and_change_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     let mut c = counter(&app).await;
     let visitor = my.token(&Mianyang::claims("B"));
     let e = c
@@ -298,7 +306,7 @@ async fn refusals_say_why_and_change_nothing() {
 }
 
 async fn a_bad_catalogue_import_changes_nothing(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let shipped = include_str!("../../catalogue/catalogue.toml");
     let mut admin = app.admin().await;
     let bad = shipped

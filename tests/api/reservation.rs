@@ -361,7 +361,7 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
         "{}\n[holder_proof]\nrequired_for_services = [\"CQ01\"]\n",
         partner.config()
     );
-    let app = TestApp::spawn_with(db, &config).await;
+    let app = TestApp::builder().db(db).config(&config).spawn().await;
     let holder = device();
     let x = b64(holder.verifying_key().as_bytes());
     let with_cnf = |cnf: serde_json::Value| {
@@ -419,7 +419,7 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
 both_databases!(an_unreadable_cnf_is_refused_never_unbound);
 
 async fn a_mapping_counted_differently_is_not_imported(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let shipped = include_str!("../../catalogue/catalogue.toml");
     let next = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
     let at_next = next.find("code = \"MY07\"").expect("MY07");
@@ -458,7 +458,7 @@ both_databases!(a_mapping_counted_differently_is_not_imported);
 async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
     // The trust domain written in capitals is the same identity as the certificate's.
     let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://CQ.Talent/counter/dev\"]\n";
-    let app = TestApp::spawn_with(db, config).await;
+    let app = TestApp::builder().db(db).config(config).spawn().await;
     let holder = device();
     let bound = bound_card(&app, "11010519800101041", &holder).await;
     let e = redeem_with_proof(&app, &bound.token, "CQ01", "c-1", "")
@@ -471,7 +471,11 @@ async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
         .expect("with a proof");
     // Another counter of a longer name is another identity: not asked.
     let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://cq.talent/counter/de\"]\n";
-    let other = TestApp::spawn_with(Db::Sqlite, config).await;
+    let other = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(config)
+        .spawn()
+        .await;
     let bound = bound_card(&other, "11010519800101042", &holder).await;
     redeem_with_proof(&other, &bound.token, "CQ01", "c-2", "")
         .await

@@ -146,7 +146,7 @@ pub(crate) fn frame(msg: &impl Message) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_counter_page_is_served_with_a_strict_policy() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let page = http1(&app, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
     assert!(
@@ -195,7 +195,7 @@ async fn the_counter_page_is_served_with_a_strict_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_web_over_http1_verifies_a_card() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let card = app
         .issuance(Some("operator"))
         .await
