@@ -4,7 +4,7 @@
 #[path = "../common/hostile_tokens.rs"]
 mod hostile;
 
-use crate::helpers::{Db, TestApp, issue_request, verify};
+use crate::helpers::{Db, TestApp, issue_request, issued, verify};
 use crate::recognition::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -57,19 +57,15 @@ async fn keys_never_vouch_across_issuers() {
         .config(&my.config())
         .spawn()
         .await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(
+    let card = issued(
+        &app,
+        issue_request(
             &crate::helpers::id_number("11010519491231002"),
             "C",
             "attack-1",
-        ))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+        ),
+    )
+    .await;
     let own = payload_of(&card.token);
     let own_kid = {
         let h = card.token.split('.').next().expect("header");

@@ -6,7 +6,7 @@
 //! SKIP_BROWSER_TEST=1 skips it on purpose.
 
 use crate::counter_token::counter_token_from_cli;
-use crate::helpers::{Db, TestApp, id_number, issue_request, not_run};
+use crate::helpers::{Db, TestApp, not_run, own_card};
 use crate::recognition::Mianyang;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -115,15 +115,7 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
         .spawn()
         .await;
     let visitor = format!("KJC1:{}", my.token(&Mianyang::claims("E")));
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231006"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "11010519491231006", "B").await;
     let token = counter_token_from_cli(&app, "desk-1");
     let port = app.addr.rsplit(':').next().expect("port");
     // The page's generated code first, under Node: its bytes, and its gRPC-Web client

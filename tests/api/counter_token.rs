@@ -1,7 +1,7 @@
 //! Counter tokens: a browser without a client certificate acts as a counter, and no more.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, id_number, issue_request, own_card};
 use talent_gateway::pb;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
@@ -51,15 +51,7 @@ fn redeem(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
 
 async fn a_counter_token_acts_as_that_counter_and_no_more(db: Db) {
     let app = TestApp::builder().db(db).spawn().await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231002"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "11010519491231002", "B").await;
     let issued = counter_token(&app, "desk-1").await;
     assert_eq!(issued.counter, "spiffe://cq.talent/counter/desk-1");
     assert!(issued.expires_at.expect("exp").seconds > crate::helpers::now() + 11 * 3600);

@@ -2,7 +2,7 @@
 //! Mianyang, each with its own CA and database, each the other's partner over mutual TLS.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, free_addr, id_number, issue_request};
+use crate::helpers::{Db, TestApp, free_addr, id_number, issue_request, issued};
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -102,14 +102,7 @@ where
 }
 
 pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), tier, key))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, issue_request(&id_number(base17), tier, key)).await
 }
 
 pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {

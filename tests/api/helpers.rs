@@ -423,9 +423,14 @@ pub(crate) fn issue_request(id: &str, tier: &str, key: &str) -> pb::IssueCardReq
 
 /// An own card issued by the operator, for the holder whose ID number starts `base17`.
 pub(crate) async fn own_card(app: &TestApp, base17: &str, tier: &str) -> pb::Card {
+    issued(app, issue_request(&id_number(base17), tier, "")).await
+}
+
+/// The card the operator is issued for `req`.
+pub(crate) async fn issued(app: &TestApp, req: pb::IssueCardRequest) -> pb::Card {
     app.issuance(Some("operator"))
         .await
-        .issue_card(issue_request(&id_number(base17), tier, ""))
+        .issue_card(req)
         .await
         .expect("issued")
         .into_inner()

@@ -2,7 +2,7 @@
 //! serde_json and base64 directly, not the gateway's code), checked by the real gateway.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, id_number, issue_request, issued, now};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -40,14 +40,7 @@ async fn card(app: &TestApp, base17: &str, holder: Option<&SigningKey>) -> pb::C
     if let Some(k) = holder {
         req.holder_public_key = k.verifying_key().as_bytes().to_vec();
     }
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(req)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, req).await
 }
 
 async fn challenge(app: &TestApp) -> pb::CreateChallengeResponse {

@@ -3,7 +3,7 @@
 
 use crate::both_databases;
 use crate::counter_revocation::as_counter;
-use crate::helpers::{Db, TestApp, cli, id_number, issue_request, rotate, verify};
+use crate::helpers::{Db, TestApp, cli, own_card, rotate, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -74,15 +74,7 @@ async fn a_misspelt_table_stops_serve(db: Db) {
     }
     assert!(!out.contains("listening on"), "{out}");
     // The gateway it shares the database with was not disturbed.
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("50010419800101001"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "50010419800101001", "C").await;
     assert_eq!(verify(&app, &card.token).await.reason, "OK");
 }
 both_databases!(a_misspelt_table_stops_serve);
@@ -193,14 +185,7 @@ async fn counter_token(app: &TestApp) -> String {
 }
 
 async fn issue(app: &TestApp, base17: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    own_card(app, base17, "C").await
 }
 
 async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {

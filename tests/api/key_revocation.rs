@@ -2,7 +2,7 @@
 //! partner's key stops by hand; bad input changes nothing.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, rotate, verify};
+use crate::helpers::{Db, TestApp, own_card, rotate, verify};
 use crate::recognition::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,14 +10,7 @@ use talent_gateway::pb;
 use tonic::Code;
 
 async fn issue(app: &TestApp, base17: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    own_card(app, base17, "C").await
 }
 
 async fn get_card(app: &TestApp, card_id: &str) -> pb::Card {

@@ -1,7 +1,7 @@
 //! Prometheus metrics on their own plain-HTTP port.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, verify};
+use crate::helpers::{Db, TestApp, id_number, issue_request, issued, verify};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
@@ -91,15 +91,7 @@ async fn metrics_count_calls_and_verdicts(db: Db) {
     let app = TestApp::builder().db(db).config(&config).spawn().await;
     let metrics = metrics_addr(&app).await;
     let id = id_number("50010419850312001");
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id, "C", "metrics-1"))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, issue_request(&id, "C", "metrics-1")).await;
     for _ in 0..3 {
         assert_eq!(verify(&app, &card.token).await.reason, "OK");
     }

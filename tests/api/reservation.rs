@@ -6,7 +6,7 @@ use crate::both_databases;
 use crate::federation::{
     CQ_ISSUER, MY_ISSUER, eventually, issue, redeem_with_proof, two_regions_up_with, verify,
 };
-use crate::helpers::{Db, TestApp, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, id_number, issue_request, issued, now};
 use crate::recognition::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,14 +52,7 @@ async fn nonce(app: &TestApp) -> String {
 async fn bound_card(app: &TestApp, base17: &str, holder: &SigningKey) -> pb::Card {
     let mut req = issue_request(&id_number(base17), "B", "");
     req.holder_public_key = holder.verifying_key().as_bytes().to_vec();
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(req)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, req).await
 }
 
 fn reservation(
