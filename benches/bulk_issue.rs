@@ -5,11 +5,15 @@
 //!     cargo bench --bench bulk_issue                     (SQLite)
 //!     BENCH_DATABASE_URL=postgres://... cargo bench --bench bulk_issue   (and PostgreSQL)
 
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_macros)]
 mod helpers;
 
-use helpers::{Db, TestApp, id_number};
+use fixtures::id_number;
+use helpers::{Db, TestApp};
 use std::time::Instant;
 use talent_gateway::pb;
 

@@ -17,11 +17,15 @@
 //! BENCH_DATABASE_URL=postgres://... cargo bench --bench redeem
 //! ```
 
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_macros)]
 mod helpers;
 
-use helpers::{Db, TestApp, id_number};
+use fixtures::id_number;
+use helpers::{Db, TestApp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -4,8 +4,9 @@
 #[path = "../common/hostile_tokens.rs"]
 mod hostile;
 
-use crate::helpers::{Db, TestApp, issue_request, issued, verify};
-use crate::recognition::Mianyang;
+use crate::fixtures::issue_request;
+use crate::helpers::{Db, TestApp, issued, verify};
+use crate::mianyang::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hostile::{header, hostile_tokens, sign_raw};
@@ -60,7 +61,7 @@ async fn keys_never_vouch_across_issuers() {
     let card = issued(
         &app,
         issue_request(
-            &crate::helpers::id_number("11010519491231002"),
+            &crate::fixtures::id_number("11010519491231002"),
             "C",
             "attack-1",
         ),

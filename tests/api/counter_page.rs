@@ -7,7 +7,7 @@
 
 use crate::counter_token::counter_token_from_cli;
 use crate::helpers::{Db, TestApp, not_run, own_card};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -118,7 +118,7 @@ async fn counter_tokens_are_listed_and_revoked_one_by_one(db: Db) {
     assert_eq!(t.counter, "spiffe://cq.talent/counter/desk-1");
     assert_eq!(t.issued_by, "spiffe://cq.talent/operator/dev");
     assert_eq!(t.expires_at, lost.expires_at);
-    assert!(t.issued_at.expect("issued").seconds > crate::helpers::now() - 60);
+    assert!(t.issued_at.expect("issued").seconds > crate::fixtures::now() - 60);
     assert!(t.revoked_at.is_none() && t.reason.is_empty());
     assert!(!format!("{tokens:?}").contains(&lost.token));
 
@@ -422,7 +422,7 @@ fn legacy_token(kek_b64: &str, sub: &str, exp: i64) -> String {
     derived_key(kek_b64).sign(&talent_gateway::credential::CounterClaims {
         iss: "urn:cn:500000:talent-card".into(),
         sub: sub.into(),
-        iat: crate::helpers::now() - 60,
+        iat: crate::fixtures::now() - 60,
         exp,
         jti: uuid::Uuid::new_v4().to_string(),
     })
@@ -431,7 +431,7 @@ fn legacy_token(kek_b64: &str, sub: &str, exp: i64) -> String {
 async fn tokens_of_earlier_versions_work_until_they_expire(db: Db) {
     let app = TestApp::builder().db(db).config(SECRETS).spawn().await;
     let card = own_card(&app, "11010519491231014", "B").await;
-    let now = crate::helpers::now();
+    let now = crate::fixtures::now();
     let old = legacy_token(KEK_B64, "spiffe://cq.talent/counter/desk-1", now + 3600);
     as_counter(&app, &old, &card.card_id)
         .await

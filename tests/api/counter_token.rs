@@ -1,7 +1,8 @@
 //! Counter tokens: a browser without a client certificate acts as a counter, and no more.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, own_card};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, own_card};
 use talent_gateway::pb;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
@@ -54,7 +55,7 @@ async fn a_counter_token_acts_as_that_counter_and_no_more(db: Db) {
     let card = own_card(&app, "11010519491231002", "B").await;
     let issued = counter_token(&app, "desk-1").await;
     assert_eq!(issued.counter, "spiffe://cq.talent/counter/desk-1");
-    assert!(issued.expires_at.expect("exp").seconds > crate::helpers::now() + 11 * 3600);
+    assert!(issued.expires_at.expect("exp").seconds > crate::fixtures::now() + 11 * 3600);
 
     // Without a certificate, the token is the counter: it may redeem, recorded as desk-1.
     let mut counter = pb::entitlements_client::EntitlementsClient::new(

@@ -6,7 +6,7 @@
 
 use crate::both_databases;
 use crate::helpers::{Db, TestApp, own_card, verify};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

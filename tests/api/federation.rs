@@ -2,7 +2,8 @@
 //! Mianyang, each with its own CA and database, each the other's partner over mutual TLS.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, free_addr, id_number, issue_request, issued};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, free_addr, issued};
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -328,8 +329,8 @@ async fn two_regions(db: Db) {
         },
     )
     .await;
-    assert!(crate::helpers::now() < signs_from, "seen before it signs");
-    let wait = (signs_from - crate::helpers::now() + 1).max(0) as u64;
+    assert!(crate::fixtures::now() < signs_from, "seen before it signs");
+    let wait = (signs_from - crate::fixtures::now() + 1).max(0) as u64;
     tokio::time::sleep(Duration::from_secs(wait)).await;
     let rotated = issue(&cq, "11010519800101003", "B", "cq-3").await;
     assert_eq!(rotated.key_id, next.key_id);

@@ -1,5 +1,6 @@
 //! `TestApp`: one `talent-gateway serve` process with its own data folder, PKI and database.
 
+use crate::fixtures::{id_number, issue_request};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -394,33 +395,6 @@ pub(crate) fn free_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
-/// A valid GB 11643 ID number from its first 17 digits.
-pub(crate) fn id_number(base17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base17
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!(
-        "{base17}{}",
-        "10X98765432".as_bytes()[(sum % 11) as usize] as char
-    )
-}
-
-/// A request for a card with sensible defaults.
-pub(crate) fn issue_request(id: &str, tier: &str, key: &str) -> pb::IssueCardRequest {
-    pb::IssueCardRequest {
-        holder_name: "张政昊".into(),
-        id_number: id.into(),
-        tier: tier.into(),
-        category: "scientific_research".into(),
-        valid_days: 365,
-        holder_public_key: Vec::new(),
-        idempotency_key: key.into(),
-    }
-}
-
 /// An own card issued by the operator, for the holder whose ID number starts `base17`.
 pub(crate) async fn own_card(app: &TestApp, base17: &str, tier: &str) -> pb::Card {
     issued(app, issue_request(&id_number(base17), tier, "")).await
@@ -478,14 +452,6 @@ pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardRes
         .await
         .expect("VerifyCard answers")
         .into_inner()
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 /// Rotates `app`'s signing key as an operator: the next key, signing after `prepublish_seconds`.

@@ -2,7 +2,8 @@
 //! serde_json and base64 directly, not the gateway's code), checked by the real gateway.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, issued, now};
+use crate::fixtures::{b64, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, issued};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -12,10 +13,6 @@ use talent_gateway::pb;
 use tonic::Code;
 
 const AUDIENCE: &str = "urn:cn:500000:talent-card";
-
-fn b64(v: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
 
 /// A holder's device: signs `{nonce, aud, iat, sd_hash}` over the token it presents.
 fn prove(key: &SigningKey, token: &str, nonce: &str, aud: &str, iat: i64) -> String {

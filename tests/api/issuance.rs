@@ -1,7 +1,8 @@
 //! Issuing cards and managing their life, seen from a gRPC client.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, issued, own_card, verify};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, issued, own_card, verify};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use talent_gateway::pb;

@@ -3,7 +3,7 @@
 
 use crate::both_databases;
 use crate::helpers::{Db, TestApp, own_card, rotate, verify};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use talent_gateway::pb;

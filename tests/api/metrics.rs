@@ -1,7 +1,8 @@
 //! Prometheus metrics on their own plain-HTTP port.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, issued, verify};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, issued, verify};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 

@@ -2,7 +2,7 @@
 
 use crate::both_databases;
 use crate::helpers::{Db, TestApp, own_card};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use talent_gateway::pb;
 use tonic::Code;
 
@@ -339,7 +339,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
     // A valid new version with a start time in the future leaves the current one in force.
     let later = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
     let tomorrow = prost_types::Timestamp {
-        seconds: crate::helpers::now() + 86_400,
+        seconds: crate::fixtures::now() + 86_400,
         nanos: 0,
     };
     let r = admin

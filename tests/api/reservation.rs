@@ -6,10 +6,9 @@ use crate::both_databases;
 use crate::federation::{
     CQ_ISSUER, MY_ISSUER, eventually, issue, redeem_with_proof, two_regions_up_with, verify,
 };
-use crate::helpers::{Db, TestApp, id_number, issue_request, issued, now};
-use crate::recognition::Mianyang;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::fixtures::{b64, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, issued};
+use crate::mianyang::Mianyang;
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::json;
 use sha2::Digest;
@@ -17,10 +16,6 @@ use std::time::Duration;
 use talent_gateway::pb;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn b64(v: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
 
 /// A holder's device: a kb+jwt over the token it presents (QR prefix stripped).
 fn prove(key: &SigningKey, credential: &str, nonce: &str, aud: &str) -> String {

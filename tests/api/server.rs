@@ -1,7 +1,8 @@
 //! The foundation: TLS, health, reflection, roles from certificates, limits, shutdown.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, health_of, id_number, issue_request};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, health_of};
 use talent_gateway::pb;
 use tonic::Code;
 use tonic_health::pb::{
