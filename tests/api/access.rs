@@ -2,8 +2,7 @@
 //! RPC is covered without touching this test) and every kind of caller, on a gateway whose
 //! partner brings its own CA: that CA vouches for the partner and for nobody else.
 
-use crate::counter_token::{counter_token, with_token};
-use crate::helpers::{Db, TestApp, own_card};
+use crate::helpers::{Db, TestApp, counter_token, own_card, with_token};
 use crate::web::{frame, http1, unframe};
 use prost::Message;
 use talent_gateway::api::access;
@@ -122,7 +121,7 @@ async fn every_rpc_answers_every_caller_as_the_access_table_says() {
         .config(&config(&partner, "trust_domain = \"cq.talent\""))
         .spawn()
         .await;
-    let token = counter_token(&app, "desk-1").await.token;
+    let token = counter_token(&app, "desk-1", 12).await.token;
     let plain = |ch: Channel| InterceptedService::new(ch, Authorization(None));
     let bearer = format!("Bearer {token}").parse().expect("header");
     let theirs = |role| app.channel_with(Some(role), partner.path());
@@ -232,7 +231,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
         assert!(s.message().contains("not vouched for"), "{s:?}");
     }
 
-    let token = counter_token(&app, "desk-1").await.token;
+    let token = counter_token(&app, "desk-1", 12).await.token;
     let mut desk =
         pb::verification_client::VerificationClient::new(with_token(&app, None, &token).await);
     for _ in 0..3 {

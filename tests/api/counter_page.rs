@@ -154,16 +154,17 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
 
     // The browser's double-click made one redemption, its retried click one: three in all,
     // all by desk-1.
-    let listed =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
-            .list_redemptions(pb::ListRedemptionsRequest {
-                card_id: card.card_id,
-                ..Default::default()
-            })
-            .await
-            .expect("listed")
-            .into_inner()
-            .redemptions;
+    let listed = app
+        .entitlements(Some("counter"))
+        .await
+        .list_redemptions(pb::ListRedemptionsRequest {
+            card_id: card.card_id,
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .redemptions;
     let mut codes: Vec<&str> = listed.iter().map(|r| r.service_code.as_str()).collect();
     codes.sort_unstable();
     assert_eq!(codes, ["CQ10", "CQ12", "CQ12"], "{listed:?}");

@@ -49,7 +49,7 @@ impl RedemptionLoad {
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for w in 0..workers {
-            let mut counter = Counter::new(app.channel(Some("counter")).await);
+            let mut counter = app.entitlements(Some("counter")).await;
             let (ledger, stop, tokens) = (ledger.clone(), stop.clone(), tokens.clone());
             let tag = tag.to_owned();
             handles.push(tokio::spawn(async move {
@@ -202,7 +202,7 @@ async fn nothing_lost_nothing_doubled(
     tokens: &[String],
     ledger: &Ledger,
 ) -> Outcome {
-    let mut counter = Counter::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let mut before = HashMap::new();
     for card in cards {
         for r in recorded(&mut counter, &card.card_id).await {
@@ -466,7 +466,7 @@ async fn postgresql_stopped_under_load() {
     // Answers of commits made just before the stop may still be on their way.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let acked_at_stop = load.acked();
-    let mut counter = Counter::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let asked = Instant::now();
     let refused = counter
         .redeem_service(request(&tokens, &unlimited("while-down")))

@@ -3,8 +3,7 @@
 
 use crate::both_databases;
 use crate::fixtures::{id_number, issue_request};
-use crate::helpers::{Db, TestApp, free_addr, issued};
-use std::future::Future;
+use crate::helpers::{Db, TestApp, eventually, free_addr, issued};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
@@ -86,22 +85,6 @@ fn pin(r: &Region) -> String {
     format!("spiffe://{}/partner/{}", r.trust_domain, r.id)
 }
 
-/// Polls `f` until it returns Some, or panics after `within`.
-pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < within, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
     issued(app, issue_request(&id_number(base17), tier, key)).await
 }
@@ -127,7 +110,8 @@ pub(crate) async fn redeem_with_proof(
     key: &str,
     proof: &str,
 ) -> Result<pb::RedeemServiceResponse, tonic::Status> {
-    pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
+    app.entitlements(Some("counter"))
+        .await
         .redeem_service(pb::RedeemServiceRequest {
             credential: credential.into(),
             service_code: code.into(),

@@ -322,6 +322,14 @@ impl TestApp {
         pb::card_issuance_client::CardIssuanceClient::new(self.channel(role).await)
     }
 
+    /// An Entitlements client as `role`, or without a certificate.
+    pub(crate) async fn entitlements(
+        &self,
+        role: Option<&str>,
+    ) -> pb::entitlements_client::EntitlementsClient<Channel> {
+        pb::entitlements_client::EntitlementsClient::new(self.channel(role).await)
+    }
+
     pub(crate) async fn verification(
         &self,
     ) -> pb::verification_client::VerificationClient<Channel> {
@@ -410,6 +418,61 @@ pub(crate) async fn issued(app: &TestApp, req: pb::IssueCardRequest) -> pb::Card
         .into_inner()
         .card
         .expect("card")
+}
+
+/// Polls `f` until it returns Some, or panics after `within`.
+pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < within, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub(crate) struct BearerToken(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Bearer = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+
+/// A channel with `role`'s certificate (or none) that sends `authorization: Bearer token`.
+pub(crate) async fn with_token(app: &TestApp, role: Option<&str>, token: &str) -> Bearer {
+    let value = format!("Bearer {token}").parse().expect("header");
+    tonic::service::interceptor::InterceptedService::new(
+        app.channel(role).await,
+        BearerToken(value),
+    )
+}
+
+/// A counter token for `name`, valid `valid_hours`, issued by the operator.
+pub(crate) async fn counter_token(
+    app: &TestApp,
+    name: &str,
+    valid_hours: u32,
+) -> pb::IssueCounterTokenResponse {
+    app.admin()
+        .await
+        .issue_counter_token(pb::IssueCounterTokenRequest {
+            name: name.into(),
+            valid_hours,
+        })
+        .await
+        .expect("token issued")
+        .into_inner()
 }
 
 /// Runs a `talent-gateway` command as an operator would: (success, stdout and stderr).

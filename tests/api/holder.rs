@@ -2,7 +2,7 @@
 //! serde_json and base64 directly, not the gateway's code), checked by the real gateway.
 
 use crate::both_databases;
-use crate::fixtures::{b64, id_number, issue_request, now};
+use crate::fixtures::{b64, device, id_number, issue_request, now};
 use crate::helpers::{Db, TestApp, issued};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,10 +26,6 @@ fn prove(key: &SigningKey, token: &str, nonce: &str, aud: &str, iat: i64) -> Str
     let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
     let sig = key.sign(input.as_bytes());
     format!("{input}.{}", b64(sig.to_bytes()))
-}
-
-fn device() -> SigningKey {
-    SigningKey::from_bytes(&rand::random())
 }
 
 async fn card(app: &TestApp, base17: &str, holder: Option<&SigningKey>) -> pb::Card {
@@ -279,10 +275,8 @@ async fn policy_asks_bound_cards_for_a_proof(db: Db) {
     let holder = device();
     let bound = card(&app, "50010419900101005", Some(&holder)).await;
     let plain = card(&app, "50010419900101006", None).await;
-    let mut counter =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
-    let mut operator =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("operator")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
+    let mut operator = app.entitlements(Some("operator")).await;
 
     use tonic_types::StatusExt;
     for e in [

@@ -3,11 +3,10 @@
 
 use crate::both_databases;
 use crate::counter_revocation::as_counter;
-use crate::helpers::{Db, TestApp, cli, own_card, rotate, verify};
+use crate::helpers::{Db, TestApp, cli, counter_token, own_card, rotate, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use talent_gateway::pb;
 
 const KEK_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 const KEK_B: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
@@ -171,23 +170,6 @@ fn rewrap(app: &TestApp) -> (bool, String) {
     ])
 }
 
-async fn counter_token(app: &TestApp) -> String {
-    app.admin()
-        .await
-        .issue_counter_token(pb::IssueCounterTokenRequest {
-            name: "desk-1".into(),
-            valid_hours: 1,
-        })
-        .await
-        .expect("counter token")
-        .into_inner()
-        .token
-}
-
-async fn issue(app: &TestApp, base17: &str) -> pb::Card {
-    own_card(app, base17, "C").await
-}
-
 async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     // KEK A, given the old way (one key).
     let mut app = TestApp::builder()
@@ -195,10 +177,10 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
         .config(&format!("key_encryption_key = \"{KEK_A}\"\n"))
         .spawn()
         .await;
-    let old_card = issue(&app, "50010419800101002").await;
+    let old_card = own_card(&app, "50010419800101002", "C").await;
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
     // A counter's session, HMAC'd under the counter-token key that A seals.
-    let desk = counter_token(&app).await;
+    let desk = counter_token(&app, "desk-1", 1).await.token;
     assert!(as_counter(&app, &desk, &old_card.card_id).await.is_ok());
     app.terminate();
 
@@ -211,7 +193,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
     let next = rotate(&app, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mid_card = issue(&app, "50010419800101003").await;
+    let mid_card = own_card(&app, "50010419800101003", "C").await;
     assert_eq!(mid_card.key_id, next.key_id);
     app.terminate();
 
@@ -253,7 +235,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     // B alone: the gateway starts and signs, and both earlier cards verify.
     write_config(&app, &format!("key_encryption_keys = [\"b:{KEK_B}\"]\n"));
     app.restart_in_place();
-    let new_card = issue(&app, "50010419800101004").await;
+    let new_card = own_card(&app, "50010419800101004", "C").await;
     assert_eq!(new_card.key_id, next.key_id);
     for card in [&old_card, &mid_card, &new_card] {
         assert_eq!(verify(&app, &card.token).await.reason, "OK");
@@ -283,7 +265,7 @@ async fn replicas_with_the_new_key_second_open_what_another_seals_under_it(db: D
     let next = rotate(&ahead, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // The replica behind opened the key sealed under B at its refresh, so it signs with it.
-    let card = issue(&behind, "50010419800101005").await;
+    let card = own_card(&behind, "50010419800101005", "C").await;
     assert_eq!(card.key_id, next.key_id, "{}", behind.logs());
     for app in [&behind, &ahead] {
         assert_eq!(verify(app, &card.token).await.reason, "OK");

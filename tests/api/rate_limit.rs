@@ -142,7 +142,7 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     for _ in 0..5 {
         verify(&mut other).await.expect("another address");
     }
-    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.verification().await;
     for _ in 0..10 {
         verify(&mut counter).await.expect("a counter");
     }
@@ -260,7 +260,7 @@ async fn calls_are_charged_per_credential() {
     let too_many = public.verify_cards(calls()).await.expect_err("empty");
     assert_eq!(too_many.code(), Code::ResourceExhausted);
     // Another identity's bucket is its own.
-    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.verification().await;
     let theirs = counter
         .verify_cards(calls())
         .await

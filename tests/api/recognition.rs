@@ -405,7 +405,7 @@ crate::both_databases!(partners_added_through_admin_are_stored);
 #[tokio::test]
 async fn map_entitlements_works_in_both_directions() {
     let app = TestApp::builder().db(Db::Sqlite).spawn().await;
-    let mut e = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await);
+    let mut e = app.entitlements(None).await;
     let m = e
         .map_entitlements(pb::MapEntitlementsRequest {
             from_region: "mianyang".into(),

@@ -4,10 +4,10 @@
 
 use crate::both_databases;
 use crate::federation::{
-    CQ_ISSUER, MY_ISSUER, eventually, issue, redeem_with_proof, two_regions_up_with, verify,
+    CQ_ISSUER, MY_ISSUER, issue, redeem_with_proof, two_regions_up_with, verify,
 };
-use crate::fixtures::{b64, id_number, issue_request, now};
-use crate::helpers::{Db, TestApp, issued};
+use crate::fixtures::{b64, device, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, eventually, issued};
 use crate::mianyang::Mianyang;
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::json;
@@ -29,10 +29,6 @@ fn prove(key: &SigningKey, credential: &str, nonce: &str, aud: &str) -> String {
     });
     let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
     format!("{input}.{}", b64(key.sign(input.as_bytes()).to_bytes()))
-}
-
-fn device() -> SigningKey {
-    SigningKey::from_bytes(&rand::random())
 }
 
 async fn nonce(app: &TestApp) -> String {

@@ -1,5 +1,5 @@
 //! Fixtures shared by the API tests and the benchmarks that start a gateway: ID numbers,
-//! issue requests, the clock and base64url.
+//! issue and redeem requests, holder device keys, the clock and base64url.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -43,4 +43,19 @@ pub(crate) fn now() -> i64 {
 /// Base64url without padding, as in JWTs.
 pub(crate) fn b64(v: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(v)
+}
+
+/// A RedeemService request without a holder proof.
+pub(crate) fn redeem_request(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
+    pb::RedeemServiceRequest {
+        credential: credential.into(),
+        service_code: code.into(),
+        idempotency_key: key.into(),
+        holder_proof: String::new(),
+    }
+}
+
+/// A holder's device key, fresh each time.
+pub(crate) fn device() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&rand::random())
 }
