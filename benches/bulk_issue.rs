@@ -5,11 +5,15 @@
 //!     cargo bench --bench bulk_issue                     (SQLite)
 //!     BENCH_DATABASE_URL=postgres://... cargo bench --bench bulk_issue   (and PostgreSQL)
 
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_macros)]
 mod helpers;
 
-use helpers::{Db, TestApp, id_number};
+use fixtures::id_number;
+use helpers::{Db, TestApp};
 use std::time::Instant;
 use talent_gateway::pb;
 
@@ -29,7 +33,7 @@ fn raw_sign_rate() -> f64 {
 }
 
 async fn run(db: Db, label: &str, target_s: f64) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops =
         pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
             .max_decoding_message_size(64 << 20);

@@ -17,11 +17,15 @@
 //! BENCH_DATABASE_URL=postgres://... cargo bench --bench redeem
 //! ```
 
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_macros)]
 mod helpers;
 
-use helpers::{Db, TestApp, id_number};
+use fixtures::id_number;
+use helpers::{Db, TestApp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -55,7 +59,7 @@ fn raw_verify_rate() -> f64 {
 }
 
 async fn run(db: Db, label: &str) {
-    let app = TestApp::spawn_with(db, LIMITS).await;
+    let app = TestApp::builder().db(db).config(LIMITS).spawn().await;
     let mut ops =
         pb::card_issuance_client::CardIssuanceClient::new(app.channel(Some("operator")).await)
             .max_decoding_message_size(64 << 20);

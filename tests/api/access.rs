@@ -2,8 +2,7 @@
 //! RPC is covered without touching this test) and every kind of caller, on a gateway whose
 //! partner brings its own CA: that CA vouches for the partner and for nobody else.
 
-use crate::counter_token::{counter_token, with_token};
-use crate::helpers::{Db, TestApp, own_card};
+use crate::helpers::{Db, TestApp, counter_token, own_card, with_token};
 use crate::web::{frame, http1, unframe};
 use prost::Message;
 use talent_gateway::api::access;
@@ -117,12 +116,12 @@ fn expected(rpc: &str, is: Is) -> Option<Code> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_answers_every_caller_as_the_access_table_says() {
     let partner = partner_pki();
-    let app = TestApp::spawn_with(
-        Db::Sqlite,
-        &config(&partner, "trust_domain = \"cq.talent\""),
-    )
-    .await;
-    let token = counter_token(&app, "desk-1").await.token;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&config(&partner, "trust_domain = \"cq.talent\""))
+        .spawn()
+        .await;
+    let token = counter_token(&app, "desk-1", 12).await.token;
     let plain = |ch: Channel| InterceptedService::new(ch, Authorization(None));
     let bearer = format!("Bearer {token}").parse().expect("header");
     let theirs = |role| app.channel_with(Some(role), partner.path());
@@ -210,7 +209,11 @@ async fn every_rpc_answers_every_caller_as_the_access_table_says() {
 async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
     let partner = partner_pki();
     let limits = "[rate_limits]\nidentified_per_second = 1\nidentified_burst = 5\n";
-    let app = TestApp::spawn_with(Db::Sqlite, &config(&partner, limits)).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&config(&partner, limits))
+        .spawn()
+        .await;
     let card = own_card(&app, "11010519491231002", "B").await;
     let verify = || pb::VerifyCardRequest {
         credential: card.qr_payload.clone(),
@@ -228,7 +231,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
         assert!(s.message().contains("not vouched for"), "{s:?}");
     }
 
-    let token = counter_token(&app, "desk-1").await.token;
+    let token = counter_token(&app, "desk-1", 12).await.token;
     let mut desk =
         pb::verification_client::VerificationClient::new(with_token(&app, None, &token).await);
     for _ in 0..3 {

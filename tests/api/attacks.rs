@@ -4,8 +4,9 @@
 #[path = "../common/hostile_tokens.rs"]
 mod hostile;
 
-use crate::helpers::{Db, TestApp, issue_request, verify};
-use crate::recognition::Mianyang;
+use crate::fixtures::issue_request;
+use crate::helpers::{Db, TestApp, issued, verify};
+use crate::mianyang::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hostile::{header, hostile_tokens, sign_raw};
@@ -23,7 +24,11 @@ fn payload_of(token: &str) -> Value {
 async fn hostile_partner_tokens_are_refused_with_their_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     let claims = Mianyang::claims("B");
     let good = my.token(&claims);
     assert!(
@@ -48,20 +53,20 @@ async fn hostile_partner_tokens_are_refused_with_their_reason() {
 async fn keys_never_vouch_across_issuers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(
-            &crate::helpers::id_number("11010519491231002"),
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
+    let card = issued(
+        &app,
+        issue_request(
+            &crate::fixtures::id_number("11010519491231002"),
             "C",
             "attack-1",
-        ))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+        ),
+    )
+    .await;
     let own = payload_of(&card.token);
     let own_kid = {
         let h = card.token.split('.').next().expect("header");
@@ -124,7 +129,11 @@ async fn a_small_order_partner_key_vouches_for_nothing() {
         "kid": "my-weak", "alg": "EdDSA", "use": "sig"});
     jwks["keys"].as_array_mut().expect("keys").push(weak);
     std::fs::write(&jwks_path, jwks.to_string()).expect("write jwks");
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
 
     let claims = Mianyang::claims("B");
     let header = json!({"alg": "EdDSA", "kid": "my-weak", "typ": "JWT"});
@@ -155,7 +164,7 @@ async fn a_small_order_partner_key_vouches_for_nothing() {
 
 #[tokio::test]
 async fn transport_level_garbage_is_refused_before_it_is_read_whole() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     // A credential of several MiB: the transport refuses it by its declared length.
     for rpc in ["VerifyCard", "VerifyCards"] {
         let mut grpc = tonic::client::Grpc::new(app.channel(None).await);

@@ -1,7 +1,7 @@
 //! The audit log: append-only in the database, hash-chained, checked by `audit verify`.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, own_card};
 use sqlx::Connection;
 use talent_gateway::pb;
 
@@ -21,15 +21,9 @@ pub(crate) fn audit_verify(database_url: &str) -> (bool, String) {
 }
 
 async fn the_audit_chain_shows_tampering(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
-    let card = ops
-        .issue_card(issue_request(&id_number("50010419700101010"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "50010419700101010", "C").await;
     ops.revoke_card(pb::RevokeCardRequest {
         card_id: card.card_id.clone(),
         reason: "test".into(),

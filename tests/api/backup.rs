@@ -11,10 +11,9 @@ fn backup(args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_chain() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let kept = own_card(&app, "50010419900101001", "B").await;
-    let mut counter =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let redeem = pb::RedeemServiceRequest {
         credential: kept.token.clone(),
         service_code: "CQ12".into(),
@@ -70,8 +69,7 @@ async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_c
         .await
         .expect_err("issued after the backup");
     assert_eq!(missing.code(), Code::NotFound);
-    let mut counter =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let again = counter
         .redeem_service(redeem)
         .await

@@ -70,7 +70,7 @@ fn tampered(pem: &str) -> String {
 }
 
 async fn a_counter_enrolled_by_csr_redeems_and_nothing_more(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "11010519491231012", "B").await;
     // The counter's machine: its key never leaves this folder.
     let desk = tempfile::tempdir().expect("tempdir");

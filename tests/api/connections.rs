@@ -79,11 +79,11 @@ async fn verdict_from(app: &TestApp, local: &str) -> pb::VerifyCardResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_idle_connections_are_closed() {
-    let app = TestApp::spawn_with(
-        Db::Sqlite,
-        "tls_handshake_timeout_seconds = 1\nconnection_idle_timeout_seconds = 3\n",
-    )
-    .await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config("tls_handshake_timeout_seconds = 1\nconnection_idle_timeout_seconds = 3\n")
+        .spawn()
+        .await;
 
     // No ClientHello: closed at the handshake timeout.
     let mut silent = silent_from(&app, "127.0.0.1").await;
@@ -138,7 +138,11 @@ async fn silent_and_idle_connections_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_gets_its_cap_and_others_are_served() {
-    let app = TestApp::spawn_with(Db::Sqlite, "max_connections_per_address = 4\n").await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config("max_connections_per_address = 4\n")
+        .spawn()
+        .await;
 
     // Four silent sockets fill 127.0.0.1's places (the handshake timeout is 10 s)...
     let mut held = Vec::new();

@@ -4,35 +4,13 @@
 //! Two federated gateways, each binding the other's CA, redeem through the page's path.
 
 use crate::both_databases;
-use crate::counter_token::with_token;
-use crate::federation::{eventually, issue, two_regions_up};
-use crate::helpers::{Db, TestApp};
+use crate::federation::{issue, two_regions_up};
+use crate::fixtures::redeem_request;
+use crate::helpers::{Db, TestApp, counter_token, eventually, with_token};
 use crate::web::{frame, http1, unframe};
 use prost::Message;
 use std::time::Duration;
 use talent_gateway::pb;
-
-async fn counter_token(app: &TestApp, name: &str) -> String {
-    app.admin()
-        .await
-        .issue_counter_token(pb::IssueCounterTokenRequest {
-            name: name.into(),
-            valid_hours: 2,
-        })
-        .await
-        .expect("token issued")
-        .into_inner()
-        .token
-}
-
-fn redeem_request(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
-    pb::RedeemServiceRequest {
-        credential: credential.into(),
-        service_code: code.into(),
-        idempotency_key: key.into(),
-        ..Default::default()
-    }
-}
 
 /// RedeemService over gRPC (HTTP/2) with `authorization: Bearer token` and no certificate.
 async fn redeem_grpc(
@@ -95,7 +73,7 @@ async fn counter_tokens_redeem_when_partners_have_a_client_ca(db: Db) {
             .then_some(())
     })
     .await;
-    let token = counter_token(&cq, "desk-1").await;
+    let token = counter_token(&cq, "desk-1", 2).await.token;
 
     // An own card, over gRPC and over the page's gRPC-Web.
     let done = redeem_grpc(&cq, &token, redeem_request(&own.qr_payload, "CQ12", "ca-1"))
@@ -134,7 +112,7 @@ async fn counter_tokens_redeem_when_partners_have_a_client_ca(db: Db) {
     // The home region counted it: the allowance is used up there too.
     let home = redeem_web(
         &my,
-        &counter_token(&my, "desk-9").await,
+        &counter_token(&my, "desk-9", 2).await.token,
         &redeem_request(&visitor.qr_payload, "MY07", "ca-4"),
     )
     .expect_err("used up at home");

@@ -6,8 +6,8 @@
 //! SKIP_BROWSER_TEST=1 skips it on purpose.
 
 use crate::counter_token::counter_token_from_cli;
-use crate::helpers::{Db, TestApp, id_number, issue_request, not_run};
-use crate::recognition::Mianyang;
+use crate::helpers::{Db, TestApp, not_run, own_card};
+use crate::mianyang::Mianyang;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -109,17 +109,13 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
     // With the partner configured, so that a visitor's card is shown too.
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     let visitor = format!("KJC1:{}", my.token(&Mianyang::claims("E")));
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231006"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "11010519491231006", "B").await;
     let token = counter_token_from_cli(&app, "desk-1");
     let port = app.addr.rsplit(':').next().expect("port");
     // The page's generated code first, under Node: its bytes, and its gRPC-Web client
@@ -158,16 +154,17 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
 
     // The browser's double-click made one redemption, its retried click one: three in all,
     // all by desk-1.
-    let listed =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
-            .list_redemptions(pb::ListRedemptionsRequest {
-                card_id: card.card_id,
-                ..Default::default()
-            })
-            .await
-            .expect("listed")
-            .into_inner()
-            .redemptions;
+    let listed = app
+        .entitlements(Some("counter"))
+        .await
+        .list_redemptions(pb::ListRedemptionsRequest {
+            card_id: card.card_id,
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .redemptions;
     let mut codes: Vec<&str> = listed.iter().map(|r| r.service_code.as_str()).collect();
     codes.sort_unstable();
     assert_eq!(codes, ["CQ10", "CQ12", "CQ12"], "{listed:?}");

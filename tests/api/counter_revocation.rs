@@ -3,8 +3,7 @@
 //! survives restarts, the key-encryption-key-derived one still verifying older tokens.
 
 use crate::both_databases;
-use crate::counter_token::with_token;
-use crate::helpers::{Db, TestApp, cli, own_card};
+use crate::helpers::{Db, TestApp, cli, counter_token, own_card, with_token};
 use sqlx::Connection;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
@@ -14,18 +13,6 @@ use tonic::Code;
 const KEK_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const SECRETS: &str = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                        id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-
-async fn issue(app: &TestApp, name: &str) -> pb::IssueCounterTokenResponse {
-    app.admin()
-        .await
-        .issue_counter_token(pb::IssueCounterTokenRequest {
-            name: name.into(),
-            valid_hours: 8,
-        })
-        .await
-        .expect("token issued")
-        .into_inner()
-}
 
 async fn revoke(
     app: &TestApp,
@@ -91,10 +78,10 @@ async fn counter_audit(url: &str) -> Vec<(String, String, String)> {
 }
 
 async fn counter_tokens_are_listed_and_revoked_one_by_one(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "11010519491231011", "B").await;
-    let lost = issue(&app, "desk-1").await;
-    let kept = issue(&app, "desk-2").await;
+    let lost = counter_token(&app, "desk-1", 8).await;
+    let kept = counter_token(&app, "desk-2", 8).await;
     assert!(
         uuid::Uuid::parse_str(&lost.token_id).is_ok(),
         "{}",
@@ -118,7 +105,7 @@ async fn counter_tokens_are_listed_and_revoked_one_by_one(db: Db) {
     assert_eq!(t.counter, "spiffe://cq.talent/counter/desk-1");
     assert_eq!(t.issued_by, "spiffe://cq.talent/operator/dev");
     assert_eq!(t.expires_at, lost.expires_at);
-    assert!(t.issued_at.expect("issued").seconds > crate::helpers::now() - 60);
+    assert!(t.issued_at.expect("issued").seconds > crate::fixtures::now() - 60);
     assert!(t.revoked_at.is_none() && t.reason.is_empty());
     assert!(!format!("{tokens:?}").contains(&lost.token));
 
@@ -259,7 +246,7 @@ fn counter_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
 }
 
 async fn the_stolen_laptop_runbook_is_one_command(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "11010519491231012", "B").await;
     let (ok, out) = counter_cli(&app, &["token", "--name", "desk-7", "--valid-hours", "4"]);
     assert!(ok, "{out}");
@@ -268,8 +255,8 @@ async fn the_stolen_laptop_runbook_is_one_command(db: Db) {
         .find(|l| l.split('.').count() == 3 && !l.contains(' '))
         .expect("the token on its own line")
         .to_owned();
-    let second = issue(&app, "desk-7").await;
-    let other = issue(&app, "desk-8").await;
+    let second = counter_token(&app, "desk-7", 8).await;
+    let other = counter_token(&app, "desk-8", 8).await;
     let (ok, out) = counter_cli(&app, &["list"]);
     assert!(ok, "{out}");
     assert_eq!(
@@ -365,12 +352,16 @@ async fn until_refused(app: &TestApp, token: &str, card_id: &str, within: Durati
 }
 
 async fn a_revoked_counter_token_is_refused_on_every_replica(db: Db) {
-    let one = TestApp::spawn_with(db, SECRETS).await;
-    let two = TestApp::spawn_replica(&one, SECRETS).await;
+    let one = TestApp::builder().db(db).config(SECRETS).spawn().await;
+    let two = TestApp::builder()
+        .replica_of(&one)
+        .config(SECRETS)
+        .spawn()
+        .await;
     let card = own_card(&one, "11010519491231013", "B").await;
     // Each replica accepts what the other issued: one key, sealed in the shared database.
-    let a = issue(&one, "desk-1").await;
-    let b = issue(&two, "desk-2").await;
+    let a = counter_token(&one, "desk-1", 8).await;
+    let b = counter_token(&two, "desk-2", 8).await;
     for app in [&one, &two] {
         for t in [&a, &b] {
             as_counter(app, &t.token, &card.card_id)
@@ -418,16 +409,16 @@ fn legacy_token(kek_b64: &str, sub: &str, exp: i64) -> String {
     derived_key(kek_b64).sign(&talent_gateway::credential::CounterClaims {
         iss: "urn:cn:500000:talent-card".into(),
         sub: sub.into(),
-        iat: crate::helpers::now() - 60,
+        iat: crate::fixtures::now() - 60,
         exp,
         jti: uuid::Uuid::new_v4().to_string(),
     })
 }
 
 async fn tokens_of_earlier_versions_work_until_they_expire(db: Db) {
-    let app = TestApp::spawn_with(db, SECRETS).await;
+    let app = TestApp::builder().db(db).config(SECRETS).spawn().await;
     let card = own_card(&app, "11010519491231014", "B").await;
-    let now = crate::helpers::now();
+    let now = crate::fixtures::now();
     let old = legacy_token(KEK_B64, "spiffe://cq.talent/counter/desk-1", now + 3600);
     as_counter(&app, &old, &card.card_id)
         .await
@@ -455,7 +446,7 @@ async fn tokens_of_earlier_versions_work_until_they_expire(db: Db) {
         err.message()
     );
     // New tokens are signed under the key of their own, not the derived one.
-    let new = issue(&app, "desk-2").await;
+    let new = counter_token(&app, "desk-2", 8).await;
     assert_eq!(
         derived_key(KEK_B64).verify(&new.token, now),
         Err(talent_gateway::credential::CounterTokenError::BadSignature)

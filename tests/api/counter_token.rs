@@ -1,75 +1,24 @@
 //! Counter tokens: a browser without a client certificate acts as a counter, and no more.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::fixtures::{id_number, issue_request, redeem_request};
+use crate::helpers::{Db, TestApp, counter_token, own_card, with_token};
 use talent_gateway::pb;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub(crate) struct BearerToken(MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for BearerToken {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
-        Ok(req)
-    }
-}
-
-type Bearer = InterceptedService<Channel, BearerToken>;
-
-/// A channel with `role`'s certificate (or none) that sends `authorization: Bearer token`.
-pub(crate) async fn with_token(app: &TestApp, role: Option<&str>, token: &str) -> Bearer {
-    let value = format!("Bearer {token}").parse().expect("header");
-    InterceptedService::new(app.channel(role).await, BearerToken(value))
-}
-
-/// A counter token for `name`, issued by the operator.
-pub(crate) async fn counter_token(app: &TestApp, name: &str) -> pb::IssueCounterTokenResponse {
-    app.admin()
-        .await
-        .issue_counter_token(pb::IssueCounterTokenRequest {
-            name: name.into(),
-            valid_hours: 12,
-        })
-        .await
-        .expect("token issued")
-        .into_inner()
-}
-
-fn redeem(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
-    pb::RedeemServiceRequest {
-        credential: credential.into(),
-        service_code: code.into(),
-        idempotency_key: key.into(),
-        holder_proof: String::new(),
-    }
-}
 
 async fn a_counter_token_acts_as_that_counter_and_no_more(db: Db) {
-    let app = TestApp::spawn(db).await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231002"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
-    let issued = counter_token(&app, "desk-1").await;
+    let app = TestApp::builder().db(db).spawn().await;
+    let card = own_card(&app, "11010519491231002", "B").await;
+    let issued = counter_token(&app, "desk-1", 12).await;
     assert_eq!(issued.counter, "spiffe://cq.talent/counter/desk-1");
-    assert!(issued.expires_at.expect("exp").seconds > crate::helpers::now() + 11 * 3600);
+    assert!(issued.expires_at.expect("exp").seconds > crate::fixtures::now() + 11 * 3600);
 
     // Without a certificate, the token is the counter: it may redeem, recorded as desk-1.
     let mut counter = pb::entitlements_client::EntitlementsClient::new(
         with_token(&app, None, &issued.token).await,
     );
     let done = counter
-        .redeem_service(redeem(&card.qr_payload, "CQ12", "tok-1"))
+        .redeem_service(redeem_request(&card.qr_payload, "CQ12", "tok-1"))
         .await
         .expect("counter token redeems")
         .into_inner();
@@ -111,7 +60,7 @@ async fn a_counter_token_acts_as_that_counter_and_no_more(db: Db) {
     for bad in ["not-a-token", altered.as_str()] {
         let err =
             pb::entitlements_client::EntitlementsClient::new(with_token(&app, None, bad).await)
-                .redeem_service(redeem(&card.qr_payload, "CQ12", "tok-2"))
+                .redeem_service(redeem_request(&card.qr_payload, "CQ12", "tok-2"))
                 .await
                 .expect_err("bad token refused");
         assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");

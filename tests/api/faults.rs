@@ -6,7 +6,7 @@
 
 use crate::both_databases;
 use crate::helpers::{Db, TestApp, own_card, verify};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,7 +49,7 @@ impl RedemptionLoad {
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for w in 0..workers {
-            let mut counter = Counter::new(app.channel(Some("counter")).await);
+            let mut counter = app.entitlements(Some("counter")).await;
             let (ledger, stop, tokens) = (ledger.clone(), stop.clone(), tokens.clone());
             let tag = tag.to_owned();
             handles.push(tokio::spawn(async move {
@@ -202,7 +202,7 @@ async fn nothing_lost_nothing_doubled(
     tokens: &[String],
     ledger: &Ledger,
 ) -> Outcome {
-    let mut counter = Counter::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let mut before = HashMap::new();
     for card in cards {
         for r in recorded(&mut counter, &card.card_id).await {
@@ -269,7 +269,7 @@ fn tokens_of(cards: &[pb::Card]) -> Arc<Vec<String>> {
 }
 
 async fn sigkill_in_the_middle_of_a_redemption_load(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let cards = cards(&app, 16, 100).await;
     let tokens = tokens_of(&cards);
     let load = RedemptionLoad::start(&app, &tokens, 16, "kill").await;
@@ -301,7 +301,11 @@ async fn sigkill_in_the_middle_of_a_redemption_load(db: Db) {
 both_databases!(sigkill_in_the_middle_of_a_redemption_load);
 
 async fn sigterm_under_load_loses_no_acknowledged_call(db: Db) {
-    let mut app = TestApp::spawn_with(db, "shutdown_grace_seconds = 10\n").await;
+    let mut app = TestApp::builder()
+        .db(db)
+        .config("shutdown_grace_seconds = 10\n")
+        .spawn()
+        .await;
     let cards = cards(&app, 16, 200).await;
     let tokens = tokens_of(&cards);
     let load = RedemptionLoad::start(&app, &tokens, 16, "term").await;
@@ -433,7 +437,11 @@ async fn postgresql_stopped_under_load() {
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
     let config = format!("log_format = \"json\"\n{}", my.config());
-    let app = TestApp::spawn_with(Db::Postgres(url), &config).await;
+    let app = TestApp::builder()
+        .db(Db::Postgres(url))
+        .config(&config)
+        .spawn()
+        .await;
     let cards = cards(&app, 8, 300).await;
     let tokens = tokens_of(&cards);
     let partner_token = my.token(&Mianyang::claims("E"));
@@ -458,7 +466,7 @@ async fn postgresql_stopped_under_load() {
     // Answers of commits made just before the stop may still be on their way.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let acked_at_stop = load.acked();
-    let mut counter = Counter::new(app.channel(Some("counter")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
     let asked = Instant::now();
     let refused = counter
         .redeem_service(request(&tokens, &unlimited("while-down")))

@@ -2,8 +2,8 @@
 //! Mianyang, each with its own CA and database, each the other's partner over mutual TLS.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, free_addr, id_number, issue_request};
-use std::future::Future;
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, eventually, free_addr, issued};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
@@ -85,31 +85,8 @@ fn pin(r: &Region) -> String {
     format!("spiffe://{}/partner/{}", r.trust_domain, r.id)
 }
 
-/// Polls `f` until it returns Some, or panics after `within`.
-pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < within, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), tier, key))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, issue_request(&id_number(base17), tier, key)).await
 }
 
 pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardResponse {
@@ -133,7 +110,8 @@ pub(crate) async fn redeem_with_proof(
     key: &str,
     proof: &str,
 ) -> Result<pb::RedeemServiceResponse, tonic::Status> {
-    pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
+    app.entitlements(Some("counter"))
+        .await
         .redeem_service(pb::RedeemServiceRequest {
             credential: credential.into(),
             service_code: code.into(),
@@ -175,6 +153,7 @@ pub(crate) async fn two_regions_up_with(
     my_extra: &str,
 ) -> (TestApp, TestApp) {
     let (cq_dir, my_dir) = (pki(&CHONGQING), pki(&MIANYANG));
+    // Each region's config names the other's address, so both are reserved before start.
     let (cq_addr, my_addr) = (free_addr(), free_addr());
     let cq_config = config(
         &CHONGQING,
@@ -192,8 +171,20 @@ pub(crate) async fn two_regions_up_with(
     );
     let cq_config = format!("{cq_config}{cq_extra}");
     let my_config = format!("{my_config}{my_extra}");
-    let cq = TestApp::spawn_in(db.clone(), cq_dir, &cq_config, &cq_addr).await;
-    let my = TestApp::spawn_in(db, my_dir, &my_config, &my_addr).await;
+    let cq = TestApp::builder()
+        .db(db.clone())
+        .dir(cq_dir)
+        .config(&cq_config)
+        .listen(&cq_addr)
+        .spawn()
+        .await;
+    let my = TestApp::builder()
+        .db(db)
+        .dir(my_dir)
+        .config(&my_config)
+        .listen(&my_addr)
+        .spawn()
+        .await;
     for (app, partner) in [(&cq, "mianyang"), (&my, "chongqing")] {
         eventually(Duration::from_secs(10), "first bundle fetched", || async {
             let s = partner_status(app, partner).await;
@@ -322,8 +313,8 @@ async fn two_regions(db: Db) {
         },
     )
     .await;
-    assert!(crate::helpers::now() < signs_from, "seen before it signs");
-    let wait = (signs_from - crate::helpers::now() + 1).max(0) as u64;
+    assert!(crate::fixtures::now() < signs_from, "seen before it signs");
+    let wait = (signs_from - crate::fixtures::now() + 1).max(0) as u64;
     tokio::time::sleep(Duration::from_secs(wait)).await;
     let rotated = issue(&cq, "11010519800101003", "B", "cq-3").await;
     assert_eq!(rotated.key_id, next.key_id);
@@ -481,7 +472,14 @@ async fn wrong_partner_certificates_are_refused() {
         std::fs::copy(my_certs.join(f), fresh_dir.path().join("certs").join(f)).expect("copy");
     }
     let my_config = std::fs::read_to_string(my.dir.path().join("gateway.toml")).expect("config");
-    let fresh = TestApp::spawn_in(Db::Sqlite, fresh_dir, &my_config, &my.addr).await;
+    // On the old one's address: Chongqing's config names it.
+    let fresh = TestApp::builder()
+        .db(Db::Sqlite)
+        .dir(fresh_dir)
+        .config(&my_config)
+        .listen(&my.addr)
+        .spawn()
+        .await;
     let s = eventually(
         Duration::from_secs(15),
         "backwards sequence reported",
@@ -505,10 +503,15 @@ async fn wrong_partner_certificates_are_refused() {
         ),
         (evil_certs.join("ca.pem"), pin(&MIANYANG)),
     ] {
+        // Nobody calls this instance but the test: port 0 will do.
         let dir = pki(&CHONGQING);
-        let addr = free_addr();
         let cfg = config(&CHONGQING, &MIANYANG, &my.addr, &ca, &pinned);
-        let wary = TestApp::spawn_in(Db::Sqlite, dir, &cfg, &addr).await;
+        let wary = TestApp::builder()
+            .db(Db::Sqlite)
+            .dir(dir)
+            .config(&cfg)
+            .spawn()
+            .await;
         let s = eventually(Duration::from_secs(10), "refusal reported", || async {
             let s = partner_status(&wary, "mianyang").await;
             (!s.last_error.is_empty()).then_some(s)
@@ -528,7 +531,11 @@ async fn replicas_share_reservations_and_the_refresh_lease() {
     let Some(db) = Db::postgres() else { return };
     let (cq, mut my) = two_regions_up(db).await;
     let config = std::fs::read_to_string(my.dir.path().join("gateway.toml")).expect("config");
-    let my_b = TestApp::spawn_replica(&my, &config).await;
+    let my_b = TestApp::builder()
+        .replica_of(&my)
+        .config(&config)
+        .spawn()
+        .await;
     let card = issue(&cq, "11010519800101011", "B", "cq-r1").await;
     eventually(
         Duration::from_secs(5),

@@ -1,5 +1,6 @@
 //! `TestApp`: one `talent-gateway serve` process with its own data folder, PKI and database.
 
+use crate::fixtures::{id_number, issue_request};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -99,73 +100,85 @@ pub(crate) struct TestApp {
     log: Arc<Mutex<String>>,
 }
 
-impl TestApp {
-    pub(crate) async fn spawn(db: Db) -> Self {
-        Self::spawn_with(db, "").await
+/// How to start a `TestApp`: `TestApp::builder().db(db).config(..).spawn().await`. By
+/// default a fresh data folder, PKI and SQLite database, an empty config, and port 0.
+#[must_use]
+pub(crate) struct Builder {
+    db: Db,
+    config: String,
+    database_url: Option<String>,
+    pki_of: Option<PathBuf>,
+    dir: Option<tempfile::TempDir>,
+    listen: Option<String>,
+}
+
+impl Builder {
+    /// The database to run on (a fresh one).
+    pub(crate) fn db(mut self, db: Db) -> Self {
+        self.db = db;
+        self
     }
 
-    /// Starts the gateway with `config` as its TOML file.
-    pub(crate) async fn spawn_with(db: Db, config: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+    /// The TOML config file's text.
+    pub(crate) fn config(mut self, config: &str) -> Self {
+        config.clone_into(&mut self.config);
+        self
+    }
+
+    /// Shares `first`'s database instead of a fresh one: a second process on the same data.
+    pub(crate) fn database_of(mut self, first: &TestApp) -> Self {
+        self.database_url = Some(first.database_url.clone());
+        self
+    }
+
+    /// Another replica of `first`: its database and a copy of its PKI, so partners accept
+    /// the same identity.
+    pub(crate) fn replica_of(mut self, first: &TestApp) -> Self {
+        self.pki_of = Some(first.certs.clone());
+        self.database_of(first)
+    }
+
+    /// Runs in `dir`, whose PKI is already under `dir/certs`.
+    pub(crate) fn dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// Listens on a reserved `addr` instead of port 0: only for two federated regions, which
+    /// must know each other's CA and address before either starts.
+    pub(crate) fn listen(mut self, addr: &str) -> Self {
+        self.listen = Some(addr.to_owned());
+        self
+    }
+
+    /// Starts the gateway and waits for its readiness line.
+    pub(crate) async fn spawn(self) -> TestApp {
+        let given_dir = self.dir.is_some();
+        let dir = match self.dir {
+            Some(dir) => dir,
+            None => tempfile::tempdir().expect("tempdir"),
+        };
         let certs = dir.path().join("certs");
-        talent_gateway::dev_certs::generate(&certs, "cq.talent", "my.talent").expect("dev certs");
-        let database_url = match db {
-            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
-            Db::Postgres(url) => fresh_postgres(&url).await,
+        if let Some(first) = &self.pki_of {
+            std::fs::create_dir_all(&certs).expect("certs folder");
+            for entry in std::fs::read_dir(first).expect("first's certs") {
+                let entry = entry.expect("entry");
+                std::fs::copy(entry.path(), certs.join(entry.file_name())).expect("copy");
+            }
+        } else if !given_dir {
+            talent_gateway::dev_certs::generate(&certs, "cq.talent", "my.talent")
+                .expect("dev certs");
+        }
+        let database_url = match (self.database_url, self.db) {
+            (Some(url), _) => url,
+            (None, Db::Sqlite) => format!("sqlite://{}", dir.path().join("gw.db").display()),
+            (None, Db::Postgres(url)) => fresh_postgres(&url).await,
         };
         let config_path = dir.path().join("gateway.toml");
-        std::fs::write(&config_path, config).expect("config");
-        let mut app = Self {
+        std::fs::write(&config_path, &self.config).expect("config");
+        let mut app = TestApp {
             child: None,
-            addr: String::new(),
-            dir,
-            certs,
-            database_url,
-            log: Arc::new(Mutex::new(String::new())),
-        };
-        app.start(&config_path);
-        app
-    }
-
-    /// Starts the same gateway again on the same data after `terminate`.
-    pub(crate) fn restart<'a>(app: &'a mut Self, config: &std::path::Path) -> &'a Self {
-        app.start(config);
-        app
-    }
-
-    /// A second gateway process on the same database, sharing the secrets in `config`.
-    pub(crate) async fn spawn_sharing(first: &Self, config: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let certs = dir.path().join("certs");
-        talent_gateway::dev_certs::generate(&certs, "cq.talent", "my.talent").expect("dev certs");
-        let config_path = dir.path().join("gateway.toml");
-        std::fs::write(&config_path, config).expect("config");
-        let mut app = Self {
-            child: None,
-            addr: String::new(),
-            dir,
-            certs,
-            database_url: first.database_url.clone(),
-            log: Arc::new(Mutex::new(String::new())),
-        };
-        app.start(&config_path);
-        app
-    }
-
-    /// Starts a gateway in `dir` (its PKI already under `dir/certs`, its config written to
-    /// `dir/gateway.toml`) on `addr`: two federated regions must know each other's CA and
-    /// address before either starts.
-    pub(crate) async fn spawn_in(db: Db, dir: tempfile::TempDir, config: &str, addr: &str) -> Self {
-        let certs = dir.path().join("certs");
-        let database_url = match db {
-            Db::Sqlite => format!("sqlite://{}", dir.path().join("gw.db").display()),
-            Db::Postgres(url) => fresh_postgres(&url).await,
-        };
-        let config_path = dir.path().join("gateway.toml");
-        std::fs::write(&config_path, config).expect("config");
-        let mut app = Self {
-            child: None,
-            addr: addr.to_owned(),
+            addr: self.listen.unwrap_or_else(|| ANY_PORT.to_owned()),
             dir,
             certs,
             database_url,
@@ -174,28 +187,27 @@ impl TestApp {
         app.start_at(&config_path);
         app
     }
+}
 
-    /// Another replica of `first`: its PKI (so partners accept the same identity) and its
-    /// database, on a new address.
-    pub(crate) async fn spawn_replica(first: &Self, config: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let certs = dir.path().join("certs");
-        std::fs::create_dir_all(&certs).expect("certs folder");
-        for entry in std::fs::read_dir(&first.certs).expect("first's certs") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), certs.join(entry.file_name())).expect("copy");
+/// Loopback, port 0: the gateway picks a free port and prints it in its readiness line.
+const ANY_PORT: &str = "127.0.0.1:0";
+
+impl TestApp {
+    /// Starts describing a gateway; see `Builder`.
+    pub(crate) fn builder() -> Builder {
+        Builder {
+            db: Db::Sqlite,
+            config: String::new(),
+            database_url: None,
+            pki_of: None,
+            dir: None,
+            listen: None,
         }
-        let config_path = dir.path().join("gateway.toml");
-        std::fs::write(&config_path, config).expect("config");
-        let mut app = Self {
-            child: None,
-            addr: String::new(),
-            dir,
-            certs,
-            database_url: first.database_url.clone(),
-            log: Arc::new(Mutex::new(String::new())),
-        };
-        app.start(&config_path);
+    }
+
+    /// Starts the same gateway again on the same data after `terminate`, on a new port.
+    pub(crate) fn restart<'a>(app: &'a mut Self, config: &std::path::Path) -> &'a Self {
+        app.start(config);
         app
     }
 
@@ -206,10 +218,11 @@ impl TestApp {
     }
 
     fn start(&mut self, config: &std::path::Path) {
-        self.addr = free_addr();
+        ANY_PORT.clone_into(&mut self.addr);
         self.start_at(config);
     }
 
+    /// Starts the process on `self.addr`, then takes the address it prints as ready.
     fn start_at(&mut self, config: &std::path::Path) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_talent-gateway"))
             .args([
@@ -244,8 +257,9 @@ impl TestApp {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if line.contains("listening on") {
-                        let _ = tx.send(());
+                    // The contract's readiness line: `listening on ADDR`.
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        let _ = tx.send(addr.to_owned());
                     }
                     let mut l = log.lock().expect("log");
                     l.push_str(&line);
@@ -254,8 +268,9 @@ impl TestApp {
             });
         }
         self.child = Some(child);
-        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            panic!("gateway did not start:\n{}", self.logs());
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => self.addr = addr,
+            Err(_) => panic!("gateway did not start:\n{}", self.logs()),
         }
     }
 
@@ -305,6 +320,14 @@ impl TestApp {
         role: Option<&str>,
     ) -> pb::card_issuance_client::CardIssuanceClient<Channel> {
         pb::card_issuance_client::CardIssuanceClient::new(self.channel(role).await)
+    }
+
+    /// An Entitlements client as `role`, or without a certificate.
+    pub(crate) async fn entitlements(
+        &self,
+        role: Option<&str>,
+    ) -> pb::entitlements_client::EntitlementsClient<Channel> {
+        pb::entitlements_client::EntitlementsClient::new(self.channel(role).await)
     }
 
     pub(crate) async fn verification(
@@ -369,7 +392,9 @@ impl Drop for TestApp {
     }
 }
 
-/// A loopback address with a port free now.
+/// A loopback address with a port free now, for a gateway whose address another must know
+/// before it starts (two federated regions); it may be taken meanwhile, so every other
+/// gateway listens on port 0 and says where.
 pub(crate) fn free_addr() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -378,43 +403,76 @@ pub(crate) fn free_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
-/// A valid GB 11643 ID number from its first 17 digits.
-pub(crate) fn id_number(base17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base17
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!(
-        "{base17}{}",
-        "10X98765432".as_bytes()[(sum % 11) as usize] as char
-    )
-}
-
-/// A request for a card with sensible defaults.
-pub(crate) fn issue_request(id: &str, tier: &str, key: &str) -> pb::IssueCardRequest {
-    pb::IssueCardRequest {
-        holder_name: "张政昊".into(),
-        id_number: id.into(),
-        tier: tier.into(),
-        category: "scientific_research".into(),
-        valid_days: 365,
-        holder_public_key: Vec::new(),
-        idempotency_key: key.into(),
-    }
-}
-
 /// An own card issued by the operator, for the holder whose ID number starts `base17`.
 pub(crate) async fn own_card(app: &TestApp, base17: &str, tier: &str) -> pb::Card {
+    issued(app, issue_request(&id_number(base17), tier, "")).await
+}
+
+/// The card the operator is issued for `req`.
+pub(crate) async fn issued(app: &TestApp, req: pb::IssueCardRequest) -> pb::Card {
     app.issuance(Some("operator"))
         .await
-        .issue_card(issue_request(&id_number(base17), tier, ""))
+        .issue_card(req)
         .await
         .expect("issued")
         .into_inner()
         .card
         .expect("card")
+}
+
+/// Polls `f` until it returns Some, or panics after `within`.
+pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < within, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub(crate) struct BearerToken(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Bearer = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+
+/// A channel with `role`'s certificate (or none) that sends `authorization: Bearer token`.
+pub(crate) async fn with_token(app: &TestApp, role: Option<&str>, token: &str) -> Bearer {
+    let value = format!("Bearer {token}").parse().expect("header");
+    tonic::service::interceptor::InterceptedService::new(
+        app.channel(role).await,
+        BearerToken(value),
+    )
+}
+
+/// A counter token for `name`, valid `valid_hours`, issued by the operator.
+pub(crate) async fn counter_token(
+    app: &TestApp,
+    name: &str,
+    valid_hours: u32,
+) -> pb::IssueCounterTokenResponse {
+    app.admin()
+        .await
+        .issue_counter_token(pb::IssueCounterTokenRequest {
+            name: name.into(),
+            valid_hours,
+        })
+        .await
+        .expect("token issued")
+        .into_inner()
 }
 
 /// Runs a `talent-gateway` command as an operator would: (success, stdout and stderr).
@@ -457,14 +515,6 @@ pub(crate) async fn verify(app: &TestApp, credential: &str) -> pb::VerifyCardRes
         .await
         .expect("VerifyCard answers")
         .into_inner()
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 /// Rotates `app`'s signing key as an operator: the next key, signing after `prepublish_seconds`.

@@ -2,7 +2,8 @@
 //! serde_json and base64 directly, not the gateway's code), checked by the real gateway.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, now};
+use crate::fixtures::{b64, device, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, issued};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -12,10 +13,6 @@ use talent_gateway::pb;
 use tonic::Code;
 
 const AUDIENCE: &str = "urn:cn:500000:talent-card";
-
-fn b64(v: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
 
 /// A holder's device: signs `{nonce, aud, iat, sd_hash}` over the token it presents.
 fn prove(key: &SigningKey, token: &str, nonce: &str, aud: &str, iat: i64) -> String {
@@ -31,23 +28,12 @@ fn prove(key: &SigningKey, token: &str, nonce: &str, aud: &str, iat: i64) -> Str
     format!("{input}.{}", b64(sig.to_bytes()))
 }
 
-fn device() -> SigningKey {
-    SigningKey::from_bytes(&rand::random())
-}
-
 async fn card(app: &TestApp, base17: &str, holder: Option<&SigningKey>) -> pb::Card {
     let mut req = issue_request(&id_number(base17), "C", "");
     if let Some(k) = holder {
         req.holder_public_key = k.verifying_key().as_bytes().to_vec();
     }
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(req)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, req).await
 }
 
 async fn challenge(app: &TestApp) -> pb::CreateChallengeResponse {
@@ -85,7 +71,7 @@ fn refused(v: &pb::VerifyCardResponse, reason: &str, words: &str) {
 }
 
 async fn a_holder_proof_binds_the_card_once(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let holder = device();
     let bound = card(&app, "50010419900101001", Some(&holder)).await;
     let plain = card(&app, "50010419900101002", None).await;
@@ -254,7 +240,11 @@ async fn a_holder_proof_binds_the_card_once(db: Db) {
 both_databases!(a_holder_proof_binds_the_card_once);
 
 async fn an_expired_nonce_is_refused(db: Db) {
-    let app = TestApp::spawn_with(db, "[holder_proof]\nchallenge_ttl_seconds = 1\n").await;
+    let app = TestApp::builder()
+        .db(db)
+        .config("[holder_proof]\nchallenge_ttl_seconds = 1\n")
+        .spawn()
+        .await;
     let holder = device();
     let bound = card(&app, "50010419900101004", Some(&holder)).await;
     let c = challenge(&app).await;
@@ -281,14 +271,12 @@ fn redeem(credential: &str, code: &str, key: &str, proof: &str) -> pb::RedeemSer
 async fn policy_asks_bound_cards_for_a_proof(db: Db) {
     let config = "[holder_proof]\nrequired_for_services = [\"CQ10\"]\n\
                   required_for_counters = [\"spiffe://cq.talent/operator/dev\"]\n";
-    let app = TestApp::spawn_with(db, config).await;
+    let app = TestApp::builder().db(db).config(config).spawn().await;
     let holder = device();
     let bound = card(&app, "50010419900101005", Some(&holder)).await;
     let plain = card(&app, "50010419900101006", None).await;
-    let mut counter =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await);
-    let mut operator =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("operator")).await);
+    let mut counter = app.entitlements(Some("counter")).await;
+    let mut operator = app.entitlements(Some("operator")).await;
 
     use tonic_types::StatusExt;
     for e in [
@@ -362,8 +350,12 @@ async fn a_proof_is_used_once_across_two_gateways_on_one_postgresql() {
     let Some(db) = Db::postgres() else { return };
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
     let holder = device();
     let bound = card(&first, "50010419900101007", Some(&holder)).await;
 

@@ -1,7 +1,8 @@
 //! Issuing cards and managing their life, seen from a gRPC client.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, verify};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, issued, own_card, verify};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use talent_gateway::pb;
@@ -49,17 +50,9 @@ fn verifies_with_jwks(token: &str, jwks_json: &str) -> bool {
 }
 
 async fn issued_card_verifies_and_follows_the_profile(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let id = id_number("50010419850312001");
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id, "C", "profile-1"))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, issue_request(&id, "C", "profile-1")).await;
     assert_eq!(card.status, "active");
     assert_eq!(card.qr_payload, format!("NCTC1:{}", card.token));
     let card_no: talent_gateway::domain::CardNumber = card
@@ -116,15 +109,9 @@ async fn issued_card_verifies_and_follows_the_profile(db: Db) {
 both_databases!(issued_card_verifies_and_follows_the_profile);
 
 async fn revoked_card_verifies_as_revoked(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
-    let card = ops
-        .issue_card(issue_request(&id_number("50010419850312002"), "B", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "50010419850312002", "B").await;
     let before = app
         .federation()
         .await
@@ -211,15 +198,9 @@ async fn revoked_card_verifies_as_revoked(db: Db) {
 both_databases!(revoked_card_verifies_as_revoked);
 
 async fn suspension_and_resumption(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
-    let card = ops
-        .issue_card(issue_request(&id_number("50010419850312003"), "A", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "50010419850312003", "A").await;
     ops.suspend_card(pb::SuspendCardRequest {
         card_id: card.card_id.clone(),
         reason: "under review".into(),
@@ -260,7 +241,7 @@ async fn suspension_and_resumption(db: Db) {
 both_databases!(suspension_and_resumption);
 
 async fn concurrent_issues_with_one_idempotency_key_make_one_card(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let req = issue_request(&id_number("50010419850312004"), "D", "same-key");
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -297,7 +278,7 @@ async fn concurrent_issues_with_one_idempotency_key_make_one_card(db: Db) {
 both_databases!(concurrent_issues_with_one_idempotency_key_make_one_card);
 
 async fn bad_input_names_the_field_and_writes_nothing(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let good = issue_request(&id_number("50010419850312005"), "E", "bad-then-good");
     type Spoil = Box<dyn Fn(&mut pb::IssueCardRequest)>;
@@ -330,28 +311,16 @@ async fn bad_input_names_the_field_and_writes_nothing(db: Db) {
         );
     }
     // Nothing was written: the same idempotency key now issues the good request.
-    let card = ops
-        .issue_card(good)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, good).await;
     assert_eq!(card.tier, "E");
 }
 both_databases!(bad_input_names_the_field_and_writes_nothing);
 
 async fn one_live_card_per_holder(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let id = id_number("50010419850312006");
-    let first = ops
-        .issue_card(issue_request(&id, "C", "live-1"))
-        .await
-        .expect("first")
-        .into_inner()
-        .card
-        .expect("card");
+    let first = issued(&app, issue_request(&id, "C", "live-1")).await;
     let second = ops
         .issue_card(issue_request(&id, "B", "live-2"))
         .await
@@ -373,17 +342,11 @@ async fn one_live_card_per_holder(db: Db) {
 both_databases!(one_live_card_per_holder);
 
 async fn renewal_keeps_the_number_and_moves_the_expiry(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let mut req = issue_request(&id_number("50010419850312007"), "F", "");
     req.valid_days = 10;
-    let card = ops
-        .issue_card(req)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, req).await;
     let renewed = ops
         .renew_card(pb::RenewCardRequest {
             card_id: card.card_id.clone(),
@@ -425,7 +388,7 @@ async fn renewal_keeps_the_number_and_moves_the_expiry(db: Db) {
 both_databases!(renewal_keeps_the_number_and_moves_the_expiry);
 
 async fn bulk_issue_reports_each_row(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let mut cards: Vec<_> = (0..60)
         .map(|i| {
@@ -475,17 +438,11 @@ both_databases!(bulk_issue_reports_each_row);
 
 #[tokio::test]
 async fn no_response_or_log_line_contains_an_id_number() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let mut ops = app.issuance(Some("operator")).await;
     let id = id_number("50010419770707077");
     let mut seen = String::new();
-    let card = ops
-        .issue_card(issue_request(&id, "C", "pii-1"))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, issue_request(&id, "C", "pii-1")).await;
     seen.push_str(&format!("{card:?}"));
     let retry = ops
         .issue_card(issue_request(&id, "C", "pii-1"))

@@ -3,11 +3,10 @@
 
 use crate::both_databases;
 use crate::counter_revocation::as_counter;
-use crate::helpers::{Db, TestApp, cli, id_number, issue_request, rotate, verify};
+use crate::helpers::{Db, TestApp, cli, counter_token, own_card, rotate, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use talent_gateway::pb;
 
 const KEK_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 const KEK_B: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
@@ -56,7 +55,7 @@ fn serve_stops(dir: &Path, database_url: &str, config: &Path) -> (bool, String) 
 }
 
 async fn a_misspelt_table_stops_serve(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let bad = app.dir.path().join("misspelt.toml");
     std::fs::write(
         &bad,
@@ -74,15 +73,7 @@ async fn a_misspelt_table_stops_serve(db: Db) {
     }
     assert!(!out.contains("listening on"), "{out}");
     // The gateway it shares the database with was not disturbed.
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("50010419800101001"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = own_card(&app, "50010419800101001", "C").await;
     assert_eq!(verify(&app, &card.token).await.reason, "OK");
 }
 both_databases!(a_misspelt_table_stops_serve);
@@ -179,37 +170,17 @@ fn rewrap(app: &TestApp) -> (bool, String) {
     ])
 }
 
-async fn counter_token(app: &TestApp) -> String {
-    app.admin()
-        .await
-        .issue_counter_token(pb::IssueCounterTokenRequest {
-            name: "desk-1".into(),
-            valid_hours: 1,
-        })
-        .await
-        .expect("counter token")
-        .into_inner()
-        .token
-}
-
-async fn issue(app: &TestApp, base17: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
-}
-
 async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     // KEK A, given the old way (one key).
-    let mut app = TestApp::spawn_with(db, &format!("key_encryption_key = \"{KEK_A}\"\n")).await;
-    let old_card = issue(&app, "50010419800101002").await;
+    let mut app = TestApp::builder()
+        .db(db)
+        .config(&format!("key_encryption_key = \"{KEK_A}\"\n"))
+        .spawn()
+        .await;
+    let old_card = own_card(&app, "50010419800101002", "C").await;
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
     // A counter's session, HMAC'd under the counter-token key that A seals.
-    let desk = counter_token(&app).await;
+    let desk = counter_token(&app, "desk-1", 1).await.token;
     assert!(as_counter(&app, &desk, &old_card.card_id).await.is_ok());
     app.terminate();
 
@@ -222,7 +193,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     assert_eq!(verify(&app, &old_card.token).await.reason, "OK");
     let next = rotate(&app, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mid_card = issue(&app, "50010419800101003").await;
+    let mid_card = own_card(&app, "50010419800101003", "C").await;
     assert_eq!(mid_card.key_id, next.key_id);
     app.terminate();
 
@@ -264,7 +235,7 @@ async fn the_key_encryption_key_is_rotated_without_losing_a_key(db: Db) {
     // B alone: the gateway starts and signs, and both earlier cards verify.
     write_config(&app, &format!("key_encryption_keys = [\"b:{KEK_B}\"]\n"));
     app.restart_in_place();
-    let new_card = issue(&app, "50010419800101004").await;
+    let new_card = own_card(&app, "50010419800101004", "C").await;
     assert_eq!(new_card.key_id, next.key_id);
     for card in [&old_card, &mid_card, &new_card] {
         assert_eq!(verify(&app, &card.token).await.reason, "OK");
@@ -277,20 +248,24 @@ both_databases!(the_key_encryption_key_is_rotated_without_losing_a_key);
 async fn replicas_with_the_new_key_second_open_what_another_seals_under_it(db: Db) {
     // Step 3 of the rollout caught half-way: one replica already seals under B, the other
     // still has B second.
-    let behind = TestApp::spawn_with(
-        db,
-        &format!("key_encryption_keys = [\"a:{KEK_A}\", \"b:{KEK_B}\"]\n"),
-    )
-    .await;
-    let ahead = TestApp::spawn_replica(
-        &behind,
-        &format!("key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"),
-    )
-    .await;
+    let behind = TestApp::builder()
+        .db(db)
+        .config(&format!(
+            "key_encryption_keys = [\"a:{KEK_A}\", \"b:{KEK_B}\"]\n"
+        ))
+        .spawn()
+        .await;
+    let ahead = TestApp::builder()
+        .replica_of(&behind)
+        .config(&format!(
+            "key_encryption_keys = [\"b:{KEK_B}\", \"a:{KEK_A}\"]\n"
+        ))
+        .spawn()
+        .await;
     let next = rotate(&ahead, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // The replica behind opened the key sealed under B at its refresh, so it signs with it.
-    let card = issue(&behind, "50010419800101005").await;
+    let card = own_card(&behind, "50010419800101005", "C").await;
     assert_eq!(card.key_id, next.key_id, "{}", behind.logs());
     for app in [&behind, &ahead] {
         assert_eq!(verify(app, &card.token).await.reason, "OK");

@@ -2,23 +2,12 @@
 //! partner's key stops by hand; bad input changes nothing.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, rotate, verify};
-use crate::recognition::Mianyang;
+use crate::helpers::{Db, TestApp, own_card, rotate, verify};
+use crate::mianyang::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use talent_gateway::pb;
 use tonic::Code;
-
-async fn issue(app: &TestApp, base17: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number(base17), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
-}
 
 async fn get_card(app: &TestApp, card_id: &str) -> pb::Card {
     app.issuance(Some("operator"))
@@ -112,10 +101,10 @@ async fn assert_revoked_everywhere(app: &TestApp, old_kid: &str, old_token: &str
 }
 
 async fn revoking_the_signing_key_renews_its_cards(db: Db) {
-    let mut app = TestApp::spawn(db).await;
-    let a = issue(&app, "50010419700101001").await;
-    let b = issue(&app, "50010419700101002").await;
-    let gone = issue(&app, "50010419700101003").await;
+    let mut app = TestApp::builder().db(db).spawn().await;
+    let a = own_card(&app, "50010419700101001", "C").await;
+    let b = own_card(&app, "50010419700101002", "C").await;
+    let gone = own_card(&app, "50010419700101003", "C").await;
     app.issuance(Some("operator"))
         .await
         .revoke_card(pb::RevokeCardRequest {
@@ -149,7 +138,7 @@ async fn revoking_the_signing_key_renews_its_cards(db: Db) {
         fresh.push(after);
     }
     // New cards are signed by the new key, which ListKeys shows as current.
-    let c = issue(&app, "50010419700101004").await;
+    let c = own_card(&app, "50010419700101004", "C").await;
     assert_eq!(c.key_id, fresh[0].key_id);
     let current = keys(&app).await;
     assert!(
@@ -177,14 +166,14 @@ async fn revoking_the_signing_key_renews_its_cards(db: Db) {
 both_databases!(revoking_the_signing_key_renews_its_cards);
 
 async fn a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked(db: Db) {
-    let app = TestApp::spawn(db).await;
-    let a = issue(&app, "50010419700101011").await;
+    let app = TestApp::builder().db(db).spawn().await;
+    let a = own_card(&app, "50010419700101011", "C").await;
     let next = rotate(&app, 3600).await;
     revoke(&app, &a.key_id, "key file copied off the laptop", false)
         .await
         .expect("revoked");
     // The hour of pre-publication is skipped: the published next key signs now.
-    let b = issue(&app, "50010419700101012").await;
+    let b = own_card(&app, "50010419700101012", "C").await;
     assert_eq!(b.key_id, next.key_id);
     assert!(verify(&app, &b.token).await.valid);
     assert_eq!(verify(&app, &a.token).await.reason, "KEY_REVOKED");
@@ -207,8 +196,8 @@ both_databases!(a_waiting_next_key_signs_at_once_when_the_current_one_is_revoked
 async fn bad_revocation_requests_change_nothing(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(db, &my.config()).await;
-    let a = issue(&app, "50010419700101021").await;
+    let app = TestApp::builder().db(db).config(&my.config()).spawn().await;
+    let a = own_card(&app, "50010419700101021", "C").await;
     let e = revoke(&app, &a.key_id, "  ", true)
         .await
         .expect_err("no reason");
@@ -264,7 +253,7 @@ both_databases!(bad_revocation_requests_change_nothing);
 async fn a_config_partners_key_is_revoked_by_hand(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let mut app = TestApp::spawn_with(db, &my.config()).await;
+    let mut app = TestApp::builder().db(db).config(&my.config()).spawn().await;
     let token = my.token(&Mianyang::claims("E"));
     assert!(verify(&app, &token).await.valid);
     app.admin()
@@ -304,8 +293,8 @@ both_databases!(a_config_partners_key_is_revoked_by_hand);
 
 #[tokio::test]
 async fn the_cli_revokes_in_one_command() {
-    let app = TestApp::spawn(Db::Sqlite).await;
-    let a = issue(&app, "50010419700101031").await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
+    let a = own_card(&app, "50010419700101031", "C").await;
     let certs = app.certs.display().to_string();
     let (ok, out) = crate::helpers::cli(&[
         "keys",
@@ -337,9 +326,13 @@ async fn the_cli_revokes_in_one_command() {
 async fn every_replica_refuses_the_key_within_a_refresh(db: Db) {
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
-    let a = issue(&first, "50010419700101041").await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
+    let a = own_card(&first, "50010419700101041", "C").await;
     assert!(verify(&second, &a.token).await.valid);
     revoke(&first, &a.key_id, "key file copied off the laptop", true)
         .await
@@ -355,7 +348,7 @@ async fn every_replica_refuses_the_key_within_a_refresh(db: Db) {
     }
     let renewed = get_card(&second, &a.card_id).await;
     assert!(verify(&second, &renewed.token).await.valid);
-    let b = issue(&second, "50010419700101042").await;
+    let b = own_card(&second, "50010419700101042", "C").await;
     assert_eq!(
         b.key_id, renewed.key_id,
         "the other replica signs with the new key"

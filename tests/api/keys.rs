@@ -1,7 +1,7 @@
 //! Signing keys: the first key, rotation with pre-publication, JWKS.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, id_number, issue_request, rotate, verify};
+use crate::helpers::{Db, TestApp, own_card, rotate, verify};
 use talent_gateway::pb;
 
 async fn kids(app: &TestApp) -> Vec<String> {
@@ -22,15 +22,8 @@ async fn kids(app: &TestApp) -> Vec<String> {
 }
 
 async fn rotation_publishes_before_signing_and_old_cards_still_verify(db: Db) {
-    let app = TestApp::spawn(db).await;
-    let mut ops = app.issuance(Some("operator")).await;
-    let before = ops
-        .issue_card(issue_request(&id_number("50010419600101001"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let app = TestApp::builder().db(db).spawn().await;
+    let before = own_card(&app, "50010419600101001", "C").await;
     let old_kid = before.key_id.clone();
     assert_eq!(kids(&app).await, vec![old_kid.clone()]);
 
@@ -43,13 +36,7 @@ async fn rotation_publishes_before_signing_and_old_cards_still_verify(db: Db) {
         published.contains(&next.key_id) && published.contains(&old_kid),
         "{published:?}"
     );
-    let during = ops
-        .issue_card(issue_request(&id_number("50010419600101002"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let during = own_card(&app, "50010419600101002", "C").await;
     assert_eq!(
         during.key_id, old_kid,
         "the next key does not sign during pre-publication"
@@ -65,13 +52,7 @@ async fn rotation_publishes_before_signing_and_old_cards_still_verify(db: Db) {
     assert_eq!(twice.code(), tonic::Code::FailedPrecondition);
 
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-    let after = ops
-        .issue_card(issue_request(&id_number("50010419600101003"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let after = own_card(&app, "50010419600101003", "C").await;
     assert_eq!(
         after.key_id, next.key_id,
         "the new key signs after pre-publication"
@@ -101,16 +82,8 @@ both_databases!(rotation_publishes_before_signing_and_old_cards_still_verify);
 
 #[tokio::test]
 async fn keys_survive_a_restart_sealed_at_rest() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("50010419600101004"), "C", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
+    let card = own_card(&app, "50010419600101004", "C").await;
     assert_eq!(app.terminate().code(), Some(0));
     // The private key is not in the database in clear.
     let db = std::fs::read(app.dir.path().join("gw.db")).unwrap_or_default();
@@ -133,7 +106,7 @@ async fn keys_survive_a_restart_sealed_at_rest() {
 
 #[tokio::test]
 async fn a_wrong_key_encryption_key_stops_the_start_and_says_why() {
-    let mut app = TestApp::spawn(Db::Sqlite).await;
+    let mut app = TestApp::builder().db(Db::Sqlite).spawn().await;
     assert_eq!(app.terminate().code(), Some(0));
     // The same database, with another data folder's freshly made key-encryption key: the
     // stored signing key cannot be opened.

@@ -3,6 +3,11 @@
 
 #![allow(unreachable_pub)]
 
+#[path = "../common/fixtures.rs"]
+mod fixtures;
+#[path = "../common/mianyang.rs"]
+mod mianyang;
+
 mod access;
 mod attacks;
 mod audit;

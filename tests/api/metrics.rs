@@ -1,7 +1,8 @@
 //! Prometheus metrics on their own plain-HTTP port.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, free_addr, id_number, issue_request, verify};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, issued, verify};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
@@ -30,15 +31,55 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .map(|v| v.parse().expect("number"))
 }
 
+/// Where the metrics listener bound, from its log line (`metrics_listen` on port 0): the
+/// line is on stderr, read apart from the readiness line, so it may come a moment later.
+async fn metrics_addr(app: &TestApp) -> String {
+    for _ in 0..200 {
+        let logs = app.logs();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("serving Prometheus metrics"))
+            .map(strip_ansi);
+        if let Some(addr) = line.as_deref().and_then(|l| l.split_once("local=")) {
+            return addr
+                .1
+                .split_whitespace()
+                .next()
+                .expect("address")
+                .to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no metrics address logged:\n{}", app.logs());
+}
+
+/// `line` without terminal colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, ended by a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 async fn metrics_count_calls_and_verdicts(db: Db) {
-    let metrics = free_addr();
     // A federated partner that never answers: its trust data is stale from the start.
     let partner = tempfile::tempdir().expect("tempdir");
     let partner_ca = partner.path().join("certs");
     talent_gateway::dev_certs::generate_for(&partner_ca, "my.talent", "cq.talent", "mianyang")
         .expect("partner certs");
     let config = format!(
-        "metrics_listen = \"{metrics}\"\n\
+        "metrics_listen = \"127.0.0.1:0\"\n\
          [[partners]]\n\
          id = \"mianyang\"\n\
          profile = \"science-city-card-v1\"\n\
@@ -48,17 +89,10 @@ async fn metrics_count_calls_and_verdicts(db: Db) {
          spiffe_id = \"spiffe://my.talent/partner/mianyang\"\n",
         partner_ca.join("ca.pem").display()
     );
-    let app = TestApp::spawn_with(db, &config).await;
+    let app = TestApp::builder().db(db).config(&config).spawn().await;
+    let metrics = metrics_addr(&app).await;
     let id = id_number("50010419850312001");
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id, "C", "metrics-1"))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let card = issued(&app, issue_request(&id, "C", "metrics-1")).await;
     for _ in 0..3 {
         assert_eq!(verify(&app, &card.token).await.reason, "OK");
     }
@@ -176,6 +210,6 @@ both_databases!(metrics_count_calls_and_verdicts);
 /// Without `metrics_listen` nothing listens besides gRPC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_off_by_default() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     assert!(!app.logs().contains("Prometheus metrics"), "{}", app.logs());
 }

@@ -125,7 +125,11 @@ async fn challenge_rows(app: &TestApp) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_caller_is_limited_and_no_one_else_is() {
-    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(LIMITS)
+        .spawn()
+        .await;
 
     // 1. A public caller from 127.0.0.1 floods: the burst gets through, the rest is refused.
     let mut limited = VerificationClient::new(public_from(&app, "127.0.0.1").await);
@@ -138,7 +142,7 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
     for _ in 0..5 {
         verify(&mut other).await.expect("another address");
     }
-    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.verification().await;
     for _ in 0..10 {
         verify(&mut counter).await.expect("a counter");
     }
@@ -193,7 +197,11 @@ async fn a_flooding_caller_is_limited_and_no_one_else_is() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn challenges_have_buckets_of_their_own_and_write_nothing() {
-    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(LIMITS)
+        .spawn()
+        .await;
     let mut client = VerificationClient::new(public_from(&app, "127.0.0.1").await);
     let start = Instant::now();
     let mut ok = 0;
@@ -220,12 +228,14 @@ async fn challenges_have_buckets_of_their_own_and_write_nothing() {
 /// do not fit a burst of 300, and a counter is untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_charged_per_credential() {
-    let app = TestApp::spawn_with(
-        Db::Sqlite,
-        "[rate_limits]\npublic_per_second = 1\npublic_burst = 300\n\
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(
+            "[rate_limits]\npublic_per_second = 1\npublic_burst = 300\n\
          identified_per_second = 1\nidentified_burst = 300\n",
-    )
-    .await;
+        )
+        .spawn()
+        .await;
     let calls = || pb::VerifyCardsRequest {
         requests: (0..256)
             .map(|_| pb::VerifyCardRequest {
@@ -252,7 +262,7 @@ async fn calls_are_charged_per_credential() {
     let too_many = public.verify_cards(calls()).await.expect_err("empty");
     assert_eq!(too_many.code(), Code::ResourceExhausted);
     // Another identity's bucket is its own.
-    let mut counter = VerificationClient::new(app.channel(Some("counter")).await);
+    let mut counter = app.verification().await;
     let theirs = counter
         .verify_cards(calls())
         .await
@@ -262,11 +272,11 @@ async fn calls_are_charged_per_credential() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_can_be_switched_off() {
-    let app = TestApp::spawn_with(
-        Db::Sqlite,
-        "[rate_limits]\nenabled = false\npublic_per_second = 1\npublic_burst = 1\n",
-    )
-    .await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config("[rate_limits]\nenabled = false\npublic_per_second = 1\npublic_burst = 1\n")
+        .spawn()
+        .await;
     let mut client = VerificationClient::new(app.channel(None).await);
     let (ok, refused, _) = flood(&mut client, 10).await;
     assert_eq!((ok, refused.map(|s| s.code())), (10, None));
@@ -277,7 +287,11 @@ async fn limits_can_be_switched_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_bad_counter_tokens_is_charged_to_its_address() {
     use sqlx::Connection;
-    let app = TestApp::spawn_with(Db::Sqlite, LIMITS).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(LIMITS)
+        .spawn()
+        .await;
     let mut client = VerificationClient::new(public_from(&app, "127.0.0.1").await);
     let start = Instant::now();
     let (mut unauthenticated, mut limited) = (0, 0);

@@ -1,101 +1,20 @@
 //! Recognising Science City cards: every reason code, with tokens made by an independent
 //! signer here (ed25519-dalek and p256 directly, not the gateway's signing code).
 
+use crate::fixtures::{b64, now};
 use crate::helpers::{Db, TestApp, verify};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::Signer as _;
+use crate::mianyang::{ISSUER, Mianyang};
 use serde_json::{Value, json};
 use talent_gateway::pb;
-
-const ISSUER: &str = "urn:cn:510700:kjc-talent-card";
-
-fn b64(v: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
-}
-
-/// The partner's issuing office, as Mianyang would run it.
-pub(crate) struct Mianyang {
-    pub(crate) ed: ed25519_dalek::SigningKey,
-    ec: p256::ecdsa::SigningKey,
-    jwks_path: std::path::PathBuf,
-}
-
-impl Mianyang {
-    pub(crate) fn new(dir: &std::path::Path) -> Self {
-        let m = Self {
-            ed: ed25519_dalek::SigningKey::from_bytes(&rand::random()),
-            ec: p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng),
-            jwks_path: dir.join("mianyang-jwks.json"),
-        };
-        m.publish(&[("my-ed-1", &m.ed)]);
-        m
-    }
-
-    pub(crate) fn jwk_ed(kid: &str, key: &ed25519_dalek::SigningKey) -> Value {
-        json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kid": kid, "alg": "EdDSA", "use": "sig"})
-    }
-
-    fn jwk_ec(&self) -> Value {
-        let p = self.ec.verifying_key().to_encoded_point(false);
-        json!({"kty": "EC", "crv": "P-256", "x": b64(p.x().expect("x")), "y": b64(p.y().expect("y")), "kid": "my-ec-1", "alg": "ES256"})
-    }
-
-    fn publish(&self, eds: &[(&str, &ed25519_dalek::SigningKey)]) {
-        let mut keys: Vec<Value> = eds.iter().map(|(kid, k)| Self::jwk_ed(kid, k)).collect();
-        keys.push(self.jwk_ec());
-        std::fs::write(&self.jwks_path, json!({ "keys": keys }).to_string()).expect("write jwks");
-    }
-
-    pub(crate) fn config(&self) -> String {
-        format!(
-            "[[partners]]\nid = \"mianyang\"\nprofile = \"science-city-card-v1\"\nissuer = \"{ISSUER}\"\njwks_file = \"{}\"\n",
-            self.jwks_path.display()
-        )
-    }
-
-    pub(crate) fn claims(level: &str) -> Value {
-        let t = now();
-        json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪", "level": level, "iat": t - 60, "nbf": t - 60, "exp": t + 3600})
-    }
-
-    pub(crate) fn sign_ed(
-        header: &Value,
-        claims: &Value,
-        key: &ed25519_dalek::SigningKey,
-    ) -> String {
-        let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-        let sig = key.sign(input.as_bytes());
-        format!("{input}.{}", b64(sig.to_bytes()))
-    }
-
-    pub(crate) fn token(&self, claims: &Value) -> String {
-        Self::sign_ed(
-            &json!({"alg": "EdDSA", "kid": "my-ed-1", "typ": "JWT"}),
-            claims,
-            &self.ed,
-        )
-    }
-
-    fn token_es256(&self, claims: &Value) -> String {
-        let header = json!({"alg": "ES256", "kid": "my-ec-1", "typ": "JWT"});
-        let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-        let sig: p256::ecdsa::Signature = self.ec.sign(input.as_bytes());
-        format!("{input}.{}", b64(sig.to_bytes()))
-    }
-}
 
 async fn app_with_partner() -> (TestApp, Mianyang, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     (app, my, dir)
 }
 
@@ -430,7 +349,7 @@ async fn a_suspended_partner_is_refused_until_resumed() {
 async fn partners_added_through_admin_are_stored(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let token = my.token(&Mianyang::claims("D"));
     assert_eq!(verify(&app, &token).await.reason, "UNKNOWN_ISSUER");
     let mut admin = app.admin().await;
@@ -485,8 +404,8 @@ crate::both_databases!(partners_added_through_admin_are_stored);
 
 #[tokio::test]
 async fn map_entitlements_works_in_both_directions() {
-    let app = TestApp::spawn(Db::Sqlite).await;
-    let mut e = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await);
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
+    let mut e = app.entitlements(None).await;
     let m = e
         .map_entitlements(pb::MapEntitlementsRequest {
             from_region: "mianyang".into(),

@@ -1,24 +1,16 @@
 //! Redemption at counters: exactly once, quotas counted by the database, refusals with reasons.
 
 use crate::both_databases;
+use crate::fixtures::redeem_request;
 use crate::helpers::{Db, TestApp, own_card};
-use crate::recognition::Mianyang;
+use crate::mianyang::Mianyang;
 use talent_gateway::pb;
 use tonic::Code;
 
 type Counter = pb::entitlements_client::EntitlementsClient<tonic::transport::Channel>;
 
 async fn counter(app: &TestApp) -> Counter {
-    pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
-}
-
-fn redeem(credential: &str, code: &str, key: &str) -> pb::RedeemServiceRequest {
-    pb::RedeemServiceRequest {
-        credential: credential.into(),
-        service_code: code.into(),
-        idempotency_key: key.into(),
-        holder_proof: String::new(),
-    }
+    app.entitlements(Some("counter")).await
 }
 
 /// Runs 64 redemptions at once over their own connections, split across `apps`.
@@ -35,7 +27,7 @@ async fn race(
         .into_iter()
         .enumerate()
         .map(|(i, mut c)| {
-            let req = redeem(token, "CQ10", &keys(i));
+            let req = redeem_request(token, "CQ10", &keys(i));
             tokio::spawn(
                 async move { c.redeem_service(req).await.map(tonic::Response::into_inner) },
             )
@@ -72,7 +64,7 @@ fn tally(
 }
 
 async fn a_one_per_year_service_is_redeemed_exactly_once_under_concurrency(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "50010419880808001", "C").await;
     let results = race(&[&app], &card.token, |i| format!("distinct-{i}")).await;
     let (ok, exhausted, detail) = tally(&results);
@@ -103,8 +95,12 @@ async fn two_gateways_on_one_postgresql_keep_exactly_once() {
     let Some(db) = Db::postgres() else { return };
     let secrets = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
                    id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"\n";
-    let first = TestApp::spawn_with(db, secrets).await;
-    let second = TestApp::spawn_sharing(&first, secrets).await;
+    let first = TestApp::builder().db(db).config(secrets).spawn().await;
+    let second = TestApp::builder()
+        .database_of(&first)
+        .config(secrets)
+        .spawn()
+        .await;
     let card = own_card(&first, "50010419880808003", "B").await;
     let results = race(&[&first, &second], &card.token, |i| format!("two-{i}")).await;
     let (ok, exhausted, detail) = tally(&results);
@@ -116,13 +112,13 @@ async fn two_gateways_on_one_postgresql_keep_exactly_once() {
 }
 
 async fn quota_kinds_count_as_the_catalogue_says(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let card = own_card(&app, "50010419880808005", "A").await;
     let mut c = counter(&app).await;
     // unlimited: recorded, nothing counted
     for i in 0..3 {
         let r = c
-            .redeem_service(redeem(&card.token, "CQ01", &format!("u-{i}")))
+            .redeem_service(redeem_request(&card.token, "CQ01", &format!("u-{i}")))
             .await
             .expect("ok")
             .into_inner();
@@ -131,7 +127,11 @@ async fn quota_kinds_count_as_the_catalogue_says(db: Db) {
     // per_year 6 counts down, then stops
     for left in (0..6).rev() {
         let r = c
-            .redeem_service(redeem(&card.qr_payload, "CQ12", &format!("y-{left}")))
+            .redeem_service(redeem_request(
+                &card.qr_payload,
+                "CQ12",
+                &format!("y-{left}"),
+            ))
             .await
             .expect("ok")
             .into_inner();
@@ -139,34 +139,34 @@ async fn quota_kinds_count_as_the_catalogue_says(db: Db) {
         assert!(r.period_end.is_some());
     }
     let e = c
-        .redeem_service(redeem(&card.token, "CQ12", "y-7"))
+        .redeem_service(redeem_request(&card.token, "CQ12", "y-7"))
         .await
         .expect_err("used up");
     assert_eq!(e.code(), Code::ResourceExhausted);
     // once: for the life of the card
-    c.redeem_service(redeem(&card.token, "CQ05", "apartment-1"))
+    c.redeem_service(redeem_request(&card.token, "CQ05", "apartment-1"))
         .await
         .expect("ok");
     let e = c
-        .redeem_service(redeem(&card.token, "CQ05", "apartment-2"))
+        .redeem_service(redeem_request(&card.token, "CQ05", "apartment-2"))
         .await
         .expect_err("once");
     assert_eq!(e.code(), Code::ResourceExhausted);
     // per_event and external: recorded, never counted
     for i in 0..3 {
         let r = c
-            .redeem_service(redeem(&card.token, "CQ07", &format!("child-{i}")))
+            .redeem_service(redeem_request(&card.token, "CQ07", &format!("child-{i}")))
             .await
             .expect("ok")
             .into_inner();
         assert_eq!(r.remaining, -1);
-        c.redeem_service(redeem(&card.token, "CQ14", &format!("bank-{i}")))
+        c.redeem_service(redeem_request(&card.token, "CQ14", &format!("bank-{i}")))
             .await
             .expect("ok");
     }
     // A key reused for another service is refused; ListRedemptions pages newest first.
     let e = c
-        .redeem_service(redeem(&card.token, "CQ01", "y-0"))
+        .redeem_service(redeem_request(&card.token, "CQ01", "y-0"))
         .await
         .expect_err("key reused");
     assert_eq!(e.code(), Code::AlreadyExists);
@@ -207,30 +207,34 @@ both_databases!(quota_kinds_count_as_the_catalogue_says);
 async fn refusals_say_why_and_change_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(dir.path());
-    let app = TestApp::spawn_with(Db::Sqlite, &my.config()).await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&my.config())
+        .spawn()
+        .await;
     let mut c = counter(&app).await;
     let visitor = my.token(&Mianyang::claims("B"));
     let e = c
-        .redeem_service(redeem(&visitor, "CQ05", "v-1"))
+        .redeem_service(redeem_request(&visitor, "CQ05", "v-1"))
         .await
         .expect_err("local only");
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("local_only"), "{}", e.message());
     let ok = c
-        .redeem_service(redeem(&visitor, "CQ01", "v-2"))
+        .redeem_service(redeem_request(&visitor, "CQ01", "v-2"))
         .await
         .expect("mapped, unlimited")
         .into_inner();
     assert_eq!(ok.remaining, -1);
     let e = c
-        .redeem_service(redeem(&visitor, "CQ10", "v-3"))
+        .redeem_service(redeem_request(&visitor, "CQ10", "v-3"))
         .await
         .expect_err("counted at home");
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("mianyang"), "{}", e.message());
     let low = my.token(&Mianyang::claims("E"));
     let e = c
-        .redeem_service(redeem(&low, "CQ09", "v-4"))
+        .redeem_service(redeem_request(&low, "CQ09", "v-4"))
         .await
         .expect_err("tier too low");
     assert_eq!(e.code(), Code::FailedPrecondition);
@@ -246,7 +250,7 @@ async fn refusals_say_why_and_change_nothing() {
         .await
         .expect("revoked");
     let e = c
-        .redeem_service(redeem(&card.token, "CQ01", "r-1"))
+        .redeem_service(redeem_request(&card.token, "CQ01", "r-1"))
         .await
         .expect_err("revoked");
     assert_eq!(e.code(), Code::FailedPrecondition);
@@ -259,28 +263,31 @@ async fn refusals_say_why_and_change_nothing() {
 
     let fresh = own_card(&app, "50010419880808007", "C").await;
     for (req, field) in [
-        (redeem(&fresh.token, "CQ01", ""), "idempotency_key"),
-        (redeem(&fresh.token, "", "k-1"), "service_code"),
-        (redeem(&fresh.token, "MY01", "k-2"), "service_code"),
+        (redeem_request(&fresh.token, "CQ01", ""), "idempotency_key"),
+        (redeem_request(&fresh.token, "", "k-1"), "service_code"),
+        (redeem_request(&fresh.token, "MY01", "k-2"), "service_code"),
     ] {
         let e = c.redeem_service(req).await.expect_err("bad request");
         assert_eq!(e.code(), Code::InvalidArgument);
         assert!(e.message().starts_with(field), "{}", e.message());
     }
-    let public = pb::entitlements_client::EntitlementsClient::new(app.channel(None).await)
-        .redeem_service(redeem(&fresh.token, "CQ10", "p-1"))
+    let public = app
+        .entitlements(None)
+        .await
+        .redeem_service(redeem_request(&fresh.token, "CQ10", "p-1"))
         .await
         .expect_err("public");
     assert_eq!(public.code(), Code::Unauthenticated);
-    let partner =
-        pb::entitlements_client::EntitlementsClient::new(app.channel(Some("partner")).await)
-            .redeem_service(redeem(&fresh.token, "CQ10", "p-2"))
-            .await
-            .expect_err("partner");
+    let partner = app
+        .entitlements(Some("partner"))
+        .await
+        .redeem_service(redeem_request(&fresh.token, "CQ10", "p-2"))
+        .await
+        .expect_err("partner");
     assert_eq!(partner.code(), Code::PermissionDenied);
     // None of the refusals used the health check.
     let r = c
-        .redeem_service(redeem(&fresh.token, "CQ10", "k-3"))
+        .redeem_service(redeem_request(&fresh.token, "CQ10", "k-3"))
         .await
         .expect("first use")
         .into_inner();
@@ -298,7 +305,7 @@ async fn refusals_say_why_and_change_nothing() {
 }
 
 async fn a_bad_catalogue_import_changes_nothing(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let shipped = include_str!("../../catalogue/catalogue.toml");
     let mut admin = app.admin().await;
     let bad = shipped
@@ -331,7 +338,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
     // A valid new version with a start time in the future leaves the current one in force.
     let later = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
     let tomorrow = prost_types::Timestamp {
-        seconds: crate::helpers::now() + 86_400,
+        seconds: crate::fixtures::now() + 86_400,
         nanos: 0,
     };
     let r = admin

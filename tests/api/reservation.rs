@@ -4,12 +4,11 @@
 
 use crate::both_databases;
 use crate::federation::{
-    CQ_ISSUER, MY_ISSUER, eventually, issue, redeem_with_proof, two_regions_up_with, verify,
+    CQ_ISSUER, MY_ISSUER, issue, redeem_with_proof, two_regions_up_with, verify,
 };
-use crate::helpers::{Db, TestApp, id_number, issue_request, now};
-use crate::recognition::Mianyang;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::fixtures::{b64, device, id_number, issue_request, now};
+use crate::helpers::{Db, TestApp, eventually, issued};
+use crate::mianyang::Mianyang;
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::json;
 use sha2::Digest;
@@ -17,10 +16,6 @@ use std::time::Duration;
 use talent_gateway::pb;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn b64(v: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
 
 /// A holder's device: a kb+jwt over the token it presents (QR prefix stripped).
 fn prove(key: &SigningKey, credential: &str, nonce: &str, aud: &str) -> String {
@@ -36,10 +31,6 @@ fn prove(key: &SigningKey, credential: &str, nonce: &str, aud: &str) -> String {
     format!("{input}.{}", b64(key.sign(input.as_bytes()).to_bytes()))
 }
 
-fn device() -> SigningKey {
-    SigningKey::from_bytes(&rand::random())
-}
-
 async fn nonce(app: &TestApp) -> String {
     pb::verification_client::VerificationClient::new(app.channel(None).await)
         .create_challenge(pb::CreateChallengeRequest {})
@@ -52,14 +43,7 @@ async fn nonce(app: &TestApp) -> String {
 async fn bound_card(app: &TestApp, base17: &str, holder: &SigningKey) -> pb::Card {
     let mut req = issue_request(&id_number(base17), "B", "");
     req.holder_public_key = holder.verifying_key().as_bytes().to_vec();
-    app.issuance(Some("operator"))
-        .await
-        .issue_card(req)
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card")
+    issued(app, req).await
 }
 
 fn reservation(
@@ -361,7 +345,7 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
         "{}\n[holder_proof]\nrequired_for_services = [\"CQ01\"]\n",
         partner.config()
     );
-    let app = TestApp::spawn_with(db, &config).await;
+    let app = TestApp::builder().db(db).config(&config).spawn().await;
     let holder = device();
     let x = b64(holder.verifying_key().as_bytes());
     let with_cnf = |cnf: serde_json::Value| {
@@ -419,7 +403,7 @@ async fn an_unreadable_cnf_is_refused_never_unbound(db: Db) {
 both_databases!(an_unreadable_cnf_is_refused_never_unbound);
 
 async fn a_mapping_counted_differently_is_not_imported(db: Db) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::builder().db(db).spawn().await;
     let shipped = include_str!("../../catalogue/catalogue.toml");
     let next = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
     let at_next = next.find("code = \"MY07\"").expect("MY07");
@@ -458,7 +442,7 @@ both_databases!(a_mapping_counted_differently_is_not_imported);
 async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
     // The trust domain written in capitals is the same identity as the certificate's.
     let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://CQ.Talent/counter/dev\"]\n";
-    let app = TestApp::spawn_with(db, config).await;
+    let app = TestApp::builder().db(db).config(config).spawn().await;
     let holder = device();
     let bound = bound_card(&app, "11010519800101041", &holder).await;
     let e = redeem_with_proof(&app, &bound.token, "CQ01", "c-1", "")
@@ -471,7 +455,11 @@ async fn counters_are_named_and_compared_as_spiffe_ids(db: Db) {
         .expect("with a proof");
     // Another counter of a longer name is another identity: not asked.
     let config = "[holder_proof]\nrequired_for_counters = [\"spiffe://cq.talent/counter/de\"]\n";
-    let other = TestApp::spawn_with(Db::Sqlite, config).await;
+    let other = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(config)
+        .spawn()
+        .await;
     let bound = bound_card(&other, "11010519800101042", &holder).await;
     redeem_with_proof(&other, &bound.token, "CQ01", "c-2", "")
         .await

@@ -1,7 +1,8 @@
 //! The foundation: TLS, health, reflection, roles from certificates, limits, shutdown.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, health_of, id_number, issue_request};
+use crate::fixtures::{id_number, issue_request};
+use crate::helpers::{Db, TestApp, health_of};
 use talent_gateway::pb;
 use tonic::Code;
 use tonic_health::pb::{
@@ -9,7 +10,7 @@ use tonic_health::pb::{
 };
 
 async fn health_is_serving_and_sigterm_exits_zero(db: Db) {
-    let mut app = TestApp::spawn(db).await;
+    let mut app = TestApp::builder().db(db).spawn().await;
     let channel = app.channel(None).await;
     assert_eq!(health_of(channel.clone(), "").await, ServingStatus::Serving);
     assert_eq!(
@@ -28,7 +29,7 @@ async fn reflection_lists_every_service() {
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let mut client = ServerReflectionClient::new(app.channel(None).await);
     let req = ServerReflectionRequest {
         host: String::new(),
@@ -58,7 +59,7 @@ async fn reflection_lists_every_service() {
 
 #[tokio::test]
 async fn the_role_comes_from_the_client_certificate() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let req = issue_request(&id_number("50010419900101123"), "C", "role-1");
     let ok = app
         .issuance(Some("operator"))
@@ -104,7 +105,11 @@ async fn the_role_comes_from_the_client_certificate() {
 
 #[tokio::test]
 async fn a_pinned_trust_domain_refuses_other_domains() {
-    let app = TestApp::spawn_with(Db::Sqlite, "trust_domain = \"other.talent\"\n").await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config("trust_domain = \"other.talent\"\n")
+        .spawn()
+        .await;
     let req = issue_request(&id_number("50010419900101124"), "C", "pin-1");
     let r = app.issuance(Some("operator")).await.issue_card(req).await;
     assert_eq!(
@@ -115,7 +120,7 @@ async fn a_pinned_trust_domain_refuses_other_domains() {
 
 #[tokio::test]
 async fn a_certificate_from_another_ca_is_refused() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let other = tempfile::tempdir().expect("tempdir");
     talent_gateway::dev_certs::generate(other.path(), "cq.talent", "my.talent").expect("pki");
     let refused = match app.channel_with(Some("operator"), other.path()).await {
@@ -144,7 +149,7 @@ async fn a_certificate_from_another_ca_is_refused() {
 
 #[tokio::test]
 async fn an_oversized_message_is_resource_exhausted_and_the_server_keeps_serving() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let mut v = app.verification().await;
     let huge = "a".repeat(100 * 1024);
     let err = v
@@ -170,7 +175,7 @@ async fn an_oversized_message_is_resource_exhausted_and_the_server_keeps_serving
 
 #[tokio::test]
 async fn quota_reservations_are_for_partners_only() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     // A public caller may not reserve quota.
     let mut public = pb::federation_client::FederationClient::new(app.channel(None).await);
     let r = public
@@ -190,7 +195,11 @@ async fn quota_reservations_are_for_partners_only() {
 
 #[tokio::test]
 async fn every_call_has_a_request_id_and_logs_are_json_lines() {
-    let app = TestApp::spawn_with(Db::Sqlite, "log_format = \"json\"\n").await;
+    let app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config("log_format = \"json\"\n")
+        .spawn()
+        .await;
     let mut health = HealthClient::new(app.channel(None).await);
     let id_of = |meta: &tonic::metadata::MetadataMap| {
         meta.get("x-request-id")

@@ -3,8 +3,8 @@
 //! trace or not (a malformed one is ignored and a new trace starts).
 
 use crate::both_databases;
-use crate::federation::{eventually, issue, two_regions_up, verify};
-use crate::helpers::{Db, TestApp};
+use crate::federation::{issue, two_regions_up, verify};
+use crate::helpers::{Db, TestApp, eventually};
 use std::time::Duration;
 use talent_gateway::pb;
 
@@ -24,7 +24,9 @@ async fn redeem_traced(app: &TestApp, credential: &str, key: &str, traceparent: 
         req.metadata_mut()
             .insert("traceparent", t.parse().expect("ascii"));
     }
-    let r = pb::entitlements_client::EntitlementsClient::new(app.channel(Some("counter")).await)
+    let r = app
+        .entitlements(Some("counter"))
+        .await
         .redeem_service(req)
         .await
         .expect("redeemed across the border")

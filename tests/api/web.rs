@@ -1,7 +1,7 @@
 //! The counter page and gRPC-Web on the gRPC port, spoken to as a browser would: plain
 //! HTTP/1.1 over TLS.
 
-use crate::helpers::{Db, TestApp, id_number, issue_request};
+use crate::helpers::{Db, TestApp, own_card};
 use prost::Message;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -146,7 +146,7 @@ pub(crate) fn frame(msg: &impl Message) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_counter_page_is_served_with_a_strict_policy() {
-    let app = TestApp::spawn(Db::Sqlite).await;
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
     let page = http1(&app, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
     assert!(
@@ -195,16 +195,8 @@ async fn the_counter_page_is_served_with_a_strict_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_web_over_http1_verifies_a_card() {
-    let app = TestApp::spawn(Db::Sqlite).await;
-    let card = app
-        .issuance(Some("operator"))
-        .await
-        .issue_card(issue_request(&id_number("11010519491231005"), "A", ""))
-        .await
-        .expect("issued")
-        .into_inner()
-        .card
-        .expect("card");
+    let app = TestApp::builder().db(Db::Sqlite).spawn().await;
+    let card = own_card(&app, "11010519491231005", "A").await;
     let req = pb::VerifyCardRequest {
         credential: card.qr_payload.clone(),
         language: "en".into(),
