@@ -1,6 +1,6 @@
 //! Admin: operators only.
 
-use super::Context;
+use super::ApiContext;
 use crate::domain::Caller;
 use crate::pb::{self, admin_server::Admin};
 use crate::service::ServiceError;
@@ -8,7 +8,7 @@ use crate::store::PartnerRecord;
 use tonic::{Request, Response, Status};
 
 /// The Admin service.
-pub struct AdminApi(pub Context);
+pub struct AdminApi(pub ApiContext);
 
 impl AdminApi {
     fn operator<T>(&self, req: &Request<T>, rpc: &str) -> Result<String, Status> {

@@ -30,14 +30,14 @@ use tonic::{Request, Status};
 
 /// What every service needs: the core and who may call what.
 #[derive(Clone)]
-pub struct Context {
+pub struct ApiContext {
     /// The core.
     pub gateway: Arc<Gateway>,
     /// Access rules.
     pub access: Arc<AccessPolicy>,
 }
 
-impl Context {
+impl ApiContext {
     /// The caller of `req` if its role may call `rpc` (`Service.Method`, api/access.rs) and
     /// its identity is pinned where the configuration pins; otherwise the refusal, audited.
     pub(crate) fn authorize<T>(&self, req: &Request<T>, rpc: &str) -> Result<Caller, Status> {

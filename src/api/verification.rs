@@ -1,6 +1,6 @@
 //! Verification: open to everyone, including callers without a certificate.
 
-use super::Context;
+use super::ApiContext;
 use super::charge::{Charge, units};
 use super::refusal_tally::RefusalTally;
 use crate::domain::ConnectionId;
@@ -136,13 +136,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The Verification service.
 pub struct VerificationApi {
-    ctx: Context,
+    ctx: ApiContext,
     audit: Arc<VerifyAudit>,
 }
 
 impl VerificationApi {
     /// The service over `ctx`. Call inside the runtime the gateway's audit writer runs on.
-    pub fn new(ctx: Context) -> Self {
+    pub fn new(ctx: ApiContext) -> Self {
         let audit = VerifyAudit::new(ctx.gateway.audit.clone());
         Self { ctx, audit }
     }

@@ -25,7 +25,7 @@ pub use request_id::RequestIds;
 pub use web::WebPages;
 
 use crate::api::{
-    AccessPolicy, AdminApi, CardIssuanceApi, Context, EntitlementsApi, FederationApi,
+    AccessPolicy, AdminApi, ApiContext, CardIssuanceApi, EntitlementsApi, FederationApi,
     VerificationApi,
 };
 use crate::config::Settings;
@@ -70,7 +70,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         handshake_timeout: Duration::from_secs(settings.tls_handshake_timeout_seconds),
         idle_timeout: Duration::from_secs(settings.connection_idle_timeout_seconds),
     });
-    let ctx = Context {
+    let ctx = ApiContext {
         gateway: gateway.clone(),
         access,
     };

@@ -38,6 +38,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A valid verdict from an issuer's region; the later checks may still refuse it.
+    fn ok_from(issuer_region: String) -> Self {
+        Self {
+            reason: Reason::Ok,
+            detail: String::new(),
+            issuer_region,
+            card_id: String::new(),
+            holder_name: String::new(),
+            native_tier: String::new(),
+            expires_at: 0,
+            recognition: None,
+            holder_key: None,
+        }
+    }
+
     fn refuse(reason: Reason, detail: impl Into<String>) -> Self {
         Self {
             reason,
@@ -85,7 +100,7 @@ struct Snapshot {
 /// A credential whose structure, header, issuer and key checked out: what the signature
 /// check needs, and what the rest of the checks read afterwards. Borrows from the
 /// credential, its decode buffer and the snapshot.
-struct Signed<'a> {
+struct Unverified<'a> {
     verdict: Verdict,
     own: bool,
     /// The partner's status list, when its cards are checked against one.
@@ -100,7 +115,7 @@ struct Signed<'a> {
     payload: Scanned<'a>,
 }
 
-impl Signed<'_> {
+impl Unverified<'_> {
     /// The signature checked on its own: a partner's by jsonwebtoken, an own card's as its
     /// batch would check it.
     fn verify_alone(&self) -> bool {
@@ -119,7 +134,7 @@ enum Stage<'a> {
     /// Decided without the signature.
     Done(Verdict),
     /// Waits for its signature.
-    Signed(Signed<'a>),
+    AwaitingSignature(Unverified<'a>),
 }
 
 /// Credentials per chunk of a [`Gateway::verify_many`] call: a batch of 64 Ed25519
@@ -176,7 +191,7 @@ impl Gateway {
         let buffer = decode_room(credential, token, &mut stack, &mut heap);
         match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => v,
-            Stage::Signed(s) => {
+            Stage::AwaitingSignature(s) => {
                 let ok = s.verify_alone();
                 self.conclude(s, ok, t, &snapshot)
             }
@@ -196,7 +211,7 @@ impl Gateway {
         let buffer = decode_room(credential, token, &mut [0u8; 0], &mut heap);
         let signed = match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => return v,
-            Stage::Signed(s) => s,
+            Stage::AwaitingSignature(s) => s,
         };
         let ok = match signed.key.batch_item(signed.signature) {
             Some((key, signature)) if signed.own => {
@@ -276,7 +291,7 @@ impl Gateway {
         let mut batched = Vec::new();
         let (mut messages, mut signatures, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         for (i, stage) in stages.iter().enumerate() {
-            if let Stage::Signed(s) = stage
+            if let Stage::AwaitingSignature(s) = stage
                 && s.own
                 && !*shown_bad_signatures
                 && let Some((key, signature)) = s.key.batch_item(s.signature)
@@ -297,7 +312,7 @@ impl Gateway {
         for (i, stage) in stages.into_iter().enumerate() {
             out.push(match stage {
                 Stage::Done(v) => v,
-                Stage::Signed(s) => {
+                Stage::AwaitingSignature(s) => {
                     let batched = in_batch.next_if_eq(&i).is_some();
                     let ok = (batched && batch_ok) || s.verify_alone();
                     self.conclude(s, ok, *t, snapshot)
@@ -369,8 +384,7 @@ impl Gateway {
                 Issuer::Own => self.policy.region.clone(),
                 Issuer::Partner(p) => p.id.clone(),
             });
-        let mut v = Verdict::refuse(Reason::Ok, "");
-        v.issuer_region = region;
+        let v = Verdict::ok_from(region);
         if let Issuer::Partner(p) = issuer
             && p.suspended
         {
@@ -418,7 +432,7 @@ impl Gateway {
                 "the key is pinned to another algorithm",
             ));
         }
-        Stage::Signed(Signed {
+        Stage::AwaitingSignature(Unverified {
             verdict: v,
             own: matches!(issuer, Issuer::Own),
             partner_statuses: match issuer {
@@ -435,8 +449,14 @@ impl Gateway {
     }
 
     /// Step 5's outcome, then the claims, time (6) and status (7), and the recognition.
-    fn conclude(&self, s: Signed<'_>, signature_ok: bool, t: i64, snapshot: &Snapshot) -> Verdict {
-        let Signed {
+    fn conclude(
+        &self,
+        s: Unverified<'_>,
+        signature_ok: bool,
+        t: i64,
+        snapshot: &Snapshot,
+    ) -> Verdict {
+        let Unverified {
             verdict: v,
             own,
             partner_statuses,
