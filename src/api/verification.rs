@@ -4,6 +4,7 @@ use super::ApiContext;
 use super::charge::{Charge, units};
 use super::refusal_tally::RefusalTally;
 use crate::domain::ConnectionId;
+use crate::locks;
 use crate::pb::{self, verification_server::Verification};
 use crate::service::{AuditSink, Verdict, now, on_connection};
 use crate::store::AuditEntry;
@@ -94,7 +95,7 @@ impl VerifyAudit {
 
     fn record(&self, entry: AuditEntry) {
         let gathered = {
-            let mut pending = lock(&self.pending);
+            let mut pending = locks::lock(&self.pending);
             pending.push(entry);
             pending.len()
         };
@@ -114,8 +115,8 @@ impl VerifyAudit {
     /// Hands the gathered records, and the counts of the minutes that ended (with
     /// `everything`, of the current one too), to the audit sink.
     fn hand_over(&self, everything: bool) {
-        let mut batch = lock(&self.spare);
-        std::mem::swap(&mut *lock(&self.pending), &mut *batch);
+        let mut batch = locks::lock(&self.spare);
+        std::mem::swap(&mut *locks::lock(&self.pending), &mut *batch);
         for entry in batch.drain(..) {
             self.sink.record(entry);
         }
@@ -128,10 +129,6 @@ impl VerifyAudit {
 /// The connection a call came on, as the identity layer names it.
 fn connection_of<T>(req: &Request<T>) -> Option<u64> {
     req.extensions().get::<ConnectionId>().map(|c| c.0)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The Verification service.

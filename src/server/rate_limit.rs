@@ -18,6 +18,7 @@ use super::connection::ConnectionInfo;
 use crate::api::Charge;
 use crate::config::RateLimitConfig;
 use crate::domain::Caller;
+use crate::locks;
 use governor::clock::{Clock, MonotonicClock};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
@@ -164,8 +165,7 @@ impl StateStore for BoundedStore {
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
-        // A poisoned shard holds plain numbers that are still consistent.
-        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = locks::lock(shard);
         if let Some(tat) = map.get_mut(key) {
             let (outcome, next) = f(Some(*tat))?;
             *tat = next;
@@ -185,16 +185,13 @@ impl StateStore for BoundedStore {
 impl ShrinkableKeyedStateStore<BucketOwner> for BoundedStore {
     fn retain_recent(&self, drop_below: Nanos) {
         for shard in &self.shards {
-            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = locks::lock(shard);
             map.retain(|_, tat| *tat >= drop_below);
         }
     }
 
     fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+        self.shards.iter().map(|s| locks::lock(s).len()).sum()
     }
 
     fn is_empty(&self) -> bool {

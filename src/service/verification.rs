@@ -11,6 +11,7 @@ use crate::credential::{
     Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
 };
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
+use crate::locks;
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
 use std::sync::Arc;
 
@@ -530,12 +531,7 @@ impl Gateway {
             let Some(idx) = claims.status_index() else {
                 return v.with(Reason::Malformed, "status.status_list.idx is missing");
             };
-            Some(
-                self.status
-                    .read()
-                    .map(|b| b.status(idx))
-                    .unwrap_or(CardStatus::Revoked),
-            )
+            Some(locks::read(&self.status).status(idx))
         } else {
             match (partner_statuses, claims.status_index()) {
                 (Some(list), Some(idx)) => Some(match usize::try_from(idx) {
