@@ -8,7 +8,7 @@ use super::keyring::Keyring;
 use super::signature_pool;
 use super::{Gateway, now};
 use crate::credential::{
-    Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
+    ClaimError, Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
 };
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
 use crate::locks;
@@ -83,6 +83,19 @@ impl Verdict {
     pub fn recognised_tier(&self) -> Option<Tier> {
         self.recognition.as_ref().map(|r| r.recognised_tier)
     }
+}
+
+/// Why a signed payload's claims cannot be read as a card (the verdict's detail).
+#[derive(Debug, thiserror::Error)]
+enum MalformedClaims {
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error("{0} is not a card number of this issuer")]
+    NotACardNumber(String),
+    #[error("{0} is not a tier")]
+    NotATier(String),
+    #[error("{0} is missing")]
+    Missing(&'static str),
 }
 
 /// Where a token's issuer was found.
@@ -473,7 +486,7 @@ impl Gateway {
             return v.with(Reason::Malformed, "payload is not a JSON object");
         };
         // claims, now that they are known to be the issuer's
-        let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), String> {
+        let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), MalformedClaims> {
             let names = &profile.claims;
             let card = claims.text(&names.card_number)?;
             let ok_number = match (own, &profile.card_number) {
@@ -483,28 +496,25 @@ impl Gateway {
                 (false, None) => card.len() <= 64,
             };
             if !ok_number {
-                return Err(format!(
-                    "{} is not a card number of this issuer",
-                    names.card_number
-                ));
+                return Err(MalformedClaims::NotACardNumber(names.card_number.clone()));
             }
             let name = claims.text(&names.holder_name)?;
             let tier: Tier = claims
                 .text(&names.tier)?
                 .parse()
-                .map_err(|_| format!("{} is not a tier", names.tier))?;
-            let exp = claims.int("exp")?.ok_or("exp is missing")?;
-            let iat = claims.int("iat")?.ok_or("iat is missing")?;
+                .map_err(|_| MalformedClaims::NotATier(names.tier.clone()))?;
+            let exp = claims.int("exp")?.ok_or(MalformedClaims::Missing("exp"))?;
+            let iat = claims.int("iat")?.ok_or(MalformedClaims::Missing("iat"))?;
             let nbf = match claims.int("nbf")? {
                 Some(n) => n,
-                None if names.nbf_required => return Err("nbf is missing".into()),
+                None if names.nbf_required => return Err(MalformedClaims::Missing("nbf")),
                 None => iat,
             };
             Ok((card.to_owned(), name.to_owned(), tier, exp, iat, nbf))
         })();
         let (card, name, tier, exp, iat, nbf) = match parsed {
             Ok(p) => p,
-            Err(e) => return v.with(Reason::Malformed, &e),
+            Err(e) => return v.with(Reason::Malformed, &e.to_string()),
         };
         let mut v = v;
         v.card_id = card;
@@ -556,7 +566,7 @@ impl Gateway {
         // for "not bound" (that would skip a required holder proof).
         match holder_key {
             Ok(k) => v.holder_key = k,
-            Err(e) => return v.with(Reason::HolderProofInvalid, &e),
+            Err(e) => return v.with(Reason::HolderProofInvalid, &e.to_string()),
         }
         // What the holder is recognised as here.
         match snapshot.catalogue.here(&v.issuer_region, tier) {
