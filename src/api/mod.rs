@@ -11,16 +11,15 @@ mod entitlements;
 mod error;
 mod federation;
 mod issuance;
-mod refusal_tally;
 mod verification;
 
+pub use crate::service::TALLY_EVENT;
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of};
 pub use charge::Charge;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
-pub use refusal_tally::TALLY_EVENT;
 pub use verification::VerificationApi;
 
 use crate::domain::Caller;
