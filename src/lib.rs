@@ -9,6 +9,7 @@ pub mod config;
 pub mod credential;
 pub mod dev_certs;
 pub mod domain;
+pub mod locks;
 pub mod pb;
 pub mod pki;
 pub mod secret_file;

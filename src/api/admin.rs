@@ -1,13 +1,13 @@
 //! Admin: operators only.
 
-use super::Context;
+use super::ApiContext;
 use crate::domain::Caller;
 use crate::pb::{self, admin_server::Admin};
 use crate::service::{NewPartner, ServiceError};
 use tonic::{Request, Response, Status};
 
 /// The Admin service.
-pub struct AdminApi(pub Context);
+pub struct AdminApi(pub ApiContext);
 
 impl AdminApi {
     fn operator<T>(&self, req: &Request<T>, rpc: &str) -> Result<String, Status> {

@@ -22,6 +22,15 @@ pub fn caller_of<T>(req: &Request<T>) -> Caller {
         .unwrap_or(Caller::Public)
 }
 
+/// An identity the configuration's pins leave out (the PERMISSION_DENIED message).
+#[derive(Debug, thiserror::Error)]
+enum NotPinned {
+    #[error("trust domain {0} is not this region's")]
+    TrustDomain(String),
+    #[error("{0} is not a partner under the agreement")]
+    Partner(String),
+}
+
 impl AccessPolicy {
     /// Allows the call if the caller's role may call `rpc` (api/access.rs) and its identity
     /// is pinned where the configuration pins; otherwise audits the refusal and says why.
@@ -37,7 +46,10 @@ impl AccessPolicy {
                     id.role().as_str()
                 )))
             }
-            Caller::Identified(id) => self.pinned(id).err().map(Status::permission_denied),
+            Caller::Identified(id) => self
+                .pinned(id)
+                .err()
+                .map(|e| Status::permission_denied(e.to_string())),
             Caller::Public => None,
         };
         match refusal {
@@ -49,20 +61,19 @@ impl AccessPolicy {
         }
     }
 
-    fn pinned(&self, id: &SpiffeId) -> Result<(), String> {
+    fn pinned(&self, id: &SpiffeId) -> Result<(), NotPinned> {
         match id.role() {
             Role::Operator | Role::Counter => match &self.trust_domain {
-                Some(td) if td != id.trust_domain() => Err(format!(
-                    "trust domain {} is not this region's",
-                    id.trust_domain()
-                )),
+                Some(td) if td != id.trust_domain() => {
+                    Err(NotPinned::TrustDomain(id.trust_domain().to_owned()))
+                }
                 _ => Ok(()),
             },
             Role::Partner if !self.partners.is_empty() => {
                 if self.partners.iter().any(|p| *p == id.to_string()) {
                     Ok(())
                 } else {
-                    Err(format!("{id} is not a partner under the agreement"))
+                    Err(NotPinned::Partner(id.to_string()))
                 }
             }
             _ => Ok(()),

@@ -1,6 +1,6 @@
 //! Entitlements: catalogues, the agreement's mapping, redemption at counters.
 
-use super::Context;
+use super::ApiContext;
 use super::charge::{Charge, units};
 use super::convert::{entitlements, idempotency_key, timestamp};
 use crate::pb::{self, entitlements_server::Entitlements};
@@ -8,7 +8,7 @@ use crate::service::ServiceError;
 use tonic::{Request, Response, Status};
 
 /// The Entitlements service.
-pub struct EntitlementsApi(pub Context);
+pub struct EntitlementsApi(pub ApiContext);
 
 #[tonic::async_trait]
 impl Entitlements for EntitlementsApi {

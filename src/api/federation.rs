@@ -1,6 +1,6 @@
 //! Federation: published keys and status for anyone; the rest for partners and operators.
 
-use super::Context;
+use super::ApiContext;
 use super::charge::{Charge, units};
 use super::convert::timestamp;
 use crate::domain::{Caller, Role};
@@ -9,7 +9,7 @@ use crate::service::ReserveRequest;
 use tonic::{Request, Response, Status};
 
 /// The Federation service.
-pub struct FederationApi(pub Context);
+pub struct FederationApi(pub ApiContext);
 
 #[tonic::async_trait]
 impl Federation for FederationApi {

@@ -1,6 +1,6 @@
 //! CardIssuance: the issuing office (role operator).
 
-use super::Context;
+use super::ApiContext;
 use super::convert::idempotency_key;
 use crate::pb::{self, card_issuance_server::CardIssuance};
 use crate::service::{IssueRequest, ServiceError};
@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 const MAX_BATCH: usize = 1_000;
 
 /// The CardIssuance service.
-pub struct CardIssuanceApi(pub Context);
+pub struct CardIssuanceApi(pub ApiContext);
 
 impl CardIssuanceApi {
     fn operator<T>(&self, req: &Request<T>, rpc: &str) -> Result<String, Status> {

@@ -11,16 +11,15 @@ mod entitlements;
 mod error;
 mod federation;
 mod issuance;
-mod refusal_tally;
 mod verification;
 
+pub use crate::service::TALLY_EVENT;
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of};
 pub use charge::Charge;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;
-pub use refusal_tally::TALLY_EVENT;
 pub use verification::VerificationApi;
 
 use crate::domain::Caller;
@@ -30,14 +29,14 @@ use tonic::{Request, Status};
 
 /// What every service needs: the core and who may call what.
 #[derive(Clone)]
-pub struct Context {
+pub struct ApiContext {
     /// The core.
     pub gateway: Arc<Gateway>,
     /// Access rules.
     pub access: Arc<AccessPolicy>,
 }
 
-impl Context {
+impl ApiContext {
     /// The caller of `req` if its role may call `rpc` (`Service.Method`, api/access.rs) and
     /// its identity is pinned where the configuration pins; otherwise the refusal, audited.
     pub(crate) fn authorize<T>(&self, req: &Request<T>, rpc: &str) -> Result<Caller, Status> {

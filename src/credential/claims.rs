@@ -2,11 +2,21 @@
 //! parser: no `serde_json::Value` tree, no copies of plain strings).
 
 use super::HolderKey;
+use super::holder_key::CnfError;
 use super::json_scan::{self, Scanned};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
+
+/// A claim that is there but not of the type asked for; names the member.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("{0} is not an integer")]
+    NotAnInteger(String),
+    #[error("{0} is missing or not a string")]
+    NotText(String),
+}
 
 /// A JSON number as `serde_json::Value` keeps it.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +96,7 @@ impl<'a> Claims<'a> {
     }
 
     /// A member that must be an integer when present.
-    pub fn int(&self, name: &str) -> Result<Option<i64>, String> {
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ClaimError> {
         let v = match self.get(name) {
             None => return Ok(None),
             Some(Claim::Num(n)) => n.as_i64(),
@@ -94,14 +104,14 @@ impl<'a> Claims<'a> {
             Some(_) => None,
         };
         v.map(Some)
-            .ok_or_else(|| format!("{name} is not an integer"))
+            .ok_or_else(|| ClaimError::NotAnInteger(name.to_owned()))
     }
 
     /// A member that must be a string.
-    pub fn text(&self, name: &str) -> Result<&str, String> {
+    pub fn text(&self, name: &str) -> Result<&str, ClaimError> {
         self.str(name)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("{name} is missing or not a string"))
+            .ok_or_else(|| ClaimError::NotText(name.to_owned()))
     }
 
     /// `status.status_list.idx` as an unsigned integer.
@@ -115,11 +125,11 @@ impl<'a> Claims<'a> {
     /// `cnf.jwk` as a holder key: `Ok(None)` only when there is no `cnf` at all. A `cnf` that
     /// is present but unreadable is an error naming what is wrong, never "not bound": a card
     /// read as unbound would skip a required holder proof.
-    pub fn holder_key(&self) -> Result<Option<HolderKey>, String> {
+    pub fn holder_key(&self) -> Result<Option<HolderKey>, CnfError> {
         match self.get("cnf") {
             None => Ok(None),
             Some(Claim::Json(cnf)) => super::holder_key::from_cnf(cnf).map(Some),
-            Some(_) => Err("cnf is not an object".into()),
+            Some(_) => Err(CnfError::NotAnObject),
         }
     }
 }

@@ -5,43 +5,68 @@
 use super::{HolderKey, b64_decode};
 use serde_json::Value;
 
+/// Why a present `cnf` names no holder key that can be used (the verdict's detail).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CnfError {
+    #[error("cnf is not an object")]
+    NotAnObject,
+    #[error("cnf.jkt (a key thumbprint) cannot be checked here: the card must carry cnf.jwk")]
+    ThumbprintOnly,
+    #[error("cnf has no jwk (it has {0:?})")]
+    NoJwk(Vec<String>),
+    #[error("cnf.jwk is not a JWK object")]
+    JwkNotAnObject,
+    #[error("cnf.jwk kty {0:?} is not OKP")]
+    KtyNotOkp(String),
+    #[error("cnf.jwk has no kty")]
+    NoKty,
+    #[error("cnf.jwk crv {0:?} is not Ed25519")]
+    CrvNotEd25519(String),
+    #[error("cnf.jwk has no crv")]
+    NoCrv,
+    #[error("cnf.jwk carries a private key (d)")]
+    PrivateKey,
+    #[error("cnf.jwk has no x")]
+    NoX,
+    #[error("cnf.jwk x is not a base64url Ed25519 public key")]
+    BadX,
+}
+
 /// The holder key `cnf` names, or why it names none that can be used.
-pub(crate) fn from_cnf(cnf: &Value) -> Result<HolderKey, String> {
+pub(crate) fn from_cnf(cnf: &Value) -> Result<HolderKey, CnfError> {
     let Some(cnf) = cnf.as_object() else {
-        return Err("cnf is not an object".into());
+        return Err(CnfError::NotAnObject);
     };
     let Some(jwk) = cnf.get("jwk") else {
-        let names: Vec<&str> = cnf.keys().map(String::as_str).collect();
         return Err(if cnf.contains_key("jkt") {
-            "cnf.jkt (a key thumbprint) cannot be checked here: the card must carry cnf.jwk"
-                .to_owned()
+            CnfError::ThumbprintOnly
         } else {
-            format!("cnf has no jwk (it has {names:?})")
+            CnfError::NoJwk(cnf.keys().cloned().collect())
         });
     };
     let Some(jwk) = jwk.as_object() else {
-        return Err("cnf.jwk is not a JWK object".into());
+        return Err(CnfError::JwkNotAnObject);
     };
     let member = |name: &str| jwk.get(name).and_then(Value::as_str);
     match member("kty") {
         Some("OKP") => {}
-        Some(other) => return Err(format!("cnf.jwk kty {other:?} is not OKP")),
-        None => return Err("cnf.jwk has no kty".into()),
+        Some(other) => return Err(CnfError::KtyNotOkp(other.to_owned())),
+        None => return Err(CnfError::NoKty),
     }
     match member("crv") {
         Some("Ed25519") => {}
-        Some(other) => return Err(format!("cnf.jwk crv {other:?} is not Ed25519")),
-        None => return Err("cnf.jwk has no crv".into()),
+        Some(other) => return Err(CnfError::CrvNotEd25519(other.to_owned())),
+        None => return Err(CnfError::NoCrv),
     }
     if jwk.contains_key("d") {
-        return Err("cnf.jwk carries a private key (d)".into());
+        return Err(CnfError::PrivateKey);
     }
-    let x = member("x").ok_or("cnf.jwk has no x")?;
+    let x = member("x").ok_or(CnfError::NoX)?;
     b64_decode(x)
         .ok()
         .and_then(|raw| HolderKey::from_raw(&raw))
         .filter(|k| k.x == x)
-        .ok_or_else(|| "cnf.jwk x is not a base64url Ed25519 public key".into())
+        .ok_or(CnfError::BadX)
 }
 
 #[cfg(test)]
@@ -96,7 +121,7 @@ mod tests {
             ),
         ];
         for (cnf, word) in cases {
-            let e = from_cnf(&cnf).expect_err(&cnf.to_string());
+            let e = from_cnf(&cnf).expect_err(&cnf.to_string()).to_string();
             assert!(e.contains(word), "{e:?} should name {word}");
         }
     }

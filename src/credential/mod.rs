@@ -20,10 +20,11 @@ pub use card_picture::{
 pub use card_token::{
     CardClaims, Confirmation, HolderKey, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
 };
-pub use claims::Claims;
+pub use claims::{ClaimError, Claims};
 pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
+pub use holder_key::CnfError;
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use jose::sign_compact;
 pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};

@@ -57,7 +57,7 @@ pub struct TokenProfile {
 
 impl TokenProfile {
     /// Parses a profile file.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
     }
 }

@@ -2,6 +2,7 @@
 //! runtime: counted from accept until the connection closes, so sockets that never finish
 //! (or never start) a handshake count too. One host cannot take the file descriptors.
 
+use crate::locks;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,8 +52,7 @@ impl PerAddress {
     /// closes the socket at once).
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<AddressPermit> {
         let host = host(ip);
-        // Plain counts: a poisoned lock still holds consistent numbers.
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = locks::lock(&self.open);
         let n = open.entry(host).or_insert(0);
         if *n >= self.limit {
             drop(open);
@@ -71,7 +71,7 @@ impl PerAddress {
 
 impl Drop for AddressPermit {
     fn drop(&mut self) {
-        let mut open = self.cap.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = locks::lock(&self.cap.open);
         if let Some(n) = open.get_mut(&self.host) {
             *n -= 1;
             if *n == 0 {

@@ -18,6 +18,7 @@ use super::connection::ConnectionInfo;
 use crate::api::Charge;
 use crate::config::RateLimitConfig;
 use crate::domain::Caller;
+use crate::locks;
 use governor::clock::{Clock, MonotonicClock};
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
@@ -53,7 +54,7 @@ const EXEMPT: &[&str] = &[
 
 /// Whom a bucket belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Key {
+pub(crate) enum BucketOwner {
     /// A client certificate's SPIFFE ID.
     Identity(String),
     /// A caller without one, by address (IPv6 by its /64: one host usually has all of it).
@@ -62,27 +63,29 @@ pub(crate) enum Key {
     Unknown,
 }
 
-impl Key {
+impl BucketOwner {
     fn class(&self) -> Class {
         match self {
-            Key::Identity(_) => Class::Identified,
-            Key::Address(_) | Key::Unknown => Class::Public,
+            BucketOwner::Identity(_) => Class::Identified,
+            BucketOwner::Address(_) | BucketOwner::Unknown => Class::Public,
         }
     }
 
     fn address(ip: IpAddr) -> Self {
-        Key::Address(super::per_address::host(ip))
+        BucketOwner::Address(super::per_address::host(ip))
     }
 
-    /// The key of a request: its caller's identity (resolved by the identity layer), else
+    /// The bucket owner of a request: its caller's identity (resolved by the identity layer), else
     /// its address.
     fn of<B>(req: &http::Request<B>) -> Self {
         let ext = req.extensions();
         if let Some(Caller::Identified(id)) = ext.get::<Caller>() {
-            return Key::Identity(id.to_string());
+            return BucketOwner::Identity(id.to_string());
         }
         ext.get::<ConnectionInfo>()
-            .map_or(Key::Unknown, |c| Key::address(c.remote.ip()))
+            .map_or(BucketOwner::Unknown, |c| {
+                BucketOwner::address(c.remote.ip())
+            })
     }
 }
 
@@ -141,7 +144,7 @@ pub(crate) enum Refused {
 pub(crate) struct BoundedStore {
     hasher: RandomState,
     shard_capacity: usize,
-    shards: Vec<Mutex<HashMap<Key, Nanos>>>,
+    shards: Vec<Mutex<HashMap<BucketOwner, Nanos>>>,
 }
 
 impl BoundedStore {
@@ -155,15 +158,14 @@ impl BoundedStore {
 }
 
 impl StateStore for BoundedStore {
-    type Key = Key;
+    type Key = BucketOwner;
 
-    fn measure_and_replace<T, F, E>(&self, key: &Key, f: F) -> Result<T, E>
+    fn measure_and_replace<T, F, E>(&self, key: &BucketOwner, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
-        // A poisoned shard holds plain numbers that are still consistent.
-        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = locks::lock(shard);
         if let Some(tat) = map.get_mut(key) {
             let (outcome, next) = f(Some(*tat))?;
             *tat = next;
@@ -180,19 +182,16 @@ impl StateStore for BoundedStore {
 }
 
 /// What governor's `retain_recent` and `len` need; the sweep above bounds the store without it.
-impl ShrinkableKeyedStateStore<Key> for BoundedStore {
+impl ShrinkableKeyedStateStore<BucketOwner> for BoundedStore {
     fn retain_recent(&self, drop_below: Nanos) {
         for shard in &self.shards {
-            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = locks::lock(shard);
             map.retain(|_, tat| *tat >= drop_below);
         }
     }
 
     fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+        self.shards.iter().map(|s| locks::lock(s).len()).sum()
     }
 
     fn is_empty(&self) -> bool {
@@ -203,7 +202,7 @@ impl ShrinkableKeyedStateStore<Key> for BoundedStore {
 /// Keeps the `keep` callers with the latest theoretical arrival times. The others are the
 /// nearest to a full bucket, and a forgotten caller starts full: those already full lose
 /// nothing. Sweeps are rare: each leaves half the shard free.
-fn sweep(map: &mut HashMap<Key, Nanos>, keep: usize) {
+fn sweep(map: &mut HashMap<BucketOwner, Nanos>, keep: usize) {
     if map.len() <= keep {
         return;
     }
@@ -223,7 +222,7 @@ fn sweep(map: &mut HashMap<Key, Nanos>, keep: usize) {
 /// One class's limit: governor's keyed GCRA over its own bounded store.
 struct ClassLimit<C: Clock> {
     rate: Rate,
-    gcra: RateLimiter<Key, BoundedStore, C, NoOpMiddleware<C::Instant>>,
+    gcra: RateLimiter<BucketOwner, BoundedStore, C, NoOpMiddleware<C::Instant>>,
 }
 
 /// The limits of all classes.
@@ -302,7 +301,7 @@ impl<C: Clock + Clone> Limiter<C> {
 
     /// Takes a token from `key`'s bucket of its own class, or says how long to wait.
     #[cfg(test)]
-    fn check(&self, key: Key) -> Result<(), Duration> {
+    fn check(&self, key: BucketOwner) -> Result<(), Duration> {
         let class = key.class();
         self.charge(class, key, 1).map_err(|r| match r {
             Refused::Wait(d) => d,
@@ -312,7 +311,7 @@ impl<C: Clock + Clone> Limiter<C> {
 
     /// Takes `units` tokens from the bucket of `key` in `class` (all or none), or says why
     /// not.
-    pub(crate) fn charge(&self, class: Class, key: Key, units: u32) -> Result<(), Refused> {
+    pub(crate) fn charge(&self, class: Class, key: BucketOwner, units: u32) -> Result<(), Refused> {
         let (Some(limit), Some(n)) = (self.limit(class), NonZeroU32::new(units)) else {
             return Ok(());
         };
@@ -431,7 +430,7 @@ where
             if !EXEMPT.iter().any(|p| path.starts_with(p)) {
                 let charged = CHARGED.contains(&path);
                 let challenge = path == CHALLENGE;
-                let key = Key::of(&req);
+                let key = BucketOwner::of(&req);
                 let class = if challenge {
                     Class::Challenge
                 } else {
@@ -468,8 +467,8 @@ mod tests {
         Rate::new(per_second, burst)
     }
 
-    fn ip(last: u8) -> Key {
-        Key::Address(IpAddr::from([10, 0, 0, last]))
+    fn ip(last: u8) -> BucketOwner {
+        BucketOwner::Address(IpAddr::from([10, 0, 0, last]))
     }
 
     fn ms(n: u64) -> Duration {
@@ -537,10 +536,10 @@ mod tests {
         assert_eq!(l.check(ip(1)), Ok(()));
         assert!(l.check(ip(1)).is_err());
         assert_eq!(l.check(ip(2)), Ok(()));
-        assert_eq!(l.check(Key::Unknown), Ok(()));
-        assert!(l.check(Key::Unknown).is_err());
-        let a = || Key::Identity("spiffe://cq.talent/counter/a".into());
-        let b = || Key::Identity("spiffe://cq.talent/counter/b".into());
+        assert_eq!(l.check(BucketOwner::Unknown), Ok(()));
+        assert!(l.check(BucketOwner::Unknown).is_err());
+        let a = || BucketOwner::Identity("spiffe://cq.talent/counter/a".into());
+        let b = || BucketOwner::Identity("spiffe://cq.talent/counter/b".into());
         for _ in 0..3 {
             assert_eq!(l.check(a()), Ok(()));
         }
@@ -551,7 +550,7 @@ mod tests {
     #[test]
     fn an_unlimited_class_is_not_counted() {
         let (l, _clock) = limiter(None, rate(1, 1), None, 64);
-        let id = || Key::Identity("spiffe://cq.talent/partner/mianyang".into());
+        let id = || BucketOwner::Identity("spiffe://cq.talent/partner/mianyang".into());
         for _ in 0..1000 {
             assert_eq!(l.check(id()), Ok(()));
         }
@@ -585,7 +584,7 @@ mod tests {
         // A scan from many addresses, all at once: no shard grows past its capacity.
         for i in 0..=255u8 {
             for j in 0..4u8 {
-                let key = Key::Address(IpAddr::from([10, 1, i, j]));
+                let key = BucketOwner::Address(IpAddr::from([10, 1, i, j]));
                 assert_eq!(l.check(key), Ok(()));
             }
         }
@@ -612,7 +611,7 @@ mod tests {
 
     #[test]
     fn addresses_are_keyed_by_host() {
-        let v6 = |s: &str| Key::address(s.parse().expect("ip"));
+        let v6 = |s: &str| BucketOwner::address(s.parse().expect("ip"));
         assert_eq!(v6("2001:db8:1:2:aaaa::1"), v6("2001:db8:1:2:bbbb::2"));
         assert_ne!(v6("2001:db8:1:2::1"), v6("2001:db8:1:3::1"));
         assert_eq!(v6("::ffff:10.0.0.1"), ip(1));

@@ -3,6 +3,7 @@
 
 use super::{Gateway, ServiceError, now};
 use crate::domain::{Basis, Catalogue, Region, Tier};
+use crate::locks;
 use crate::store::{AuditEntry, CatalogueVersionRecord, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -142,11 +143,7 @@ impl Gateway {
     /// The catalogue version in force now.
     pub fn catalogue(&self) -> Arc<ActiveCatalogue> {
         let t = now();
-        let all = self
-            .catalogues
-            .read()
-            .map(|c| c.clone())
-            .unwrap_or_else(|p| p.into_inner().clone());
+        let all = locks::read(&self.catalogues).clone();
         // Never empty: start-up refuses to serve without a catalogue.
         all.iter()
             .rev()

@@ -10,6 +10,7 @@ use crate::credential::{
     CounterClaims, CounterTokenError, CounterTokenKey, KeyEncryptionKeys, MAX_COUNTER_TOKEN_HOURS,
 };
 use crate::domain::{Role, SpiffeId};
+use crate::locks;
 use crate::store::{AuditEntry, CounterTokenRecord, CounterTokenRevocation, RevokeOutcome, Store};
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -126,17 +127,11 @@ impl CounterTokens {
     }
 
     fn set_revoked(&self, ids: Arc<HashSet<String>>) {
-        match self.revoked.write() {
-            Ok(mut r) => *r = ids,
-            Err(p) => *p.into_inner() = ids,
-        }
+        *locks::write(&self.revoked) = ids;
     }
 
     fn revoked(&self) -> Arc<HashSet<String>> {
-        self.revoked
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.revoked).clone()
     }
 
     /// Marks one id revoked on this replica at once (the others follow the sequence).

@@ -8,6 +8,7 @@ use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
 use crate::credential::{KeyEncryptionKeys, STATUS_BITS, jose};
 use crate::domain::{Tier, TokenProfile};
+use crate::locks;
 use crate::store::{AuditEntry, Store};
 use crate::trust::TrustRegistry;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -183,10 +184,10 @@ impl Gateway {
         self.counter_tokens
             .reload_revoked(self.store.as_ref())
             .await?;
-        *self.registry.write().map_err(poisoned)? = Arc::new(registry);
-        *self.catalogues.write().map_err(poisoned)? = Arc::new(catalogues);
-        *self.keys.write().map_err(poisoned)? = Arc::new(keys);
-        *self.status.write().map_err(poisoned)? = board;
+        *locks::write(&self.registry) = Arc::new(registry);
+        *locks::write(&self.catalogues) = Arc::new(catalogues);
+        *locks::write(&self.keys) = Arc::new(keys);
+        *locks::write(&self.status) = board;
         self.sequence.store(seq, Ordering::Release);
         Ok(())
     }
@@ -194,22 +195,16 @@ impl Gateway {
     /// Rebuilds the partner registry from the database (partners and their stored bundles).
     pub(crate) async fn reload_registry(&self) -> Result<(), ServiceError> {
         let registry = super::partners::load_registry(self.store.as_ref()).await?;
-        *self.registry.write().map_err(poisoned)? = Arc::new(registry);
+        *locks::write(&self.registry) = Arc::new(registry);
         Ok(())
     }
 
     pub(crate) fn keyring(&self) -> Arc<Keyring> {
-        self.keys
-            .read()
-            .map(|k| k.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.keys).clone()
     }
 
     pub(crate) fn registry(&self) -> Arc<TrustRegistry> {
-        self.registry
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        locks::read(&self.registry).clone()
     }
 
     pub(crate) fn id_hash(&self, id: &crate::domain::IdNumber) -> Vec<u8> {
@@ -259,7 +254,7 @@ impl Gateway {
     pub fn status_list_token(&self) -> Result<String, ServiceError> {
         let t = now();
         let seq = self.sequence();
-        let mut cached = self.status_token.lock().map_err(poisoned)?;
+        let mut cached = locks::lock(&self.status_token);
         if let Some((s, iat, token)) = cached.as_ref()
             && *s == seq
             && t - iat < STATUS_LIST_TTL / 2
@@ -270,7 +265,7 @@ impl Gateway {
         let signer = keys
             .signer(t)
             .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
-        let lst = self.status.read().map_err(poisoned)?.list().encode();
+        let lst = locks::read(&self.status).list().encode();
         let claims = serde_json::json!({
             "sub": self.policy.status_list_uri,
             "iss": self.policy.issuer,
@@ -364,8 +359,4 @@ impl Gateway {
             detail: detail.to_owned(),
         });
     }
-}
-
-fn poisoned<T>(_: T) -> ServiceError {
-    ServiceError::Internal("a lock was poisoned by a panic".into())
 }

@@ -8,7 +8,7 @@
 use super::{Gateway, ServiceError, Verdict, now};
 use crate::config::HolderProofConfig;
 use crate::credential::jose::{self, Ed25519Key};
-use crate::credential::{CompactJws, HolderKey, b64, strip_qr_prefix};
+use crate::credential::{CompactJws, HolderKey, JwsError, b64, strip_qr_prefix};
 use crate::domain::{Reason, SpiffeId};
 use crate::store::ChallengeUse;
 use ed25519_dalek::{Signature, SigningKey};
@@ -125,36 +125,60 @@ pub fn sd_hash(token: &str) -> String {
     b64(Sha256::digest(token.as_bytes()))
 }
 
+/// Why a holder proof is refused (the verdict's detail): which part is wrong.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProofError {
+    #[error("holder proof is larger than {MAX_PROOF_BYTES} bytes")]
+    TooLarge,
+    #[error("holder proof: {0}")]
+    Structure(#[from] JwsError),
+    #[error("holder proof header: crit, jku, x5u, jwk and x5c are refused")]
+    UnsupportedHeader,
+    #[error("holder proof header: typ must be {HOLDER_PROOF_TYPE}")]
+    WrongType,
+    #[error("holder proof header: alg {0:?} is not allowed (EdDSA)")]
+    AlgorithmNotAllowed(String),
+    #[error("holder proof claims must hold nonce, aud, iat (integer) and sd_hash: {0}")]
+    Claims(#[from] serde_json::Error),
+    #[error("holder proof signature is not 64 bytes")]
+    SignatureLength,
+    #[error("the card's cnf.jwk is not an Ed25519 key")]
+    HolderKey,
+    #[error("holder proof signature does not match the card's cnf.jwk")]
+    BadSignature,
+    #[error("holder proof aud {0:?} is not this gateway ({1:?})")]
+    WrongAudience(String, String),
+    #[error("holder proof iat is in the future")]
+    FromTheFuture,
+    #[error("holder proof iat is older than a challenge lives")]
+    TooOld,
+    #[error("holder proof sd_hash does not match the presented card token")]
+    OtherToken,
+    #[error("holder proof nonce is empty or too long")]
+    BadNonce,
+}
+
 /// Reads a proof: structure, header (`typ` kb+jwt, `alg` EdDSA or Ed25519, no key or URL
 /// headers) and claims. Says which part is wrong.
-pub(crate) fn parse(proof: &str) -> Result<ParsedProof, String> {
+pub(crate) fn parse(proof: &str) -> Result<ParsedProof, ProofError> {
     let proof = proof.trim();
     if proof.len() > MAX_PROOF_BYTES {
-        return Err(format!(
-            "holder proof is larger than {MAX_PROOF_BYTES} bytes"
-        ));
+        return Err(ProofError::TooLarge);
     }
     let mut buffer = vec![0u8; CompactJws::buffer_len(proof)];
-    let jws = CompactJws::parse(proof, &mut buffer).map_err(|e| format!("holder proof: {e}"))?;
+    let jws = CompactJws::parse(proof, &mut buffer)?;
     if jws.header.has_unsupported_fields() {
-        return Err("holder proof header: crit, jku, x5u, jwk and x5c are refused".into());
+        return Err(ProofError::UnsupportedHeader);
     }
     if jws.header.typ.as_deref() != Some(HOLDER_PROOF_TYPE) {
-        return Err(format!(
-            "holder proof header: typ must be {HOLDER_PROOF_TYPE}"
-        ));
+        return Err(ProofError::WrongType);
     }
     if !matches!(&*jws.header.alg, "EdDSA" | "Ed25519") {
-        return Err(format!(
-            "holder proof header: alg {:?} is not allowed (EdDSA)",
-            jws.header.alg
-        ));
+        return Err(ProofError::AlgorithmNotAllowed(jws.header.alg.to_string()));
     }
-    let claims: ProofClaims = serde_json::from_slice(jws.payload).map_err(|e| {
-        format!("holder proof claims must hold nonce, aud, iat (integer) and sd_hash: {e}")
-    })?;
-    let signature = Signature::from_slice(jws.signature)
-        .map_err(|_| "holder proof signature is not 64 bytes".to_owned())?;
+    let claims: ProofClaims = serde_json::from_slice(jws.payload)?;
+    let signature =
+        Signature::from_slice(jws.signature).map_err(|_| ProofError::SignatureLength)?;
     Ok(ParsedProof {
         signing_input: jws.signing_input.to_owned(),
         claims,
@@ -166,37 +190,37 @@ pub(crate) fn parse(proof: &str) -> Result<ParsedProof, String> {
 impl ParsedProof {
     /// Every check that needs no database: signature under the card's holder key, audience,
     /// time and the hash of the presented token. The nonce is left for the store.
-    pub(crate) fn check(&self, want: &Expected<'_>) -> Result<(), String> {
-        let key = want
-            .key
-            .verifying_key()
-            .ok_or("the card's cnf.jwk is not an Ed25519 key")?;
+    pub(crate) fn check(&self, want: &Expected<'_>) -> Result<(), ProofError> {
+        let key = want.key.verifying_key().ok_or(ProofError::HolderKey)?;
         if !Ed25519Key::new(&key).verify(
             self.signing_input.as_bytes(),
             &self.signature.to_bytes(),
             &self.signature_b64,
         ) {
-            return Err("holder proof signature does not match the card's cnf.jwk".into());
+            return Err(ProofError::BadSignature);
         }
         let c = &self.claims;
         if !want.audience.contains(&c.aud.as_str()) {
-            return Err(format!(
-                "holder proof aud {:?} is not this gateway ({:?})",
-                c.aud,
-                want.audience.first().copied().unwrap_or_default()
+            return Err(ProofError::WrongAudience(
+                c.aud.clone(),
+                want.audience
+                    .first()
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
             ));
         }
         if c.iat > want.now + want.skew {
-            return Err("holder proof iat is in the future".into());
+            return Err(ProofError::FromTheFuture);
         }
         if c.iat < want.now - want.max_age - want.skew {
-            return Err("holder proof iat is older than a challenge lives".into());
+            return Err(ProofError::TooOld);
         }
         if c.sd_hash != sd_hash(want.token) {
-            return Err("holder proof sd_hash does not match the presented card token".into());
+            return Err(ProofError::OtherToken);
         }
         if c.nonce.is_empty() || c.nonce.len() > MAX_NONCE_CHARS {
-            return Err("holder proof nonce is empty or too long".into());
+            return Err(ProofError::BadNonce);
         }
         Ok(())
     }
@@ -310,7 +334,7 @@ impl Gateway {
         };
         let parsed = match parse(proof) {
             Ok(p) => p,
-            Err(e) => return Ok(refuse(v, Reason::HolderProofInvalid, e)),
+            Err(e) => return Ok(refuse(v, Reason::HolderProofInvalid, e.to_string())),
         };
         let t = now();
         let want = Expected {
@@ -322,7 +346,7 @@ impl Gateway {
             max_age: self.holder.ttl,
         };
         if let Err(e) = parsed.check(&want) {
-            return Ok(refuse(v, Reason::HolderProofInvalid, e));
+            return Ok(refuse(v, Reason::HolderProofInvalid, e.to_string()));
         }
         let detail = match self.consume_nonce(&parsed.claims.nonce, t).await? {
             ChallengeUse::Consumed => return Ok(v),
@@ -369,7 +393,7 @@ impl Gateway {
         };
         let parsed = match parse(proof) {
             Ok(p) => p,
-            Err(e) => return refuse(v, Reason::HolderProofInvalid, e),
+            Err(e) => return refuse(v, Reason::HolderProofInvalid, e.to_string()),
         };
         let audiences = [
             self.holder.audience.as_str(),
@@ -386,7 +410,7 @@ impl Gateway {
         };
         match parsed.check(&want) {
             Ok(()) => v,
-            Err(e) => refuse(v, Reason::HolderProofInvalid, e),
+            Err(e) => refuse(v, Reason::HolderProofInvalid, e.to_string()),
         }
     }
 
@@ -522,7 +546,7 @@ mod tests {
             ("x".repeat(MAX_PROOF_BYTES + 1), "larger"),
         ];
         for (proof, word) in cases {
-            let e = parse(&proof).expect_err(&proof);
+            let e = parse(&proof).expect_err(&proof).to_string();
             assert!(e.contains(word), "{e:?} should name {word}");
         }
         let ed = signed(
@@ -541,6 +565,7 @@ mod tests {
                 .expect("parses")
                 .check(&want(&k, token))
                 .expect_err("refused")
+                .to_string()
         };
         let good = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:500000:talent-card", t);
         assert!(check(&good, "other.token.x").contains("sd_hash"));

@@ -6,6 +6,7 @@ use crate::credential::{
     jose,
 };
 use crate::domain::{CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier};
+use crate::locks;
 use crate::store::{
     AuditEntry, CardRecord, IdempotencyClaim, IssueOutcome, RenewOutcome, StatusChange,
 };
@@ -166,16 +167,11 @@ impl Gateway {
         id_hash: Vec<u8>,
         t: i64,
     ) -> Result<CardRecord, ServiceError> {
-        let status_index = self
-            .status
-            .write()
-            .map_err(|_| ServiceError::Internal("status lock poisoned".into()))?
-            .allocate()
-            .ok_or_else(|| {
-                ServiceError::FailedPrecondition(
-                    "the status list is full; raise status_list_capacity".into(),
-                )
-            })? as i64;
+        let status_index = locks::write(&self.status).allocate().ok_or_else(|| {
+            ServiceError::FailedPrecondition(
+                "the status list is full; raise status_list_capacity".into(),
+            )
+        })? as i64;
         let card_id = self.new_card_number();
         let mut card = CardRecord {
             card_id,
@@ -459,9 +455,7 @@ impl Gateway {
             )));
         }
         // Visible to this replica's verify path at once; others follow the sequence.
-        if let Ok(mut board) = self.status.write() {
-            board.set(record.status_index, to);
-        }
+        locks::write(&self.status).set(record.status_index, to);
         if let Err(e) = self.refresh().await {
             tracing::warn!(error = %e, "refresh after a status change failed; the poller retries");
         }

@@ -1,6 +1,7 @@
 //! The use cases over domain, credentials and store: issue, verify, publish keys and status.
 
 mod audit;
+mod audit_batch;
 mod audit_chain;
 mod catalogue;
 mod challenge_nonce;
@@ -18,6 +19,7 @@ pub mod metrics;
 mod partners;
 mod redemption;
 mod redemption_writer;
+mod refusal_tally;
 mod signature_pool;
 mod stated_reason;
 mod status_board;
@@ -26,6 +28,7 @@ mod test_support;
 mod verification;
 
 pub use audit::AuditSink;
+pub use audit_batch::VerifyAudit;
 pub use audit_chain::{ChainCheck, check_audit_chain};
 pub use catalogue::{ActiveCatalogue, EntitlementView, Recognition};
 pub use clock::now;
@@ -39,5 +42,6 @@ pub use key_encryption::{Rewrapped, key_file, load_keys, rewrap};
 pub use keyring::{KeyState, KeyView};
 pub use partners::{NewPartner, PartnerView};
 pub use redemption::Redemption;
+pub use refusal_tally::TALLY_EVENT;
 pub(crate) use signature_pool::on_connection;
 pub use verification::{CHUNK, Verdict};

@@ -108,7 +108,7 @@ struct Round(Mutex<Members>);
 
 impl Round {
     fn members(&self) -> MutexGuard<'_, Members> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.0)
     }
 }
 

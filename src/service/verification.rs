@@ -8,9 +8,10 @@ use super::keyring::Keyring;
 use super::signature_pool;
 use super::{Gateway, now};
 use crate::credential::{
-    Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
+    ClaimError, Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
 };
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
+use crate::locks;
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
 use std::sync::Arc;
 
@@ -38,6 +39,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A valid verdict from an issuer's region; the later checks may still refuse it.
+    fn ok_from(issuer_region: String) -> Self {
+        Self {
+            reason: Reason::Ok,
+            detail: String::new(),
+            issuer_region,
+            card_id: String::new(),
+            holder_name: String::new(),
+            native_tier: String::new(),
+            expires_at: 0,
+            recognition: None,
+            holder_key: None,
+        }
+    }
+
     fn refuse(reason: Reason, detail: impl Into<String>) -> Self {
         Self {
             reason,
@@ -69,6 +85,19 @@ impl Verdict {
     }
 }
 
+/// Why a signed payload's claims cannot be read as a card (the verdict's detail).
+#[derive(Debug, thiserror::Error)]
+enum MalformedClaims {
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error("{0} is not a card number of this issuer")]
+    NotACardNumber(String),
+    #[error("{0} is not a tier")]
+    NotATier(String),
+    #[error("{0} is missing")]
+    Missing(&'static str),
+}
+
 /// Where a token's issuer was found.
 enum Issuer<'a> {
     Own,
@@ -85,7 +114,7 @@ struct Snapshot {
 /// A credential whose structure, header, issuer and key checked out: what the signature
 /// check needs, and what the rest of the checks read afterwards. Borrows from the
 /// credential, its decode buffer and the snapshot.
-struct Signed<'a> {
+struct Unverified<'a> {
     verdict: Verdict,
     own: bool,
     /// The partner's status list, when its cards are checked against one.
@@ -100,7 +129,7 @@ struct Signed<'a> {
     payload: Scanned<'a>,
 }
 
-impl Signed<'_> {
+impl Unverified<'_> {
     /// The signature checked on its own: a partner's by jsonwebtoken, an own card's as its
     /// batch would check it.
     fn verify_alone(&self) -> bool {
@@ -119,7 +148,7 @@ enum Stage<'a> {
     /// Decided without the signature.
     Done(Verdict),
     /// Waits for its signature.
-    Signed(Signed<'a>),
+    AwaitingSignature(Unverified<'a>),
 }
 
 /// Credentials per chunk of a [`Gateway::verify_many`] call: a batch of 64 Ed25519
@@ -176,7 +205,7 @@ impl Gateway {
         let buffer = decode_room(credential, token, &mut stack, &mut heap);
         match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => v,
-            Stage::Signed(s) => {
+            Stage::AwaitingSignature(s) => {
                 let ok = s.verify_alone();
                 self.conclude(s, ok, t, &snapshot)
             }
@@ -196,7 +225,7 @@ impl Gateway {
         let buffer = decode_room(credential, token, &mut [0u8; 0], &mut heap);
         let signed = match self.check(credential, token, buffer, &snapshot) {
             Stage::Done(v) => return v,
-            Stage::Signed(s) => s,
+            Stage::AwaitingSignature(s) => s,
         };
         let ok = match signed.key.batch_item(signed.signature) {
             Some((key, signature)) if signed.own => {
@@ -276,7 +305,7 @@ impl Gateway {
         let mut batched = Vec::new();
         let (mut messages, mut signatures, mut keys) = (Vec::new(), Vec::new(), Vec::new());
         for (i, stage) in stages.iter().enumerate() {
-            if let Stage::Signed(s) = stage
+            if let Stage::AwaitingSignature(s) = stage
                 && s.own
                 && !*shown_bad_signatures
                 && let Some((key, signature)) = s.key.batch_item(s.signature)
@@ -297,7 +326,7 @@ impl Gateway {
         for (i, stage) in stages.into_iter().enumerate() {
             out.push(match stage {
                 Stage::Done(v) => v,
-                Stage::Signed(s) => {
+                Stage::AwaitingSignature(s) => {
                     let batched = in_batch.next_if_eq(&i).is_some();
                     let ok = (batched && batch_ok) || s.verify_alone();
                     self.conclude(s, ok, *t, snapshot)
@@ -369,8 +398,7 @@ impl Gateway {
                 Issuer::Own => self.policy.region.clone(),
                 Issuer::Partner(p) => p.id.clone(),
             });
-        let mut v = Verdict::refuse(Reason::Ok, "");
-        v.issuer_region = region;
+        let v = Verdict::ok_from(region);
         if let Issuer::Partner(p) = issuer
             && p.suspended
         {
@@ -418,7 +446,7 @@ impl Gateway {
                 "the key is pinned to another algorithm",
             ));
         }
-        Stage::Signed(Signed {
+        Stage::AwaitingSignature(Unverified {
             verdict: v,
             own: matches!(issuer, Issuer::Own),
             partner_statuses: match issuer {
@@ -435,8 +463,14 @@ impl Gateway {
     }
 
     /// Step 5's outcome, then the claims, time (6) and status (7), and the recognition.
-    fn conclude(&self, s: Signed<'_>, signature_ok: bool, t: i64, snapshot: &Snapshot) -> Verdict {
-        let Signed {
+    fn conclude(
+        &self,
+        s: Unverified<'_>,
+        signature_ok: bool,
+        t: i64,
+        snapshot: &Snapshot,
+    ) -> Verdict {
+        let Unverified {
             verdict: v,
             own,
             partner_statuses,
@@ -452,7 +486,7 @@ impl Gateway {
             return v.with(Reason::Malformed, "payload is not a JSON object");
         };
         // claims, now that they are known to be the issuer's
-        let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), String> {
+        let parsed = (|| -> Result<(String, String, Tier, i64, i64, i64), MalformedClaims> {
             let names = &profile.claims;
             let card = claims.text(&names.card_number)?;
             let ok_number = match (own, &profile.card_number) {
@@ -462,28 +496,25 @@ impl Gateway {
                 (false, None) => card.len() <= 64,
             };
             if !ok_number {
-                return Err(format!(
-                    "{} is not a card number of this issuer",
-                    names.card_number
-                ));
+                return Err(MalformedClaims::NotACardNumber(names.card_number.clone()));
             }
             let name = claims.text(&names.holder_name)?;
             let tier: Tier = claims
                 .text(&names.tier)?
                 .parse()
-                .map_err(|_| format!("{} is not a tier", names.tier))?;
-            let exp = claims.int("exp")?.ok_or("exp is missing")?;
-            let iat = claims.int("iat")?.ok_or("iat is missing")?;
+                .map_err(|_| MalformedClaims::NotATier(names.tier.clone()))?;
+            let exp = claims.int("exp")?.ok_or(MalformedClaims::Missing("exp"))?;
+            let iat = claims.int("iat")?.ok_or(MalformedClaims::Missing("iat"))?;
             let nbf = match claims.int("nbf")? {
                 Some(n) => n,
-                None if names.nbf_required => return Err("nbf is missing".into()),
+                None if names.nbf_required => return Err(MalformedClaims::Missing("nbf")),
                 None => iat,
             };
             Ok((card.to_owned(), name.to_owned(), tier, exp, iat, nbf))
         })();
         let (card, name, tier, exp, iat, nbf) = match parsed {
             Ok(p) => p,
-            Err(e) => return v.with(Reason::Malformed, &e),
+            Err(e) => return v.with(Reason::Malformed, &e.to_string()),
         };
         let mut v = v;
         v.card_id = card;
@@ -510,12 +541,7 @@ impl Gateway {
             let Some(idx) = claims.status_index() else {
                 return v.with(Reason::Malformed, "status.status_list.idx is missing");
             };
-            Some(
-                self.status
-                    .read()
-                    .map(|b| b.status(idx))
-                    .unwrap_or(CardStatus::Revoked),
-            )
+            Some(locks::read(&self.status).status(idx))
         } else {
             match (partner_statuses, claims.status_index()) {
                 (Some(list), Some(idx)) => Some(match usize::try_from(idx) {
@@ -540,7 +566,7 @@ impl Gateway {
         // for "not bound" (that would skip a required holder proof).
         match holder_key {
             Ok(k) => v.holder_key = k,
-            Err(e) => return v.with(Reason::HolderProofInvalid, &e),
+            Err(e) => return v.with(Reason::HolderProofInvalid, &e.to_string()),
         }
         // What the holder is recognised as here.
         match snapshot.catalogue.here(&v.issuer_region, tier) {

@@ -135,34 +135,35 @@ impl PinnedKey {
     }
 
     /// Parses one JWK; the algorithm comes from the key type, and an `alg` member must agree.
-    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, JwkError> {
         let s = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
-        let kid = s("kid")
-            .filter(|k| !k.is_empty())
-            .ok_or("a key without kid")?;
+        let kid = s("kid").filter(|k| !k.is_empty()).ok_or(JwkError::NoKid)?;
         if kid.len() > 128 {
-            return Err("kid longer than 128 bytes".into());
+            return Err(JwkError::KidTooLong);
         }
+        let named = || kid.to_owned();
         if jwk.get("d").is_some() {
-            return Err(format!("{kid}: a private key was published; refused"));
+            return Err(JwkError::PrivateKey(named()));
         }
         if s("use").is_some_and(|u| u != "sig") {
-            return Err(format!("{kid}: use is not sig"));
+            return Err(JwkError::NotForSignatures(named()));
         }
-        let bytes = |name: &str, len: usize| -> Result<Vec<u8>, String> {
-            let v = b64_decode(s(name).ok_or_else(|| format!("{kid}: no {name}"))?)
-                .map_err(|_| format!("{kid}: {name} is not base64url"))?;
+        let bytes = |member: &'static str, len: usize| -> Result<Vec<u8>, JwkError> {
+            let v = b64_decode(s(member).ok_or_else(|| JwkError::Missing(named(), member))?)
+                .map_err(|_| JwkError::NotBase64url(named(), member))?;
             if v.len() == len {
                 Ok(v)
             } else {
-                Err(format!("{kid}: {name} must be {len} bytes"))
+                Err(JwkError::WrongLength(named(), member, len))
             }
         };
         let (alg, material) = match (s("kty"), s("crv")) {
             (Some("OKP"), Some("Ed25519")) => {
-                let x: [u8; 32] = bytes("x", 32)?.try_into().map_err(|_| "x")?;
+                let x: [u8; 32] = bytes("x", 32)?
+                    .try_into()
+                    .map_err(|_| JwkError::WrongLength(named(), "x", 32))?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
-                    .map_err(|_| format!("{kid}: not an Ed25519 point"))?;
+                    .map_err(|_| JwkError::NotAnEd25519Point(named()))?;
                 (Algorithm::EdDsa, Material::ed25519(key))
             }
             (Some("EC"), Some("P-256")) => {
@@ -173,18 +174,22 @@ impl PinnedKey {
                     false,
                 );
                 p256::ecdsa::VerifyingKey::from_encoded_point(&point)
-                    .map_err(|_| format!("{kid}: not a P-256 point"))?;
+                    .map_err(|_| JwkError::NotAP256Point(named()))?;
                 let key = DecodingKey::from_ec_der(point.as_bytes());
                 (Algorithm::Es256, Material::P256(key))
             }
             (kty, crv) => {
-                return Err(format!("{kid}: key type {kty:?}/{crv:?} is not allowed"));
+                return Err(JwkError::KeyTypeNotAllowed(
+                    named(),
+                    kty.map(str::to_owned),
+                    crv.map(str::to_owned),
+                ));
             }
         };
         if let Some(declared) = s("alg")
             && Algorithm::from_header(declared) != Some(alg)
         {
-            return Err(format!("{kid}: alg {declared} does not fit the key type"));
+            return Err(JwkError::AlgMismatch(named(), declared.to_owned()));
         }
         Ok(Self {
             kid: kid.to_owned(),
@@ -194,13 +199,49 @@ impl PinnedKey {
     }
 }
 
+/// Why one JWK is refused; names the key (its kid) where it has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwkError {
+    #[error("a key without kid")]
+    NoKid,
+    #[error("kid longer than 128 bytes")]
+    KidTooLong,
+    #[error("{0}: a private key was published; refused")]
+    PrivateKey(String),
+    #[error("{0}: use is not sig")]
+    NotForSignatures(String),
+    #[error("{0}: no {1}")]
+    Missing(String, &'static str),
+    #[error("{0}: {1} is not base64url")]
+    NotBase64url(String, &'static str),
+    #[error("{0}: {1} must be {2} bytes")]
+    WrongLength(String, &'static str, usize),
+    #[error("{0}: not an Ed25519 point")]
+    NotAnEd25519Point(String),
+    #[error("{0}: not a P-256 point")]
+    NotAP256Point(String),
+    #[error("{0}: key type {1:?}/{2:?} is not allowed")]
+    KeyTypeNotAllowed(String, Option<String>, Option<String>),
+    #[error("{0}: alg {1} does not fit the key type")]
+    AlgMismatch(String, String),
+}
+
+/// Why a JWK Set as a whole cannot be read (single keys are refused one by one instead).
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    #[error("a JWK Set needs a keys array")]
+    NoKeys,
+}
+
 /// Parses a JWK Set: the keys that are acceptable, and a note for each one refused.
-pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), JwksError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
     let keys = v
         .get("keys")
         .and_then(serde_json::Value::as_array)
-        .ok_or("a JWK Set needs a keys array")?;
+        .ok_or(JwksError::NoKeys)?;
     let mut ok = Vec::new();
     let mut refused = Vec::new();
     for k in keys {
@@ -209,7 +250,7 @@ pub fn parse_jwks(json: &str) -> Result<(Vec<PinnedKey>, Vec<String>), String> {
                 refused.push(format!("{}: kid listed twice", key.kid));
             }
             Ok(key) => ok.push(key),
-            Err(e) => refused.push(e),
+            Err(e) => refused.push(e.to_string()),
         }
     }
     Ok((ok, refused))

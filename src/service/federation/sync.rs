@@ -3,6 +3,7 @@
 //! database, so every replica and every restart verifies from the last good one.
 
 use super::{Peer, now_ms, partner_status_list};
+use crate::locks;
 use crate::pb;
 use crate::service::{Gateway, ServiceError};
 use crate::store::{AuditEntry, FederationRecord};
@@ -251,17 +252,10 @@ impl Gateway {
             .iter()
             .map(|r| (r.partner_id.clone(), r.fetched_at.unwrap_or(0)))
             .collect();
-        let changed = self
-            .federation
-            .seen
-            .lock()
-            .map(|s| *s != seen)
-            .unwrap_or(true);
+        let changed = *locks::lock(&self.federation.seen) != seen;
         if changed {
             self.reload_registry().await?;
-            if let Ok(mut s) = self.federation.seen.lock() {
-                *s = seen;
-            }
+            *locks::lock(&self.federation.seen) = seen;
         }
         Ok(())
     }

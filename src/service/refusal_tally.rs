@@ -7,6 +7,7 @@
 
 use crate::domain::AuditEntry;
 use crate::domain::Reason;
+use crate::locks;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -51,17 +52,13 @@ impl Minute {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl RefusalTally {
     /// Counts one refusal by `caller` at `at` (unix seconds).
     pub(crate) fn count(&self, at: i64, caller: &str, reason: Reason) {
         let minute = at.div_euclid(60);
-        let mut current = lock(&self.current);
+        let mut current = locks::lock(&self.current);
         if current.minute != minute || current.counts.len() >= MOST_CALLERS {
-            lock(&self.ended).extend(current.records());
+            locks::lock(&self.ended).extend(current.records());
             current.minute = minute;
         }
         match current.counts.get_mut(caller) {
@@ -78,12 +75,12 @@ impl RefusalTally {
     /// minute's too (at a stop).
     pub(crate) fn take(&self, at: i64, everything: bool) -> Vec<AuditEntry> {
         {
-            let mut current = lock(&self.current);
+            let mut current = locks::lock(&self.current);
             if everything || current.minute < at.div_euclid(60) {
-                lock(&self.ended).extend(current.records());
+                locks::lock(&self.ended).extend(current.records());
             }
         }
-        std::mem::take(&mut *lock(&self.ended))
+        std::mem::take(&mut *locks::lock(&self.ended))
     }
 }
 
