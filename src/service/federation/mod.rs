@@ -86,7 +86,7 @@ pub(crate) fn check_status_list(
     token: &str,
     issuer: &str,
     keys: &HashMap<String, crate::trust::PinnedKey>,
-) -> Result<crate::credential::StatusList, String> {
+) -> Result<crate::credential::StatusList, partner_status_list::StatusListError> {
     partner_status_list::verify(token, issuer, keys, i64::MIN)
 }
 

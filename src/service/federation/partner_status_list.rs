@@ -8,6 +8,43 @@ use std::collections::HashMap;
 /// Largest inflated list accepted from a partner (2^24 entries at 2 bits).
 const MAX_LIST_BYTES: usize = 1 << 22;
 
+/// Why a partner's status list is not believed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StatusListError {
+    #[error("status list token is not a compact JWS")]
+    NotCompact,
+    #[error("status list header is not JSON")]
+    HeaderNotJson,
+    #[error("status list token's typ is not statuslist+jwt")]
+    WrongType,
+    #[error("status list token carries a {0} header")]
+    RefusedHeader(&'static str),
+    #[error("status list algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("status list is signed with a key not in the bundle")]
+    UnknownKey,
+    #[error("status list key is pinned to another algorithm")]
+    KeyPinnedElsewhere,
+    #[error("status list signature is not base64url")]
+    SignatureNotBase64,
+    #[error("status list signature does not match the bundle's keys")]
+    BadSignature,
+    #[error("status list payload is not JSON")]
+    PayloadNotJson,
+    #[error("status list is not the partner issuer's")]
+    OtherIssuer,
+    #[error("status list token has expired")]
+    Expired,
+    #[error("status_list is missing")]
+    ListMissing,
+    #[error("only 2-bit status lists are understood")]
+    NotTwoBits,
+    #[error("status_list.lst is missing")]
+    LstMissing,
+    #[error("{0}")]
+    Undecodable(String),
+}
+
 /// Verifies `token` as `issuer`'s status list signed by one of `keys`, current at `now`
 /// (unix seconds), and decodes the list.
 pub(crate) fn verify(
@@ -15,71 +52,73 @@ pub(crate) fn verify(
     issuer: &str,
     keys: &HashMap<String, PinnedKey>,
     now: i64,
-) -> Result<StatusList, String> {
+) -> Result<StatusList, StatusListError> {
     let mut parts = token.trim().splitn(4, '.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err("status list token is not a compact JWS".into());
+        return Err(StatusListError::NotCompact);
     };
     // The header is checked here: jsonwebtoken would take crit and key or URL headers
     // without refusing them; it checks the signature below.
     let header: serde_json::Value = b64_decode(h)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("status list header is not JSON")?;
+        .ok_or(StatusListError::HeaderNotJson)?;
     if header.get("typ").and_then(|v| v.as_str()) != Some("statuslist+jwt") {
-        return Err("status list token's typ is not statuslist+jwt".into());
+        return Err(StatusListError::WrongType);
     }
     for refused in ["crit", "jku", "x5u", "jwk", "x5c"] {
         if header.get(refused).is_some() {
-            return Err(format!("status list token carries a {refused} header"));
+            return Err(StatusListError::RefusedHeader(refused));
         }
     }
     let alg = header
         .get("alg")
         .and_then(|v| v.as_str())
         .and_then(Algorithm::from_header)
-        .ok_or("status list algorithm is not allowed")?;
+        .ok_or(StatusListError::AlgorithmNotAllowed)?;
     let key = header
         .get("kid")
         .and_then(|v| v.as_str())
         .and_then(|kid| keys.get(kid))
-        .ok_or("status list is signed with a key not in the bundle")?;
+        .ok_or(StatusListError::UnknownKey)?;
     if key.algorithm() != alg {
-        return Err("status list key is pinned to another algorithm".into());
+        return Err(StatusListError::KeyPinnedElsewhere);
     }
-    let signature = b64_decode(s).map_err(|_| "status list signature is not base64url")?;
+    let signature = b64_decode(s).map_err(|_| StatusListError::SignatureNotBase64)?;
     if !key.verify(
         &token.trim().as_bytes()[..h.len() + 1 + p.len()],
         &signature,
         s,
     ) {
-        return Err("status list signature does not match the bundle's keys".into());
+        return Err(StatusListError::BadSignature);
     }
     let claims: serde_json::Value = b64_decode(p)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("status list payload is not JSON")?;
+        .ok_or(StatusListError::PayloadNotJson)?;
     if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer) {
-        return Err("status list is not the partner issuer's".into());
+        return Err(StatusListError::OtherIssuer);
     }
     if claims
         .get("exp")
         .and_then(|v| v.as_i64())
         .is_some_and(|exp| exp <= now)
     {
-        return Err("status list token has expired".into());
+        return Err(StatusListError::Expired);
     }
-    let list = claims.get("status_list").ok_or("status_list is missing")?;
+    let list = claims
+        .get("status_list")
+        .ok_or(StatusListError::ListMissing)?;
     if list.get("bits").and_then(|v| v.as_u64()) != Some(2) {
-        return Err("only 2-bit status lists are understood".into());
+        return Err(StatusListError::NotTwoBits);
     }
     let lst = list
         .get("lst")
         .and_then(|v| v.as_str())
-        .ok_or("status_list.lst is missing")?;
-    StatusList::decode(lst, MAX_LIST_BYTES).map_err(|e| e.to_string())
+        .ok_or(StatusListError::LstMissing)?;
+    StatusList::decode(lst, MAX_LIST_BYTES).map_err(|e| StatusListError::Undecodable(e.to_string()))
 }
 
 #[cfg(test)]
@@ -126,7 +165,7 @@ mod tests {
         ];
         for (t, why) in cases {
             let e = verify(&t, ISS, &keys(&key), 1_000).expect_err(why);
-            assert!(e.contains(why), "{why}: {e}");
+            assert!(e.to_string().contains(why), "{why}: {e}");
         }
         // A signature that does not match the payload.
         let (head, _) = good.rsplit_once('.').expect("three parts");

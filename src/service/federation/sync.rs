@@ -14,6 +14,44 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+/// Why a partner's bundle was not taken. Kept as text in the partner's `last_error`, which
+/// also decides whether a repeated failure is logged again.
+#[derive(Debug, thiserror::Error)]
+enum BundleRefused {
+    #[error("{rpc}: {code}: {message}")]
+    Call {
+        rpc: &'static str,
+        code: tonic::Code,
+        message: String,
+    },
+    #[error("the bundle's issuer {got:?} is not the agreement's {want:?}")]
+    OtherIssuer { got: String, want: String },
+    #[error("sequence out of range")]
+    SequenceOutOfRange,
+    #[error("the bundle's sequence went backwards ({got} after {previous}); refused")]
+    SequenceBackwards { got: i64, previous: i64 },
+    #[error("jwks: {0}")]
+    Jwks(#[from] crate::trust::JwksError),
+    #[error("storing the partner's key revocations: {0}")]
+    StoringRevocations(ServiceError),
+    #[error("reading key revocations: {0}")]
+    ReadingRevocations(crate::store::StoreError),
+    #[error("the bundle has no usable key")]
+    NoUsableKey,
+    #[error(transparent)]
+    StatusList(#[from] partner_status_list::StatusListError),
+}
+
+impl BundleRefused {
+    fn call(rpc: &'static str, s: &tonic::Status) -> Self {
+        Self::Call {
+            rpc,
+            code: s.code(),
+            message: s.message().to_owned(),
+        }
+    }
+}
+
 /// Shortest and longest wait between polls, whatever a partner hints.
 const MIN_POLL: Duration = Duration::from_millis(100);
 const MAX_POLL: Duration = Duration::from_secs(3600);
@@ -100,6 +138,7 @@ impl Gateway {
                 hint
             }
             Err(e) => {
+                let e = e.to_string();
                 // Said once per kind of failure, not at every poll while a partner is down.
                 if e != previous.last_error {
                     tracing::warn!(partner = %peer.id, endpoint = %peer.endpoint, error = %e, "partner refresh failed; verifying from the last good bundle");
@@ -122,27 +161,28 @@ impl Gateway {
         &self,
         peer: &Peer,
         previous: &FederationRecord,
-    ) -> Result<(FederationRecord, Option<AuditEntry>), String> {
+    ) -> Result<(FederationRecord, Option<AuditEntry>), BundleRefused> {
         let mut client = peer.client.clone();
         let bundle = client
             .get_trust_bundle(super::client::traced(pb::GetTrustBundleRequest {}))
             .await
-            .map_err(|s| format!("GetTrustBundle: {}: {}", s.code(), s.message()))?
+            .map_err(|s| BundleRefused::call("GetTrustBundle", &s))?
             .into_inner();
         if bundle.issuer != peer.issuer {
-            return Err(format!(
-                "the bundle's issuer {:?} is not the agreement's {:?}",
-                bundle.issuer, peer.issuer
-            ));
+            return Err(BundleRefused::OtherIssuer {
+                got: bundle.issuer,
+                want: peer.issuer.clone(),
+            });
         }
-        let sequence = i64::try_from(bundle.sequence).map_err(|_| "sequence out of range")?;
+        let sequence =
+            i64::try_from(bundle.sequence).map_err(|_| BundleRefused::SequenceOutOfRange)?;
         if sequence < previous.sequence {
-            return Err(format!(
-                "the bundle's sequence went backwards ({sequence} after {}); refused",
-                previous.sequence
-            ));
+            return Err(BundleRefused::SequenceBackwards {
+                got: sequence,
+                previous: previous.sequence,
+            });
         }
-        let (keys, refused) = parse_jwks(&bundle.jwks_json).map_err(|e| format!("jwks: {e}"))?;
+        let (keys, refused) = parse_jwks(&bundle.jwks_json)?;
         for r in &refused {
             tracing::warn!(partner = %peer.id, key = %r, "partner key refused");
         }
@@ -164,12 +204,12 @@ impl Gateway {
         }
         self.note_partner_revocations(&peer.id, &published)
             .await
-            .map_err(|e| format!("storing the partner's key revocations: {e}"))?;
+            .map_err(BundleRefused::StoringRevocations)?;
         let revoked: BTreeSet<String> = self
             .store
             .key_revocations()
             .await
-            .map_err(|e| format!("reading key revocations: {e}"))?
+            .map_err(BundleRefused::ReadingRevocations)?
             .into_iter()
             .filter(|r| r.partner_id == peer.id)
             .map(|r| r.kid)
@@ -179,14 +219,14 @@ impl Gateway {
             .filter(|k| !revoked.contains(k.kid()))
             .collect();
         if keys.is_empty() {
-            return Err("the bundle has no usable key".into());
+            return Err(BundleRefused::NoUsableKey);
         }
         let keys: std::collections::HashMap<_, _> =
             keys.into_iter().map(|k| (k.kid().to_owned(), k)).collect();
         let list = client
             .get_status_list(super::client::traced(pb::GetStatusListRequest {}))
             .await
-            .map_err(|s| format!("GetStatusList: {}: {}", s.code(), s.message()))?
+            .map_err(|s| BundleRefused::call("GetStatusList", &s))?
             .into_inner();
         partner_status_list::verify(
             &list.status_list_token,
