@@ -1,7 +1,9 @@
 //! Both regions' catalogues, the tier equivalence and the agreement's service mapping: one
 //! versioned document, validated whole before it is used.
 
-use super::{QuotaRule, Tier};
+use super::allowance::RawAllowance;
+use super::tier_list::{RawTiers, tiers_of};
+use super::{Allowance, QuotaRule, Tier};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -48,6 +50,8 @@ pub struct Service {
     pub tiers: Vec<Tier>,
     /// Quota rule.
     pub quota: QuotaRule,
+    /// The yuan by tier or the stay's stages, for a quota counted in yuan or days.
+    pub allowance: Option<Allowance>,
     /// Free text (durations, who decides).
     pub note: String,
 }
@@ -134,13 +138,6 @@ struct RawRegion {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum RawTiers {
-    Range(String),
-    List(Vec<String>),
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawService {
     code: String,
@@ -150,6 +147,10 @@ struct RawService {
     quota: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    amount_yuan: Option<BTreeMap<String, i64>>,
+    #[serde(default)]
+    stay: Option<Vec<super::StayStage>>,
 }
 
 #[derive(Deserialize)]
@@ -158,45 +159,6 @@ struct RawRecognition {
     from: String,
     to: String,
     tiers: BTreeMap<String, String>,
-}
-
-/// Why a service's tier list cannot be read (one of the catalogue's problems).
-#[derive(Debug, thiserror::Error)]
-enum TierListError {
-    #[error("bad tier range {0:?}")]
-    BadRange(String),
-    #[error("tier range {0:?} runs backwards")]
-    Backwards(String),
-    #[error("{0:?} is not a tier")]
-    NotATier(String),
-}
-
-/// "A-F" or "A,B" or ["A", "B"] into tiers.
-fn tiers_of(raw: &RawTiers) -> Result<Vec<Tier>, TierListError> {
-    let parts: Vec<String> = match raw {
-        RawTiers::List(l) => l.clone(),
-        RawTiers::Range(s) => match s.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (Tier, Tier) = (
-                    a.parse().map_err(|_| TierListError::BadRange(s.clone()))?,
-                    b.parse().map_err(|_| TierListError::BadRange(s.clone()))?,
-                );
-                if a > b {
-                    return Err(TierListError::Backwards(s.clone()));
-                }
-                let (a, b) = (a.as_str().as_bytes()[0], b.as_str().as_bytes()[0]);
-                (a..=b).map(|c| (c as char).to_string()).collect()
-            }
-            None => s.split(',').map(|t| t.trim().to_owned()).collect(),
-        },
-    };
-    parts
-        .iter()
-        .map(|t| {
-            t.parse::<Tier>()
-                .map_err(|_| TierListError::NotATier(t.clone()))
-        })
-        .collect()
 }
 
 impl Catalogue {
@@ -256,7 +218,12 @@ impl Catalogue {
                         QuotaRule::Unlimited
                     }
                 };
+                let raw = RawAllowance {
+                    amount_yuan: s.amount_yuan,
+                    stay: s.stay,
+                };
                 services.push(Service {
+                    allowance: raw.parse(&s.code, quota, &st, &mut problems),
                     code: s.code,
                     name_zh: s.name_zh,
                     name_en: s.name_en,
@@ -349,8 +316,9 @@ impl Catalogue {
     }
 
     /// Mappings whose services count the quota differently (one per year, the other once,
-    /// say): a shared quota cannot be both. Checked on import (stored versions were valid
-    /// when imported and stay readable); each problem names the mapping and both sides.
+    /// say): a shared quota cannot be both; and mapped services that count yuan or days,
+    /// which are drawn at home only. Checked on import (stored versions were valid when
+    /// imported and stay readable); each problem names the mapping and the sides.
     pub fn quota_mismatches(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for m in &self.mappings {
@@ -360,6 +328,15 @@ impl Catalogue {
                     Some((region.as_str(), self.region(region)?.service(code)?))
                 })
                 .collect();
+            for (region, s) in sides.iter().filter(|(_, s)| s.allowance.is_some()) {
+                problems.push(format!(
+                    "{} of {region} is mapped but counts {} (quota \"{}\"): amounts and stays \
+                     are drawn at home only, not shared across regions",
+                    s.code,
+                    s.quota.unit().as_str(),
+                    s.quota
+                ));
+            }
             let Some((first_region, first)) = sides.first() else {
                 continue;
             };
@@ -495,7 +472,7 @@ mod tests {
     #[test]
     fn the_shipped_catalogue_is_valid() {
         let c = Catalogue::parse(DEFAULT).expect("valid");
-        assert_eq!(c.region("chongqing").expect("cq").services.len(), 15);
+        assert_eq!(c.region("chongqing").expect("cq").services.len(), 18);
         assert_eq!(c.region("mianyang").expect("my").services.len(), 14);
     }
 
@@ -533,6 +510,32 @@ mod tests {
                 .expect("valid")
                 .quota_mismatches()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn amounts_and_stays_are_by_tier_and_drawn_at_home_only() {
+        let c = Catalogue::parse(DEFAULT).expect("valid");
+        let cq = c.region("chongqing").expect("cq");
+        let of = |code| cq.service(code).and_then(|s| s.allowance.as_ref());
+        assert_eq!(
+            of("CQ16").expect("annuity").yuan("B".parse().expect("t")),
+            8_000
+        );
+        assert_eq!(of("CQ17").expect("youth station").days(), 180);
+        assert_eq!(
+            of("CQ18").expect("subsidy").yuan("A".parse().expect("t")),
+            100_000
+        );
+        assert!(of("CQ10").is_none());
+        let mapped =
+            format!("{DEFAULT}\n[[mappings]]\nchongqing = \"CQ16\"\nmianyang = \"MY13\"\n");
+        let problems = Catalogue::parse(&mapped).expect("valid").quota_mismatches();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("CQ16") && p.contains("drawn at home only")),
+            "{problems:?}"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Pure types and rules of the talent-card domain. No I/O, nothing else of the project.
 
+mod allowance;
 mod audit_entry;
 mod caller;
 mod card_number;
@@ -13,7 +14,9 @@ mod quota;
 mod quota_period;
 mod reason;
 mod tier;
+mod tier_list;
 
+pub use allowance::{Allowance, StayStage, Unit};
 pub use audit_entry::AuditEntry;
 pub use caller::{Caller, ConnectionId, Role, SpiffeId};
 pub use card_number::CardNumber;

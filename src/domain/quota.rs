@@ -1,6 +1,6 @@
 //! Quota rules of catalogue services, exactly the kinds DOMAIN.md names.
 
-use super::ParseError;
+use super::{ParseError, Unit};
 use std::fmt;
 use std::str::FromStr;
 
@@ -17,6 +17,12 @@ pub enum QuotaRule {
     PerEvent,
     /// A bank or booking system decides; recorded, never counted here.
     External,
+    /// Yuan per calendar year, the amount by tier (the annuity).
+    YuanPerYear,
+    /// Yuan for the life of the card, the amount by tier (the home-purchase subsidy).
+    YuanOnce,
+    /// Days of a stay in stages, for the life of the card (the youth station).
+    Stay,
 }
 
 impl QuotaRule {
@@ -36,6 +42,26 @@ impl QuotaRule {
 }
 
 impl QuotaRule {
+    /// What the rule counts in.
+    pub fn unit(self) -> Unit {
+        match self {
+            Self::YuanPerYear | Self::YuanOnce => Unit::Yuan,
+            Self::Stay => Unit::Days,
+            _ => Unit::Uses,
+        }
+    }
+
+    /// The contract's `period` of an amount or a stay (`year`, `once`, `stay`); empty for a
+    /// rule that counts uses.
+    pub fn period_name(self) -> &'static str {
+        match self {
+            Self::YuanPerYear => "year",
+            Self::YuanOnce => "once",
+            Self::Stay => "stay",
+            _ => "",
+        }
+    }
+
     /// How the rule counts, its allowance aside: what two services must agree on to share
     /// one quota (a mapping's two sides).
     pub fn measure(self) -> &'static str {
@@ -45,6 +71,9 @@ impl QuotaRule {
             Self::Once => "uses for the card's life",
             Self::PerEvent => "each event its own",
             Self::External => "decided elsewhere",
+            Self::YuanPerYear => "yuan per calendar year",
+            Self::YuanOnce => "yuan for the card's life",
+            Self::Stay => "days of a stay",
         }
     }
 }
@@ -59,6 +88,9 @@ impl FromStr for QuotaRule {
             (Some("once"), None, _) => Self::Once,
             (Some("per_event"), None, _) => Self::PerEvent,
             (Some("external"), None, _) => Self::External,
+            (Some("yuan"), Some("per_year"), None) => Self::YuanPerYear,
+            (Some("yuan"), Some("once"), None) => Self::YuanOnce,
+            (Some("stay"), None, _) => Self::Stay,
             (Some("per_year"), Some(n), None) => match n.parse::<u32>() {
                 Ok(n) if n > 0 => Self::PerYear(n),
                 _ => {
@@ -69,7 +101,8 @@ impl FromStr for QuotaRule {
             },
             _ => {
                 return Err(ParseError::new(format!(
-                    "quota {s:?} is not one of unlimited, per_year N, once, per_event, external"
+                    "quota {s:?} is not one of unlimited, per_year N, once, per_event, external, \
+                     yuan per_year, yuan once, stay"
                 )));
             }
         };
@@ -85,6 +118,9 @@ impl fmt::Display for QuotaRule {
             Self::Once => f.write_str("once"),
             Self::PerEvent => f.write_str("per_event"),
             Self::External => f.write_str("external"),
+            Self::YuanPerYear => f.write_str("yuan per_year"),
+            Self::YuanOnce => f.write_str("yuan once"),
+            Self::Stay => f.write_str("stay"),
         }
     }
 }
@@ -94,8 +130,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_five_kinds_parse_and_nothing_else() {
-        for s in ["unlimited", "per_year 6", "once", "per_event", "external"] {
+    fn the_eight_kinds_parse_and_nothing_else() {
+        for s in [
+            "unlimited",
+            "per_year 6",
+            "once",
+            "per_event",
+            "external",
+            "yuan per_year",
+            "yuan once",
+            "stay",
+        ] {
             assert_eq!(s.parse::<QuotaRule>().expect(s).to_string(), s);
         }
         for s in [
@@ -105,6 +150,9 @@ mod tests {
             "twice",
             "",
             "once more",
+            "yuan",
+            "yuan per_year 5",
+            "stay 90",
         ] {
             assert!(s.parse::<QuotaRule>().is_err(), "{s}");
         }

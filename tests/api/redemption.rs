@@ -331,7 +331,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
     let card = own_card(&app, "50010419880808008", "C").await;
     let v = crate::helpers::verify(&app, &card.token).await;
     assert_eq!(
-        v.catalogue_version, "2025.1",
+        v.catalogue_version, "2025.2",
         "the old version stays in force"
     );
 
@@ -354,7 +354,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
         crate::helpers::verify(&app, &card.token)
             .await
             .catalogue_version,
-        "2025.1"
+        "2025.2"
     );
     let now_version = later.replace("version = \"2026.1\"", "version = \"2026.2\"");
     admin

@@ -426,7 +426,7 @@ async fn a_mapping_counted_differently_is_not_imported(db: Db) {
         assert!(e.message().contains(word), "{word}: {}", e.message());
     }
     let card = crate::helpers::own_card(&app, "50010419880808031", "C").await;
-    assert_eq!(verify(&app, &card.token).await.catalogue_version, "2025.1");
+    assert_eq!(verify(&app, &card.token).await.catalogue_version, "2025.2");
     // Nothing was stored under that version: the corrected document takes it.
     admin
         .import_catalogue(pb::ImportCatalogueRequest {
