@@ -221,6 +221,7 @@ fn redemption(token: &str, key: &str) -> pb::RedeemServiceRequest {
         service_code: "CQ12".into(),
         idempotency_key: key.to_owned(),
         holder_proof: String::new(),
+        ..Default::default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Conversions between protobuf messages and service types.
 
 use crate::credential::HolderKey;
+use crate::domain::StayStage;
 use crate::pb;
 use crate::service::{
     CardView, EntitlementView, IssueRequest, KeyView, PartnerView, ServiceError, Verdict,
@@ -90,6 +91,21 @@ pub(crate) fn entitlements(lines: &[EntitlementView], language: &str) -> Vec<pb:
             name_en: l.name_en.clone(),
             reason: if en { &l.reason_en } else { &l.reason_zh }.clone(),
             quota: l.quota.clone(),
+            amount_yuan: l.amount_yuan,
+            period: l.period.to_owned(),
+            days: l.days,
+            stay_stages: stay_stages(&l.stay_stages),
+        })
+        .collect()
+}
+
+/// A stay's stages as answers carry them.
+pub(crate) fn stay_stages(stages: &[StayStage]) -> Vec<pb::StayStage> {
+    stages
+        .iter()
+        .map(|s| pb::StayStage {
+            days: s.days,
+            pay_percent: u32::from(s.pay_percent),
         })
         .collect()
 }

@@ -2,9 +2,9 @@
 
 use super::ApiContext;
 use super::charge::{Charge, units};
-use super::convert::{entitlements, idempotency_key, timestamp};
+use super::convert::{entitlements, idempotency_key, stay_stages, timestamp};
 use crate::pb::{self, entitlements_server::Entitlements};
-use crate::service::ServiceError;
+use crate::service::{Asked, ServiceError};
 use tonic::{Request, Response, Status};
 
 /// The Entitlements service.
@@ -37,6 +37,15 @@ impl Entitlements for EntitlementsApi {
                     name_en: s.name_en.clone(),
                     tiers: s.tiers.iter().map(|t| t.as_str().to_owned()).collect(),
                     quota: s.quota.to_string(),
+                    amount_yuan_by_tier: s
+                        .tiers
+                        .iter()
+                        .filter_map(|&t| {
+                            let a = s.allowance.as_ref()?;
+                            (a.yuan(t) > 0).then(|| (t.as_str().to_owned(), a.yuan(t)))
+                        })
+                        .collect(),
+                    stay_stages: stay_stages(s.allowance.as_ref().map_or(&[][..], |a| a.stages())),
                 })
                 .collect(),
         }))
@@ -66,6 +75,10 @@ impl Entitlements for EntitlementsApi {
         let proofs = usize::from(!req.get_ref().holder_proof.is_empty());
         Charge::call(&req, units(1, proofs))?;
         let r = req.into_inner();
+        let asked = Asked {
+            amount_yuan: r.amount_yuan,
+            days: r.days,
+        };
         let done = self
             .0
             .gateway
@@ -75,14 +88,17 @@ impl Entitlements for EntitlementsApi {
                 &r.service_code,
                 idempotency_key(r.idempotency_key)?,
                 &r.holder_proof,
+                asked,
             )
-            .await?
-            .record;
+            .await?;
+        let (record, by_stage) = (done.record, done.days_by_stage);
         Ok(Response::new(pb::RedeemServiceResponse {
-            redemption_id: done.redemption_id,
-            remaining: done.remaining,
-            period_end: timestamp(done.period_end),
-            catalogue_version: done.catalogue_version,
+            redemption_id: record.redemption_id,
+            remaining: record.remaining,
+            period_end: timestamp(record.period_end),
+            catalogue_version: record.catalogue_version,
+            unit: record.unit,
+            days_by_stage: stay_stages(&by_stage),
         }))
     }
 
@@ -121,6 +137,13 @@ impl Entitlements for EntitlementsApi {
                     catalogue_version: x.catalogue_version,
                     issuer: x.issuer,
                     remaining: x.remaining,
+                    amount_yuan: if x.unit == "yuan" { x.drawn } else { 0 },
+                    days: if x.unit == "days" {
+                        u32::try_from(x.drawn).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
+                    unit: x.unit,
                 })
                 .collect(),
             next_page_token,

@@ -343,7 +343,13 @@ pub(crate) async fn verify(
     println!("recognised_tier  {}", v.recognised_tier);
     println!("expires_at       {}", iso_ts(v.expires_at.as_ref()));
     for e in v.entitlements {
-        println!("  {:<6} {:<14} {}", e.service_code, e.basis, e.name);
+        println!(
+            "  {:<6} {:<14} {}{}",
+            e.service_code,
+            e.basis,
+            e.name,
+            super::catalogue::amount_text(e.amount_yuan, &e.period, &e.stay_stages)
+        );
     }
     Ok(())
 }

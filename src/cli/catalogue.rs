@@ -67,8 +67,39 @@ pub(crate) async fn run(cmd: CatalogueCommand, client: &ClientArgs) -> anyhow::R
                     s.name_zh,
                     s.name_en
                 );
+                let amounts: Vec<String> = s
+                    .tiers
+                    .iter()
+                    .filter_map(|t| Some(format!("{t} {}", s.amount_yuan_by_tier.get(t)?)))
+                    .collect();
+                if !amounts.is_empty() {
+                    println!("         yuan: {}", amounts.join(", "));
+                }
+                if !s.stay_stages.is_empty() {
+                    println!("         stay:{}", amount_text(0, "stay", &s.stay_stages));
+                }
             }
         }
     }
     Ok(())
+}
+
+/// An entitlement's amount or stay in words (" 8000 yuan a year", " 90 days free, then 90
+/// days at 50%"); empty for a service that counts uses.
+pub(crate) fn amount_text(amount_yuan: i64, period: &str, stages: &[pb::StayStage]) -> String {
+    match period {
+        "year" => format!(" ({amount_yuan} yuan a year)"),
+        "once" => format!(" ({amount_yuan} yuan once)"),
+        "stay" => {
+            let parts: Vec<String> = stages
+                .iter()
+                .map(|s| match s.pay_percent {
+                    0 => format!("{} days free", s.days),
+                    p => format!("{} days at {p}%", s.days),
+                })
+                .collect();
+            format!(" ({})", parts.join(", then "))
+        }
+        _ => String::new(),
+    }
 }

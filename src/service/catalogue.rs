@@ -2,7 +2,7 @@
 //! start time, and what each holder gets here, precomputed per version for the verify path.
 
 use super::{Gateway, ServiceError, now};
-use crate::domain::{Basis, Catalogue, Region, Tier};
+use crate::domain::{Basis, Catalogue, Region, StayStage, Tier};
 use crate::locks;
 use crate::store::{AuditEntry, CatalogueVersionRecord, Store};
 use std::collections::HashMap;
@@ -30,6 +30,14 @@ pub struct EntitlementView {
     pub reason_en: String,
     /// The quota rule.
     pub quota: String,
+    /// Yuan per period for the recognised tier (0 when the service counts no yuan).
+    pub amount_yuan: i64,
+    /// "year", "once" or "stay"; empty for a service that counts uses.
+    pub period: &'static str,
+    /// Days of the whole stay (0 when not a stay).
+    pub days: u32,
+    /// A stay's stages.
+    pub stay_stages: Vec<StayStage>,
 }
 
 /// What a holder of one region and tier gets in another.
@@ -77,6 +85,18 @@ fn recognition(c: &Catalogue, home: &str, tier: Tier, host: &str) -> Option<Reco
         lines: lines
             .into_iter()
             .map(|l| EntitlementView {
+                amount_yuan: l
+                    .service
+                    .allowance
+                    .as_ref()
+                    .map_or(0, |a| a.yuan(recognised_tier)),
+                period: l.service.quota.period_name(),
+                days: l.service.allowance.as_ref().map_or(0, |a| a.days()),
+                stay_stages: l
+                    .service
+                    .allowance
+                    .as_ref()
+                    .map_or_else(Vec::new, |a| a.stages().to_vec()),
                 service_code: l.service.code.clone(),
                 name_zh: l.service.name_zh.clone(),
                 name_en: l.service.name_en.clone(),

@@ -1,8 +1,9 @@
 //! Redemption at a counter: verify, check the entitlement here, apply the quota, record it
 //! exactly once. The database decides (a unique key and one transaction), never a lock here.
 
+use super::drawing::{Asked, Draw, days_by_stage};
 use super::{Gateway, ServiceError, now};
-use crate::domain::{Basis, QuotaRule, shanghai_year};
+use crate::domain::{Basis, QuotaRule, StayStage, Unit, shanghai_year};
 use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
 
 /// A redemption as counters see it.
@@ -10,6 +11,8 @@ use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
 pub struct Redemption {
     /// The stored record (with the answer it got).
     pub record: RedemptionRecord,
+    /// For a stay: how the days drawn fall over its stages.
+    pub days_by_stage: Vec<StayStage>,
 }
 
 impl Gateway {
@@ -21,6 +24,7 @@ impl Gateway {
         service_code: &str,
         idempotency_key: Option<String>,
         holder_proof: &str,
+        asked: Asked,
     ) -> Result<Redemption, ServiceError> {
         let key = idempotency_key.ok_or_else(|| {
             ServiceError::invalid(
@@ -64,7 +68,14 @@ impl Gateway {
                 )));
             }
         }
+        let draw = Draw::of(service, recognition.recognised_tier, asked)?;
         let own = verdict.issuer_region == self.policy.region;
+        if !own && draw.unit != Unit::Uses {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{code} counts {}: amounts and stays are drawn at home only",
+                draw.unit.as_str()
+            )));
+        }
         // The holder proof last, once the request is known to be right: checking it consumes
         // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
         // key still makes it the same redemption.
@@ -124,12 +135,14 @@ impl Gateway {
             redeemed_at: t,
             // The home service carries a mapped service's quota, so both regions share it.
             quota_key: if own {
-                code.to_owned()
+                draw.quota_key(code)
             } else {
                 line.source_service_code.clone()
             },
             remaining: reserved.as_ref().map_or(-1, |r| r.remaining),
             period_end: reserved.as_ref().map_or(period_end, |r| r.period_end),
+            unit: draw.unit.as_str().to_owned(),
+            drawn: draw.amount,
         };
         let audit = AuditEntry {
             at: t,
@@ -144,14 +157,20 @@ impl Gateway {
         };
         let allowance = match reserved {
             Some(_) => None,
-            None => service.quota.allowance().map(i64::from),
+            None => draw.limit.or(service.quota.allowance().map(i64::from)),
         };
         match self
             .redemptions
             .write(record.clone(), allowance, audit)
             .await?
         {
-            RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(Redemption { record: r }),
+            RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(Redemption {
+                days_by_stage: match &service.allowance {
+                    Some(a) if draw.unit == Unit::Days => days_by_stage(a, r.remaining, r.drawn),
+                    _ => Vec::new(),
+                },
+                record: r,
+            }),
             RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for another card or service".into(),
             )),
@@ -163,6 +182,17 @@ impl Gateway {
                     "exhausted",
                     code,
                 );
+                if let Some(limit) = draw.limit {
+                    // Read after the refusal: what is left may change meanwhile, never grow.
+                    let left = limit - self.store.quota_used(&record).await?;
+                    return Err(ServiceError::Exhausted(draw.exhausted(
+                        code,
+                        service.quota,
+                        left.max(0),
+                        &record.period,
+                        period_end,
+                    )));
+                }
                 Err(ServiceError::Exhausted(match service.quota {
                     QuotaRule::Once => {
                         format!("{code} may be used once per card and has been used")

@@ -38,9 +38,9 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// Counts one use against the allowance and stores what is left on the redemption, in
-    /// one round trip; None when the allowance is used up. The quota row's lock orders
-    /// concurrent redemptions across replicas.
+    /// Counts what the redemption draws (one use, or its yuan or days) against the
+    /// allowance and stores what is left on it, in one round trip; None when it would pass
+    /// the allowance. The quota row's lock orders concurrent redemptions across replicas.
     async fn count_quota(
         tx: &mut sqlx::Transaction<'static, Postgres>,
         r: &super::RedemptionRecord,
@@ -48,8 +48,8 @@ impl PgStore {
     ) -> Result<Option<i64>, StoreError> {
         let remaining: Option<(i64,)> = sqlx::query_as(
             "WITH q AS (INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (issuer, card_id, quota_key, period) \
-             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 RETURNING used) \
+             VALUES ($1, $2, $3, $4, $7) ON CONFLICT (issuer, card_id, quota_key, period) \
+             DO UPDATE SET used = quota_usage.used + $7 WHERE quota_usage.used + $7 <= $5 RETURNING used) \
              UPDATE redemptions SET remaining = GREATEST($5 - q.used, 0) FROM q \
              WHERE redemption_id = $6 RETURNING remaining",
         )
@@ -59,6 +59,7 @@ impl PgStore {
         .bind(&r.period)
         .bind(allowance)
         .bind(&r.redemption_id)
+        .bind(r.drawn)
         .fetch_optional(&mut **tx)
         .await?;
         Ok(remaining.map(|(r,)| r))

@@ -223,6 +223,10 @@ pub struct RedemptionRecord {
     pub remaining: i64,
     /// End of the period (unix seconds), 0 when none.
     pub period_end: i64,
+    /// What the quota counts: "uses", "yuan" or "days" (rows of earlier versions: "uses").
+    pub unit: String,
+    /// What it drew, in `unit` (1 for a use).
+    pub drawn: i64,
 }
 
 /// What became of a redemption.

@@ -24,6 +24,10 @@ pub trait RedemptionStore: Send + Sync + 'static {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<RedemptionRecord>, StoreError>;
+
+    /// What `r`'s card has used of `r`'s quota in `r`'s period (0 when nothing), to say what
+    /// is left when a redemption was refused.
+    async fn quota_used(&self, r: &RedemptionRecord) -> Result<i64, StoreError>;
 }
 
 /// Implements `RedemptionStore` for a store with a `pool` and `sql::impl_sql_helpers`.
@@ -51,8 +55,8 @@ macro_rules! impl_redemption_store {
                     // The unique (caller, idem_key) decides a retry, before any quota is touched.
                     let claimed = sqlx::query(
                         "INSERT INTO redemptions (redemption_id, issuer, card_id, service_code, period, \
-                         caller, idem_key, catalogue_version, redeemed_at, quota_key, remaining, period_end) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                         caller, idem_key, catalogue_version, redeemed_at, quota_key, remaining, period_end, unit, drawn) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
                     )
                     .bind(&r.redemption_id)
                     .bind(&r.issuer)
@@ -66,6 +70,8 @@ macro_rules! impl_redemption_store {
                     .bind(&r.quota_key)
                     .bind(r.remaining)
                     .bind(r.period_end)
+                    .bind(&r.unit)
+                    .bind(r.drawn)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
@@ -82,7 +88,9 @@ macro_rules! impl_redemption_store {
                             Some(o)
                                 if o.issuer == r.issuer
                                     && o.card_id == r.card_id
-                                    && o.service_code == r.service_code =>
+                                    && o.service_code == r.service_code
+                                    && o.unit == r.unit
+                                    && o.drawn == r.drawn =>
                             {
                                 RedeemOutcome::Replayed(o)
                             }
@@ -128,6 +136,23 @@ macro_rules! impl_redemption_store {
                 .bind(offset)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn quota_used(
+                &self,
+                r: &$crate::store::RedemptionRecord,
+            ) -> Result<i64, $crate::store::StoreError> {
+                let used: Option<(i64,)> = sqlx::query_as(
+                    "SELECT used FROM quota_usage WHERE issuer = $1 AND card_id = $2 \
+                     AND quota_key = $3 AND period = $4",
+                )
+                .bind(&r.issuer)
+                .bind(&r.card_id)
+                .bind(&r.quota_key)
+                .bind(&r.period)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(used.map_or(0, |(u,)| u))
             }
         }
     };

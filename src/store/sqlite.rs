@@ -43,8 +43,9 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Counts one use against the allowance and stores what is left on the redemption;
-    /// None when the allowance is used up. The write lock orders concurrent redemptions.
+    /// Counts what the redemption draws (one use, or its yuan or days) against the
+    /// allowance and stores what is left on it; None when it would pass the allowance. The
+    /// write lock orders concurrent redemptions.
     async fn count_quota(
         tx: &mut sqlx::Transaction<'static, Sqlite>,
         r: &super::RedemptionRecord,
@@ -52,14 +53,15 @@ impl SqliteStore {
     ) -> Result<Option<i64>, StoreError> {
         let used: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (issuer, card_id, quota_key, period) \
-             DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $5 RETURNING used",
+             VALUES ($1, $2, $3, $4, $6) ON CONFLICT (issuer, card_id, quota_key, period) \
+             DO UPDATE SET used = quota_usage.used + $6 WHERE quota_usage.used + $6 <= $5 RETURNING used",
         )
         .bind(&r.issuer)
         .bind(&r.card_id)
         .bind(&r.quota_key)
         .bind(&r.period)
         .bind(allowance)
+        .bind(r.drawn)
         .fetch_optional(&mut **tx)
         .await?;
         let Some((used,)) = used else { return Ok(None) };

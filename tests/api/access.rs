@@ -249,6 +249,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
                 service_code: "CQ12".into(),
                 idempotency_key: "desk-1-first".into(),
                 holder_proof: String::new(),
+                ..Default::default()
             })
             .await
             .expect("a counter token redeems where partners bring their own CAs")
@@ -271,6 +272,7 @@ async fn a_certificate_its_ca_may_not_vouch_for_is_nobody() {
             service_code: "CQ12".into(),
             idempotency_key: "desk-1-second".into(),
             holder_proof: String::new(),
+            ..Default::default()
         }),
     );
     let (messages, trailers) = unframe(&res.body);

@@ -19,6 +19,7 @@ async fn a_backup_taken_while_serving_restores_cards_redemptions_and_the_audit_c
         service_code: "CQ12".into(),
         idempotency_key: "before-backup".into(),
         holder_proof: String::new(),
+        ..Default::default()
     };
     let original = counter
         .redeem_service(redeem.clone())

@@ -142,6 +142,7 @@ fn request(tokens: &[String], a: &Attempt) -> pb::RedeemServiceRequest {
         service_code: a.code.into(),
         idempotency_key: a.key.clone(),
         holder_proof: String::new(),
+        ..Default::default()
     }
 }
 

@@ -117,6 +117,7 @@ pub(crate) async fn redeem_with_proof(
             service_code: code.into(),
             idempotency_key: key.into(),
             holder_proof: proof.into(),
+            ..Default::default()
         })
         .await
         .map(|r| r.into_inner())

@@ -265,6 +265,7 @@ fn redeem(credential: &str, code: &str, key: &str, proof: &str) -> pb::RedeemSer
         service_code: code.into(),
         idempotency_key: key.into(),
         holder_proof: proof.into(),
+        ..Default::default()
     }
 }
 

@@ -19,6 +19,7 @@ async fn redeem_traced(app: &TestApp, credential: &str, key: &str, traceparent: 
         service_code: "MY07".into(),
         idempotency_key: key.into(),
         holder_proof: String::new(),
+        ..Default::default()
     });
     if let Some(t) = traceparent {
         req.metadata_mut()

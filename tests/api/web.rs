@@ -246,6 +246,7 @@ async fn grpc_web_over_http1_verifies_a_card() {
             service_code: "CQ12".into(),
             idempotency_key: "web-1".into(),
             holder_proof: String::new(),
+            ..Default::default()
         }),
     );
     let status = res

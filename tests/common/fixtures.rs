@@ -52,6 +52,7 @@ pub(crate) fn redeem_request(credential: &str, code: &str, key: &str) -> pb::Red
         service_code: code.into(),
         idempotency_key: key.into(),
         holder_proof: String::new(),
+        ..Default::default()
     }
 }
 

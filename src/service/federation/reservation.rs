@@ -50,11 +50,11 @@ pub struct QuotaReservation {
 /// The quota period of a rule at `t`: its name and end.
 pub(crate) fn period(rule: QuotaRule, t: i64) -> (String, i64) {
     match rule {
-        QuotaRule::PerYear(_) => {
+        QuotaRule::PerYear(_) | QuotaRule::YuanPerYear => {
             let (year, end) = shanghai_year(t);
             (year.to_string(), end)
         }
-        QuotaRule::Once => ("life".to_owned(), 0),
+        QuotaRule::Once | QuotaRule::YuanOnce | QuotaRule::Stay => ("life".to_owned(), 0),
         _ => (String::new(), 0),
     }
 }
@@ -103,6 +103,8 @@ impl Gateway {
             .region_of_issuer(&partner.issuer)
             .and_then(|theirs| active.catalogue.source_of(&here.id, code, &theirs.id))
             .and_then(|_| here.service(code))
+            // Amounts and stays are drawn at home only, never reserved for a partner.
+            .filter(|s| s.quota.unit() == crate::domain::Unit::Uses)
             .ok_or_else(|| {
                 ServiceError::invalid(
                     "service_code",
@@ -178,6 +180,8 @@ impl Gateway {
             quota_key: code.to_owned(),
             remaining: -1,
             period_end,
+            unit: "uses".into(),
+            drawn: 1,
         };
         let audit = AuditEntry {
             at: t,
