@@ -48,7 +48,8 @@ impl PgStore {
     ) -> Result<Option<i64>, StoreError> {
         let remaining: Option<(i64,)> = sqlx::query_as(
             "WITH q AS (INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-             VALUES ($1, $2, $3, $4, $7) ON CONFLICT (issuer, card_id, quota_key, period) \
+             SELECT $1, $2, $3, $4, $7 WHERE $7 <= $5 \
+             ON CONFLICT (issuer, card_id, quota_key, period) \
              DO UPDATE SET used = quota_usage.used + $7 WHERE quota_usage.used + $7 <= $5 RETURNING used) \
              UPDATE redemptions SET remaining = GREATEST($5 - q.used, 0) FROM q \
              WHERE redemption_id = $6 RETURNING remaining",

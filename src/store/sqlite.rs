@@ -53,7 +53,8 @@ impl SqliteStore {
     ) -> Result<Option<i64>, StoreError> {
         let used: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO quota_usage (issuer, card_id, quota_key, period, used) \
-             VALUES ($1, $2, $3, $4, $6) ON CONFLICT (issuer, card_id, quota_key, period) \
+             SELECT $1, $2, $3, $4, $6 WHERE $6 <= $5 \
+             ON CONFLICT (issuer, card_id, quota_key, period) \
              DO UPDATE SET used = quota_usage.used + $6 WHERE quota_usage.used + $6 <= $5 RETURNING used",
         )
         .bind(&r.issuer)

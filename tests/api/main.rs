@@ -9,6 +9,7 @@ mod fixtures;
 mod mianyang;
 
 mod access;
+mod amounts;
 mod attacks;
 mod audit;
 mod backup;

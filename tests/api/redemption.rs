@@ -309,7 +309,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
     let shipped = include_str!("../../catalogue/catalogue.toml");
     let mut admin = app.admin().await;
     let bad = shipped
-        .replace("version = \"2025.1\"", "version = \"2026.1\"")
+        .replace("version = \"2025.2\"", "version = \"2026.1\"")
         .replace("code = \"CQ02\"", "code = \"CQ01\"")
         .replace("mianyang = \"MY06\"", "mianyang = \"MY99\"")
         .replace("quota = \"per_year 6\"", "quota = \"six a year\"");
@@ -336,7 +336,7 @@ async fn a_bad_catalogue_import_changes_nothing(db: Db) {
     );
 
     // A valid new version with a start time in the future leaves the current one in force.
-    let later = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
+    let later = shipped.replace("version = \"2025.2\"", "version = \"2026.1\"");
     let tomorrow = prost_types::Timestamp {
         seconds: crate::fixtures::now() + 86_400,
         nanos: 0,

@@ -405,7 +405,7 @@ both_databases!(an_unreadable_cnf_is_refused_never_unbound);
 async fn a_mapping_counted_differently_is_not_imported(db: Db) {
     let app = TestApp::builder().db(db).spawn().await;
     let shipped = include_str!("../../catalogue/catalogue.toml");
-    let next = shipped.replace("version = \"2025.1\"", "version = \"2026.1\"");
+    let next = shipped.replace("version = \"2025.2\"", "version = \"2026.1\"");
     let at_next = next.find("code = \"MY07\"").expect("MY07");
     let once = format!(
         "{}{}",
