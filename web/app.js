@@ -73,6 +73,38 @@ function quotaText(quota) {
   }
 }
 
+/** 8000 as "8,000". */
+const grouped = (n) => Number(n).toLocaleString('en-US');
+
+/** A figure in its unit: "3,000 元", "85 天", or a bare count of uses. */
+function inUnit(unit, n) {
+  const zh = state.lang !== 'en';
+  if (unit === 'yuan') return zh ? `${grouped(n)} 元` : `${grouped(n)} yuan`;
+  if (unit === 'days') return zh ? `${n} 天` : `${n} days`;
+  return `${n}`;
+}
+
+/** A stay's stages: "免费 90 天，之后 半价 90 天". */
+function stagesText(stages) {
+  const zh = state.lang !== 'en';
+  return stages.map(({ days, payPercent: p }) => {
+    if (zh) return p === 0 ? `免费 ${days} 天` : p === 50 ? `半价 ${days} 天` : `${days} 天按 ${p}% 收费`;
+    return p === 0 ? `${days} days free` : p === 50 ? `${days} days at half price` : `${days} days at ${p}%`;
+  }).join(zh ? '，之后 ' : ', then ');
+}
+
+/** What an amount or a stay gives this holder: "每年 8,000 元", "免费 90 天，之后 半价 90 天". */
+function amountText(e) {
+  const zh = state.lang !== 'en';
+  const yuan = grouped(num(e.amountYuan));
+  switch (e.period) {
+    case 'year': return zh ? `每年 ${yuan} 元` : `${yuan} yuan a year`;
+    case 'once': return zh ? `一次性，最多 ${yuan} 元` : `up to ${yuan} yuan, once`;
+    case 'stay': return stagesText(e.stayStages);
+    default: return quotaText(e.quota);
+  }
+}
+
 // ---- language -------------------------------------------------------------------------
 
 function applyLanguage() {
@@ -255,13 +287,27 @@ function serviceRow(e) {
   const button = el('button', { type: 'button', class: 'redeem primary' });
   button.textContent = tx(r.busy ? 'redeeming' : r.key ? 'retry' : 'redeem');
   button.disabled = Boolean(r.busy);
-  button.addEventListener('click', () => redeem(e.serviceCode, button));
+  button.addEventListener('click', () => redeem(e, button));
   const outcome = el('div', { class: `outcome ${r.outcome?.ok ? 'ok' : 'bad'}`, text: outcomeText(r.outcome) });
+  // An amount or a stay: the clerk says how much this redemption draws.
+  const draw = [];
+  if (e.period) {
+    const label = tx(e.period === 'stay' ? 'drawDays' : 'drawYuan');
+    const input = el('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', class: 'draw', placeholder: label, 'aria-label': label });
+    input.value = r.draw ?? '';
+    input.addEventListener('input', () => {
+      const now = state.redeem.get(e.serviceCode) ?? {};
+      now.draw = input.value;
+      state.redeem.set(e.serviceCode, now);
+    });
+    draw.push(input);
+  }
   return el('li', { 'data-code': e.serviceCode },
     el('div', {},
       el('div', { class: 'name', text: `${e.serviceCode} ${name}` }),
-      el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)} · ${tx('quota')}: ${quotaText(e.quota)}` }),
+      el('div', { class: 'sub', text: `${other} · ${t(BASIS, e.basis, state.lang)} · ${tx('quota')}: ${amountText(e)}` }),
       outcome),
+    ...draw,
     button);
 }
 
@@ -279,8 +325,9 @@ function outcomeText(o) {
     // period_end is the first second of the next period: show the last day of this one.
     const left = o.remaining === -1
       ? tx('unlimited')
-      : `${tx('remaining')} ${o.remaining}${o.periodEnd ? ` (${tx('periodEnd')} ${date(o.periodEnd - 1)})` : ''}`;
-    return `${tx('redeemed')} · ${left}`;
+      : `${tx('remaining')} ${inUnit(o.unit, o.remaining)}${o.periodEnd ? ` (${tx('periodEnd')} ${date(o.periodEnd - 1)})` : ''}`;
+    const stages = o.byStage?.length ? ` · ${stagesText(o.byStage)}` : '';
+    return `${tx('redeemed')}${stages} · ${left}`;
   }
   return `${tx(o.kind)}${o.message ? `: ${o.message}` : ''}`;
 }
@@ -290,7 +337,8 @@ function outcomeText(o) {
 /** Statuses after which the outcome is unknown: the same click may be retried, same key. */
 const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal, Code.Canceled, Code.Aborted]);
 
-async function redeem(code, button) {
+async function redeem(e, button) {
+  const code = e.serviceCode;
   const r = state.redeem.get(code) ?? {};
   if (r.busy) return;
   if (!state.token) {
@@ -298,6 +346,19 @@ async function redeem(code, button) {
     state.redeem.set(code, r);
     render();
     return;
+  }
+  // An amount or a stay draws what the clerk entered, a whole positive number.
+  const draw = {};
+  if (e.period) {
+    const n = Number(r.draw);
+    if (!r.draw || !Number.isSafeInteger(n) || n <= 0 || (e.period === 'stay' && n > 0xffffffff)) {
+      r.outcome = { ok: false, kind: 'enterAmount' };
+      state.redeem.set(code, r);
+      render();
+      return;
+    }
+    if (e.period === 'stay') draw.days = n;
+    else draw.amountYuan = BigInt(n);
   }
   // Disabled before anything else: a second click of a double-click finds it so.
   button.disabled = true;
@@ -307,11 +368,20 @@ async function redeem(code, button) {
   button.textContent = tx('redeeming');
   try {
     const res = await entitlements.redeemService(
-      { credential: state.credential, serviceCode: code, idempotencyKey: r.key },
+      { credential: state.credential, serviceCode: code, idempotencyKey: r.key, ...draw },
       auth(),
     );
     r.key = undefined;
-    r.outcome = { ok: true, remaining: num(res.remaining), periodEnd: num(res.periodEnd?.seconds), id: res.redemptionId };
+    // Drawn: the next redemption of it is a new one, with its own figure.
+    r.draw = undefined;
+    r.outcome = {
+      ok: true,
+      remaining: num(res.remaining),
+      periodEnd: num(res.periodEnd?.seconds),
+      id: res.redemptionId,
+      unit: res.unit,
+      byStage: res.daysByStage.map(({ days, payPercent }) => ({ days, payPercent })),
+    };
   } catch (e) {
     const err = ConnectError.from(e);
     const status = err.code;

@@ -84,6 +84,9 @@ export const TEXT = {
   unavailable: ['暂时无法连接，可重试（不会重复核销）', 'Cannot reach the service now; retry (it will not redeem twice)'],
   error: ['出错', 'Error'],
   quota: ['额度', 'Quota'],
+  drawYuan: ['金额（元）', 'Amount (yuan)'],
+  drawDays: ['天数', 'Days'],
+  enterAmount: ['请输入本次核销的金额或天数（正整数）', 'Enter the amount or days to redeem (a whole number)'],
 };
 
 /** The string for `key` of `table` in `lang` ('zh' or 'en'); the key itself when missing. */

@@ -153,7 +153,7 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
     assert!(shots.join("verdict.png").exists());
 
     // The browser's double-click made one redemption, its retried click one: three in all,
-    // all by desk-1.
+    // then the annuity's 5,000 yuan and the youth station's 10 days; all by desk-1.
     let listed = app
         .entitlements(Some("counter"))
         .await
@@ -167,7 +167,14 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
         .redemptions;
     let mut codes: Vec<&str> = listed.iter().map(|r| r.service_code.as_str()).collect();
     codes.sort_unstable();
-    assert_eq!(codes, ["CQ10", "CQ12", "CQ12"], "{listed:?}");
+    assert_eq!(codes, ["CQ10", "CQ12", "CQ12", "CQ16", "CQ17"], "{listed:?}");
+    let drawn: Vec<(&str, i64, u32)> = listed
+        .iter()
+        .filter(|r| r.unit != "uses")
+        .map(|r| (r.unit.as_str(), r.amount_yuan, r.days))
+        .collect();
+    assert!(drawn.contains(&("yuan", 5_000, 0)), "{listed:?}");
+    assert!(drawn.contains(&("days", 0, 10)), "{listed:?}");
     for r in &listed {
         assert_eq!(r.counter, "spiffe://cq.talent/counter/desk-1");
     }

@@ -125,10 +125,39 @@ try {
   await health.locator('button.redeem').click();
   await health.locator('.outcome.bad', { hasText: '额度已用完' }).waitFor(T);
 
+  // The district's schemes: a class-B card's annuity a year, the youth station's stages.
+  const annuity = page.locator('#services li[data-code=CQ16]');
+  assert.match(await annuity.textContent(), /每年 8,000 元/);
+  const station = page.locator('#services li[data-code=CQ17]');
+  assert.match(await station.textContent(), /免费 90 天，之后 半价 90 天/);
+  assert.match(await page.locator('#services li[data-code=CQ18]').textContent(), /最多 84,000 元/);
+  // No figure, no call: the clerk is asked for one.
+  await annuity.locator('button.redeem').click();
+  await annuity.locator('.outcome.bad', { hasText: '请输入' }).waitFor(T);
+  assert.equal(redeemCalls, 5);
+  await annuity.locator('input.draw').fill('5000');
+  await annuity.locator('button.redeem').click();
+  await annuity.locator('.outcome.ok', { hasText: '本期剩余 3,000 元' }).waitFor(T);
+  assert.equal(await annuity.locator('input.draw').inputValue(), '', 'a drawn figure is not drawn again');
+  // More than is left: refused, and the gateway says what is left.
+  await annuity.locator('input.draw').fill('5000');
+  await annuity.locator('button.redeem').click();
+  await annuity.locator('.outcome.bad', { hasText: '额度已用完' }).waitFor(T);
+  assert.match(await annuity.locator('.outcome').textContent(), /3,000 yuan left/);
+  await station.locator('input.draw').fill('10');
+  await station.locator('button.redeem').click();
+  await station.locator('.outcome.ok', { hasText: '本期剩余 170 天' }).waitFor(T);
+  assert.match(await station.locator('.outcome').textContent(), /免费 10 天/);
+  assert.equal(await page.locator('#services li[data-code=CQ12] input.draw').count(), 0, 'counted services take no figure');
+  assert.equal(redeemCalls, 8);
+  await page.screenshot({ path: join(shots, 'amounts.png'), fullPage: true });
+
   // English on request.
   await page.click('#lang');
   await page.locator('#verdict', { hasText: 'VALID' }).waitFor(T);
   await page.locator('#services li[data-code=CQ12]', { hasText: 'Airport / rail priority' }).waitFor(T);
+  assert.match(await page.locator('#services li[data-code=CQ16]').textContent(), /8,000 yuan a year/);
+  assert.match(await page.locator('#services li[data-code=CQ17]').textContent(), /90 days free, then 90 days at half price/);
   assert.equal(await page.textContent('[data-fact=homeRegion]'), 'Chongqing');
 
   // A visitor from Mianyang: recognised tier, usable services, the rest apart with reasons.
@@ -176,10 +205,10 @@ try {
   const refused = page.locator('#services li[data-code=CQ12] .outcome.bad', { hasText: '窗口凭证无效' });
   await refused.waitFor(T);
   assert.match(await refused.textContent(), /^窗口凭证无效、已过期或已吊销: .*counter token/, 'the gateway\'s reason is shown');
-  assert.equal(redeemCalls, 6);
+  assert.equal(redeemCalls, 9);
 
   assert.deepEqual(problems, [], 'the page logged errors');
-  console.log('counter page: verdicts, redemption, double-click, retry with the same key, visitor, languages, camera, refused token OK');
+  console.log('counter page: verdicts, redemption, double-click, retry with the same key, amounts and stays, visitor, languages, camera, refused token OK');
 } catch (e) {
   console.error(`counter page test failed: ${e.stack || e}`);
   if (problems.length) console.error(problems.join('\n'));
