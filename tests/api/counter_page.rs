@@ -167,7 +167,11 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
         .redemptions;
     let mut codes: Vec<&str> = listed.iter().map(|r| r.service_code.as_str()).collect();
     codes.sort_unstable();
-    assert_eq!(codes, ["CQ10", "CQ12", "CQ12", "CQ16", "CQ17"], "{listed:?}");
+    assert_eq!(
+        codes,
+        ["CQ10", "CQ12", "CQ12", "CQ16", "CQ17"],
+        "{listed:?}"
+    );
     let drawn: Vec<(&str, i64, u32)> = listed
         .iter()
         .filter(|r| r.unit != "uses")
