@@ -150,10 +150,19 @@ impl Gateway {
             event: "service.redeem".into(),
             object: verdict.card_id.clone(),
             result: "ok".into(),
-            detail: format!(
-                "{code} ({}), catalogue {}",
-                service.quota, recognition.version
-            ),
+            detail: match draw.unit {
+                Unit::Uses => format!(
+                    "{code} ({}), catalogue {}",
+                    service.quota, recognition.version
+                ),
+                unit => format!(
+                    "{code} ({}), {} {}, catalogue {}",
+                    service.quota,
+                    draw.amount,
+                    unit.as_str(),
+                    recognition.version
+                ),
+            },
         };
         let allowance = match reserved {
             Some(_) => None,

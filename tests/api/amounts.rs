@@ -73,6 +73,30 @@ async fn a_class_b_card_draws_its_yearly_annuity_and_no_more(db: Db) {
     );
 
     let mut c = app.entitlements(Some("counter")).await;
+    let catalogue = c
+        .list_services(pb::ListServicesRequest {
+            region: "chongqing".into(),
+        })
+        .await
+        .expect("services")
+        .into_inner();
+    let service = |code: &str| {
+        catalogue
+            .services
+            .iter()
+            .find(|s| s.service_code == code)
+            .cloned()
+            .expect(code)
+    };
+    let by_tier = service("CQ16").amount_yuan_by_tier;
+    assert_eq!(
+        (by_tier["A"], by_tier["B"], by_tier["F"]),
+        (10_000, 8_000, 1_000)
+    );
+    assert_eq!(service("CQ16").quota, "yuan per_year");
+    assert_eq!(service("CQ17").stay_stages.len(), 2);
+    assert!(service("CQ10").amount_yuan_by_tier.is_empty());
+
     let first = c
         .redeem_service(draw(&card.token, "CQ16", "annuity-1", 5_000, 0))
         .await
