@@ -181,7 +181,7 @@ impl Gateway {
                 record: r,
             }),
             RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
-                "idempotency_key: already used for another card or service".into(),
+                "idempotency_key: already used for another card, service or amount".into(),
             )),
             RedeemOutcome::Exhausted => {
                 self.audit(
@@ -192,7 +192,7 @@ impl Gateway {
                     code,
                 );
                 if let Some(limit) = draw.limit {
-                    // Read after the refusal: what is left may change meanwhile, never grow.
+                    // Read after the refusal: a concurrent redemption may have drawn more meanwhile.
                     let left = limit - self.store.quota_used(&record).await?;
                     return Err(ServiceError::Exhausted(draw.exhausted(
                         code,
