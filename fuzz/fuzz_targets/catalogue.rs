@@ -5,6 +5,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = talent_gateway::domain::Catalogue::parse(text);
+        // A valid document is checked as an import checks it (mappings, amounts, stays).
+        if let Ok(c) = talent_gateway::domain::Catalogue::parse(text) {
+            let _ = c.quota_mismatches();
+        }
     }
 });
