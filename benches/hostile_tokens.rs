@@ -76,7 +76,11 @@ async fn main() -> anyhow::Result<()> {
     let store =
         talent_gateway::store::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
             .await?;
-    let gateway = Gateway::start(&settings, store.clone()).await?;
+    let gateway = Gateway::start(
+        talent_gateway::server::service_settings(&settings)?,
+        store.clone(),
+    )
+    .await?;
 
     let t = talent_gateway::service::now();
     let claims = json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪",

@@ -237,7 +237,7 @@ async fn core(settings: &Settings) -> anyhow::Result<(Arc<Gateway>, accept::Acce
     let ca_binding = ca_binding::CaBinding::new(&own_ca, &bound)?.map(Arc::new);
     let store = crate::store::connect(&settings.database_url()).await?;
     tracing::info!(backend = store.backend(), "database ready");
-    let gateway = Gateway::start(settings, store).await?;
+    let gateway = Gateway::start(super::service_settings(settings)?, store).await?;
     let acceptor = accept::Acceptor::new(accept::AcceptorSettings {
         tls,
         ca_binding,

@@ -4,8 +4,7 @@
 use super::catalogue::Versions;
 use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
-use super::{AuditSink, KeyView, ServiceError, now};
-use crate::config::Settings;
+use super::{AuditSink, GatewaySettings, KeyView, ServiceError, now};
 use crate::credential::{KeyEncryptionKeys, STATUS_BITS, jose};
 use crate::domain::{Tier, TokenProfile};
 use crate::locks;
@@ -21,17 +20,27 @@ const STATUS_LIST_TTL: i64 = 300;
 
 /// What the issuing side is configured with.
 #[derive(Debug, Clone)]
-pub(crate) struct IssuerPolicy {
-    pub(crate) region: String,
-    pub(crate) issuer: String,
-    pub(crate) district: String,
-    pub(crate) card_prefix: String,
-    pub(crate) tiers: Vec<Tier>,
-    pub(crate) max_valid_days: u32,
-    pub(crate) clock_skew: i64,
-    pub(crate) prepublish: i64,
-    pub(crate) status_list_uri: String,
-    pub(crate) refresh: Duration,
+pub struct IssuerPolicy {
+    /// The region this gateway serves.
+    pub region: String,
+    /// The `iss` of own cards.
+    pub issuer: String,
+    /// The district code in card numbers.
+    pub district: String,
+    /// The prefix of card numbers.
+    pub card_prefix: String,
+    /// Tiers this region issues.
+    pub tiers: Vec<Tier>,
+    /// Longest validity of a card, days.
+    pub max_valid_days: u32,
+    /// Clock skew tolerated, seconds.
+    pub clock_skew: i64,
+    /// How long a new key is published before it signs, seconds.
+    pub prepublish: i64,
+    /// The URI own tokens point to for their status.
+    pub status_list_uri: String,
+    /// How often the database is polled for changes.
+    pub refresh: Duration,
 }
 
 /// The core every gRPC service calls into.
@@ -62,14 +71,20 @@ pub struct Gateway {
 impl Gateway {
     /// Loads secrets and state, makes the first signing key if there is none (one replica
     /// wins), and starts the task that follows the change sequence.
-    pub async fn start(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
-        let secrets = settings.data_dir.join("secrets");
-        let kek = super::key_encryption::load_keys(settings, true)?;
-        let id_secret = Zeroizing::new(crate::secret_file::secret_32(
-            settings.id_hash_secret.as_deref(),
-            &secrets.join("id-hash.key"),
-            "ID number hash secret",
-        )?);
+    pub async fn start(
+        settings: GatewaySettings,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let GatewaySettings {
+            issuer: policy,
+            own_profile,
+            status_list_capacity,
+            partners,
+            holder,
+            federation,
+            kek,
+            id_hash_secret: id_secret,
+        } = settings;
         if store.signing_keys().await?.is_empty() {
             let t = now();
             if create_key(store.as_ref(), &kek, 1, t, t, "system")
@@ -79,13 +94,13 @@ impl Gateway {
                 tracing::info!("created the first signing key");
             }
         }
-        super::partners::apply_config(store.as_ref(), &settings.partners).await?;
+        super::partners::apply_config(store.as_ref(), &partners).await?;
         super::catalogue::ensure_shipped(store.as_ref()).await?;
         let registry = super::partners::load_registry(store.as_ref()).await?;
-        let catalogues = super::catalogue::load(store.as_ref(), &settings.region).await?;
-        let own_profile = crate::trust::builtin_profile(&settings.own_profile)
-            .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
-        let federation = super::federation::Federation::from_settings(settings)?;
+        let catalogues = super::catalogue::load(store.as_ref(), &policy.region).await?;
+        let own_profile = crate::trust::builtin_profile(&own_profile)
+            .ok_or_else(|| anyhow::anyhow!("unknown own_profile {own_profile:?}"))?;
+        let federation = super::federation::Federation::new(&federation);
         let keys = Keyring::load(
             store.signing_keys().await?,
             store.key_revocations().await?,
@@ -102,22 +117,7 @@ impl Gateway {
         .await?;
         let statuses = store.card_statuses().await?;
         let sequence = store.sequence().await?;
-        let policy = IssuerPolicy {
-            region: settings.region.clone(),
-            issuer: settings.issuer.clone(),
-            district: settings.district.clone(),
-            card_prefix: settings.card_prefix.clone(),
-            tiers: settings
-                .tiers
-                .iter()
-                .filter_map(|t| t.parse().ok())
-                .collect(),
-            max_valid_days: settings.max_valid_days,
-            clock_skew: settings.clock_skew_seconds,
-            prepublish: settings.key_prepublish_seconds,
-            status_list_uri: format!("{}:status-list:1", settings.issuer),
-            refresh: Duration::from_millis(settings.refresh_millis.max(50)),
-        };
+        let holder = super::holder_proof::HolderPolicy::new(&holder, &policy.issuer)?;
         let gw = Arc::new(Self {
             audit: AuditSink::start(store.clone()),
             redemptions: super::redemption_writer::RedemptionWriter::start(store.clone()),
@@ -128,17 +128,14 @@ impl Gateway {
             id_secret,
             counter_tokens,
             keys: RwLock::new(Arc::new(keys)),
-            status: RwLock::new(StatusBoard::load(settings.status_list_capacity, &statuses)),
+            status: RwLock::new(StatusBoard::load(status_list_capacity, &statuses)),
             registry: RwLock::new(Arc::new(registry)),
             catalogues: RwLock::new(Arc::new(catalogues)),
             own_profile,
-            holder: super::holder_proof::HolderPolicy::new(
-                &settings.holder_proof,
-                &settings.issuer,
-            )?,
+            holder,
             federation,
             verdicts: Default::default(),
-            capacity: settings.status_list_capacity,
+            capacity: status_list_capacity,
             sequence: AtomicU64::new(sequence),
             status_token: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),

@@ -5,8 +5,8 @@
 //! the one database write on the verify path, since single use across replicas needs the
 //! database (DESIGN.md).
 
+use super::HolderProofSettings;
 use super::{Gateway, ServiceError, Verdict, now};
-use crate::config::HolderProofConfig;
 use crate::credential::jose::{self, Ed25519Key};
 use crate::credential::{CompactJws, HolderKey, JwsError, b64, strip_qr_prefix};
 use crate::domain::{Reason, SpiffeId};
@@ -53,7 +53,7 @@ pub(crate) struct HolderPolicy {
 
 impl HolderPolicy {
     /// Refuses a `required_for_counters` entry that is not a SPIFFE ID, naming it.
-    pub(crate) fn new(config: &HolderProofConfig, issuer: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(config: &HolderProofSettings, issuer: &str) -> anyhow::Result<Self> {
         let counters = config
             .required_for_counters
             .iter()
@@ -593,16 +593,7 @@ mod tests {
     #[tokio::test]
     async fn nonces_are_single_use_and_expired_ones_are_purged() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = crate::config::Settings {
-            data_dir: dir.path().to_path_buf(),
-            ..Default::default()
-        };
-        let store = crate::store::connect(&settings.database_url())
-            .await
-            .expect("store");
-        let gw = Gateway::start(&settings, store.clone())
-            .await
-            .expect("gateway");
+        let (gw, store) = crate::service::test_support::gateway_and_store(dir.path()).await;
         let t = now();
         // Nonces an earlier version stored as rows.
         store
@@ -676,7 +667,8 @@ mod tests {
 
     #[test]
     fn policy_names_services_and_counters() {
-        let cfg = HolderProofConfig {
+        let cfg = HolderProofSettings {
+            challenge_ttl_seconds: 120,
             required_for_services: vec!["CQ10".into()],
             required_for_counters: vec!["spiffe://cq.talent/counter/hospital".into()],
             ..Default::default()
@@ -709,7 +701,8 @@ mod tests {
             "spiffe://cq.talent/desk/hospital",
             "spiffe://cq talent/counter/hospital",
         ] {
-            let cfg = HolderProofConfig {
+            let cfg = HolderProofSettings {
+                challenge_ttl_seconds: 120,
                 required_for_counters: vec!["spiffe://cq.talent/counter/ok".into(), bad.into()],
                 ..Default::default()
             };

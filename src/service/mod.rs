@@ -20,6 +20,7 @@ mod partners;
 mod redemption;
 mod redemption_writer;
 mod refusal_tally;
+mod settings;
 mod signature_pool;
 mod stated_reason;
 mod status_board;
@@ -35,13 +36,16 @@ pub use clock::now;
 pub use counter_tokens::{COUNTER_TOKEN_KEY_NAME, CounterTokenView, IssuedCounterToken};
 pub use error::ServiceError;
 pub use federation::{PartnerFederationStatus, QuotaReservation, ReserveRequest};
-pub use gateway::Gateway;
+pub use gateway::{Gateway, IssuerPolicy};
 pub use holder_proof::{Challenge, HOLDER_PROOF_TYPE, sd_hash, sign_holder_proof};
 pub use issuance::{CardView, IssueRequest};
-pub use key_encryption::{Rewrapped, key_file, load_keys, rewrap};
+pub use key_encryption::{Rewrapped, rewrap};
 pub use keyring::{KeyState, KeyView};
 pub use partners::{NewPartner, PartnerView};
 pub use redemption::Redemption;
 pub use refusal_tally::TALLY_EVENT;
+pub use settings::{
+    FederationSettings, GatewaySettings, HolderProofSettings, PartnerDefinition, PeerChannel,
+};
 pub(crate) use signature_pool::on_connection;
 pub use verification::{CHUNK, Verdict};

@@ -1,8 +1,8 @@
 //! Partners under the agreement: applied from the config file at every start, managed through
 //! Admin otherwise, keys reloaded when a partner's JWKS file changes.
 
+use super::PartnerDefinition;
 use super::{Gateway, ServiceError, now};
-use crate::config::PartnerConfig;
 use crate::store::{AuditEntry, PartnerRecord, Store};
 use crate::trust::{PartnerBundle, TrustRegistry, builtin_profile, parse_jwks};
 use std::collections::HashMap;
@@ -90,7 +90,7 @@ fn audit(caller: &str, event: &str, object: &str, detail: String) -> AuditEntry 
 /// config partners the file no longer lists.
 pub(crate) async fn apply_config(
     store: &dyn Store,
-    partners: &[PartnerConfig],
+    partners: &[PartnerDefinition],
 ) -> anyhow::Result<()> {
     let stored = store.partners().await?;
     for p in partners {

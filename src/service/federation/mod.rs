@@ -11,7 +11,7 @@ pub(crate) use reservation::{Presented, period};
 pub use reservation::{QuotaReservation, ReserveRequest};
 pub use status::PartnerFederationStatus;
 
-use crate::config::Settings;
+use super::FederationSettings;
 use crate::pb::federation_client::FederationClient;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -44,39 +44,34 @@ pub(crate) struct Federation {
 }
 
 impl Federation {
-    /// Builds a client per configured partner with a federation endpoint (lazily connected:
-    /// a partner that is down at start is polled again later).
-    pub(crate) fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let mut peers = HashMap::new();
-        for p in &settings.partners {
-            let Some(endpoint) = &p.federation_endpoint else {
-                continue;
-            };
-            let channel = client::channel(settings, p, endpoint)?;
-            peers.insert(
-                p.issuer.clone(),
-                Peer {
+    /// A client per partner with a federation endpoint, from the channels made at start.
+    pub(crate) fn new(settings: &FederationSettings) -> Self {
+        let peers = settings
+            .peers
+            .iter()
+            .map(|p| {
+                let peer = Peer {
                     id: p.id.clone(),
                     issuer: p.issuer.clone(),
-                    endpoint: endpoint.clone(),
+                    endpoint: p.endpoint.clone(),
                     spiffe_id: p.spiffe_id.clone(),
-                    client: FederationClient::new(channel),
-                },
-            );
-        }
-        let f = &settings.federation;
-        Ok(Self {
+                    client: p.client(),
+                };
+                (p.issuer.clone(), peer)
+            })
+            .collect();
+        Self {
             peers,
             replica: uuid::Uuid::new_v4().to_string(),
-            hint: Duration::from_millis(f.refresh_hint_millis),
-            staleness_ms: f.staleness_seconds.saturating_mul(1000),
-            service_staleness_ms: f
+            hint: settings.refresh_hint,
+            staleness_ms: settings.staleness_seconds.saturating_mul(1000),
+            service_staleness_ms: settings
                 .service_staleness_seconds
                 .iter()
                 .map(|(k, v)| (k.clone(), v.saturating_mul(1000)))
                 .collect(),
             seen: Mutex::new(Vec::new()),
-        })
+        }
     }
 }
 
