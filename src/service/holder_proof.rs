@@ -1,12 +1,12 @@
 //! Holder binding, the SD-JWT key-binding pattern: a card may carry its holder's Ed25519 key
-//! (`cnf.jwk`); the holder's device answers a nonce from [`Gateway::create_challenge`] with a
+//! (`cnf.jwk`); the holder's device answers a nonce from [`Verification::create_challenge`] with a
 //! small JWT (`typ` kb+jwt) over `nonce`, `aud`, `iat` and `sd_hash`, the hash of the very
 //! token it presents. A proof is checked only after the card itself verified; its nonce is
 //! the one database write on the verify path, since single use across replicas needs the
 //! database (DESIGN.md).
 
 use super::HolderProofSettings;
-use super::{Gateway, ServiceError, Verdict, now};
+use super::{ServiceError, Verdict, Verification, now};
 use crate::credential::jose::{self, Ed25519Key};
 use crate::credential::{CompactJws, HolderKey, JwsError, b64, strip_qr_prefix};
 use crate::domain::{Reason, SpiffeId};
@@ -252,7 +252,7 @@ fn refuse(mut v: Verdict, reason: Reason, detail: impl Into<String>) -> Verdict 
     v
 }
 
-impl Gateway {
+impl Verification {
     /// A fresh nonce. Nothing is written: the nonce carries its expiry under an HMAC
     /// (`challenge_nonce.rs`), so a flood of challenges costs no database work. Purges
     /// expired nonces now and then, in the background.
@@ -607,7 +607,7 @@ mod tests {
             .expect("insert");
         // The first challenge of a process purges what expired more than a skew ago, in the
         // background; the challenge itself writes nothing.
-        let c = gw.create_challenge().await.expect("challenge");
+        let c = gw.verification.create_challenge().await.expect("challenge");
         assert!((t + 120..=t + 121).contains(&c.expires_at));
         assert!(b64_decode_len(&c.nonce) >= 16);
         for _ in 0..100 {
@@ -622,34 +622,55 @@ mod tests {
         assert_eq!(used(store, &c.nonce).await, ChallengeUse::Unknown, "no row");
         // Consumed through the gateway: ours by one INSERT, an earlier version's by UPDATE.
         assert_eq!(
-            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&c.nonce, t)
+                .await
+                .expect("use"),
             ChallengeUse::Consumed
         );
         assert_eq!(
-            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&c.nonce, t)
+                .await
+                .expect("use"),
             ChallengeUse::AlreadyUsed
         );
         assert_eq!(
-            gw.consume_nonce("stored", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("stored", t)
+                .await
+                .expect("use"),
             ChallengeUse::Consumed
         );
         assert_eq!(
-            gw.consume_nonce("stored", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("stored", t)
+                .await
+                .expect("use"),
             ChallengeUse::AlreadyUsed
         );
         assert_eq!(
-            gw.consume_nonce("never", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("never", t)
+                .await
+                .expect("use"),
             ChallengeUse::Unknown
         );
-        let expired = gw.nonce_key.mint(t - 1);
+        let expired = gw.verification.nonce_key.mint(t - 1);
         assert_eq!(
-            gw.consume_nonce(&expired, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&expired, t)
+                .await
+                .expect("use"),
             ChallengeUse::Expired
         );
         // A forged expiry: not ours, and not stored either.
         let forged = crate::service::challenge_nonce::NonceKey::derive(&[1; 32]).mint(t + 60);
         assert_eq!(
-            gw.consume_nonce(&forged, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&forged, t)
+                .await
+                .expect("use"),
             ChallengeUse::Unknown
         );
     }

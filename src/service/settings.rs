@@ -2,8 +2,8 @@
 //! `config`; `server::service_settings` builds these from them (secrets loaded, partner
 //! channels made), so a service never reads the file's shape.
 
-use super::IssuerPolicy;
 use crate::credential::KeyEncryptionKeys;
+use crate::domain::Tier;
 use crate::pb::federation_client::FederationClient;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,4 +93,28 @@ impl PeerChannel {
     pub(crate) fn client(&self) -> FederationClient<Channel> {
         FederationClient::new(self.channel.clone())
     }
+}
+/// What the issuing side is configured with.
+#[derive(Debug, Clone)]
+pub struct IssuerPolicy {
+    /// The region this gateway serves.
+    pub region: String,
+    /// The `iss` of own cards.
+    pub issuer: String,
+    /// The district code in card numbers.
+    pub district: String,
+    /// The prefix of card numbers.
+    pub card_prefix: String,
+    /// Tiers this region issues.
+    pub tiers: Vec<Tier>,
+    /// Longest validity of a card, days.
+    pub max_valid_days: u32,
+    /// Clock skew tolerated, seconds.
+    pub clock_skew: i64,
+    /// How long a new key is published before it signs, seconds.
+    pub prepublish: i64,
+    /// The URI own tokens point to for their status.
+    pub status_list_uri: String,
+    /// How often the database is polled for changes.
+    pub refresh: Duration,
 }

@@ -1,7 +1,7 @@
 //! What the service's unit tests share: a gateway on an embedded database and test holders.
 
 use super::{
-    FederationSettings, Gateway, GatewaySettings, HolderProofSettings, IssueRequest, IssuerPolicy,
+    FederationSettings, GatewaySettings, HolderProofSettings, IssueRequest, IssuerPolicy, Services,
 };
 use std::sync::Arc;
 
@@ -18,20 +18,20 @@ pub(crate) fn id_number(base17: &str) -> String {
 }
 
 /// A gateway with the default settings on SQLite under `dir`.
-pub(crate) async fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
+pub(crate) async fn gateway(dir: &std::path::Path) -> Arc<Services> {
     gateway_and_store(dir).await.0
 }
 
 /// As [`gateway`], and its store.
 pub(crate) async fn gateway_and_store(
     dir: &std::path::Path,
-) -> (Arc<Gateway>, Arc<dyn crate::store::Store>) {
+) -> (Arc<Services>, Arc<dyn crate::store::Store>) {
     let url = format!("sqlite://{}", dir.join("gateway.db").display());
     let store = crate::store::connect(&url).await.expect("store");
-    let gw = Gateway::start(settings(), store.clone())
+    let gw = Services::start(settings(), store.clone())
         .await
-        .expect("gateway");
-    (gw, store)
+        .expect("services");
+    (Arc::new(gw), store)
 }
 
 /// The default settings (as the config file's defaults), with fresh secrets.

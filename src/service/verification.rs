@@ -4,14 +4,16 @@
 //! status. Own and partner cards take the same path; a profile says where their claims are.
 
 use super::catalogue::{ActiveCatalogue, Recognition};
+use super::federation::Staleness;
+use super::holder_proof::HolderPolicy;
 use super::keyring::Keyring;
+use super::metrics::VerdictCounts;
 use super::signature_pool;
-use super::{Gateway, now};
+use super::{IssuerPolicy, TrustState, now};
 use crate::credential::{
     ClaimError, Claims, CompactJws, HolderKey, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
 };
 use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
-use crate::locks;
 use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
 use std::sync::Arc;
 
@@ -151,11 +153,11 @@ enum Stage<'a> {
     AwaitingSignature(Unverified<'a>),
 }
 
-/// Credentials per chunk of a [`Gateway::verify_many`] call: a batch of 64 Ed25519
+/// Credentials per chunk of a [`Verification::verify_many`] call: a batch of 64 Ed25519
 /// signatures gets most of batching's gain, and a chunk takes about 2 ms of a core.
 pub const CHUNK: usize = 64;
 
-/// What a [`Gateway::verify_many`] call keeps across its chunks.
+/// What a [`Verification::verify_many`] call keeps across its chunks.
 struct ManyCall {
     t: i64,
     snapshot: Snapshot,
@@ -187,12 +189,51 @@ fn decode_room<'b, const N: usize>(
     }
 }
 
-impl Gateway {
+/// Verifying credentials, own and partners', from memory only; and holder proofs
+/// (`holder_proof.rs`), whose nonces are the one database write on the verify path.
+pub struct Verification {
+    pub(crate) state: Arc<TrustState>,
+    pub(crate) policy: IssuerPolicy,
+    own_profile: Arc<TokenProfile>,
+    pub(crate) staleness: Staleness,
+    pub(crate) holder: HolderPolicy,
+    pub(crate) nonce_key: super::challenge_nonce::NonceKey,
+    pub(crate) store: Arc<dyn crate::store::Store>,
+    verdicts: VerdictCounts,
+}
+
+impl Verification {
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        policy: IssuerPolicy,
+        own_profile: Arc<TokenProfile>,
+        staleness: Staleness,
+        holder: HolderPolicy,
+        nonce_key: super::challenge_nonce::NonceKey,
+        store: Arc<dyn crate::store::Store>,
+    ) -> Self {
+        Self {
+            state,
+            policy,
+            own_profile,
+            staleness,
+            holder,
+            nonce_key,
+            store,
+            verdicts: VerdictCounts::default(),
+        }
+    }
+
+    /// Verdicts by reason so far.
+    pub fn verdict_counts(&self) -> &VerdictCounts {
+        &self.verdicts
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
-            registry: self.registry(),
-            keyring: self.keyring(),
-            catalogue: self.catalogue(),
+            registry: self.state.registry(),
+            keyring: self.state.keyring(),
+            catalogue: self.state.catalogue(),
         }
     }
 
@@ -212,7 +253,7 @@ impl Gateway {
         }
     }
 
-    /// [`Gateway::verify`] for a call among many in flight: the Ed25519 signature of an own
+    /// [`Verification::verify`] for a call among many in flight: the Ed25519 signature of an own
     /// card is checked in one batch with those of the other calls on this thread that reach
     /// the same point before it is polled again (see `pool`). Same verdicts.
     pub async fn verify_pooled(&self, credential: &str) -> Verdict {
@@ -236,7 +277,7 @@ impl Gateway {
         self.conclude(signed, ok, t, &snapshot)
     }
 
-    /// Verifies many credentials at `now`, with verdicts identical to [`Gateway::verify`]'s
+    /// Verifies many credentials at `now`, with verdicts identical to [`Verification::verify`]'s
     /// one by one, in chunks of [`CHUNK`] with a yield to the runtime between chunks (a
     /// large call does not hold a thread's core for milliseconds). In each chunk the Ed25519
     /// signatures under own keys are checked together in one batch; a chunk whose batch
@@ -254,7 +295,7 @@ impl Gateway {
         verdicts
     }
 
-    /// [`Gateway::verify_many`] without yielding between chunks (same verdicts, same
+    /// [`Verification::verify_many`] without yielding between chunks (same verdicts, same
     /// batching), for callers outside a runtime.
     pub fn verify_many_blocking(&self, credentials: &[&str]) -> Vec<Verdict> {
         let mut call = self.call();
@@ -274,7 +315,7 @@ impl Gateway {
         }
     }
 
-    /// One chunk of a [`Gateway::verify_many`] call, its verdicts appended to `out`.
+    /// One chunk of a [`Verification::verify_many`] call, its verdicts appended to `out`.
     fn verify_chunk(&self, call: &mut ManyCall, chunk: &[&str], out: &mut Vec<Verdict>) {
         let ManyCall {
             t,
@@ -409,7 +450,7 @@ impl Gateway {
         }
         if let Issuer::Partner(p) = issuer
             && p.federated
-            && let Some(detail) = self.stale_trust_data(p)
+            && let Some(detail) = self.staleness.of(p)
         {
             return Stage::Done(v.with(Reason::StaleTrustData, &detail));
         }
@@ -541,7 +582,7 @@ impl Gateway {
             let Some(idx) = claims.status_index() else {
                 return v.with(Reason::Malformed, "status.status_list.idx is missing");
             };
-            Some(locks::read(&self.status).status(idx))
+            Some(self.state.status().status(idx))
         } else {
             match (partner_statuses, claims.status_index()) {
                 (Some(list), Some(idx)) => Some(match usize::try_from(idx) {
@@ -587,18 +628,20 @@ impl Gateway {
 mod tests {
     use super::*;
     use crate::credential::{b64, b64_decode, sign_compact};
+    use crate::service::Services;
     use crate::service::test_support::{gateway, issue_request};
     use serde_json::{Value, json};
 
-    async fn issue(gw: &Gateway, n: u32) -> String {
-        gw.issue_card("test", issue_request(n))
+    async fn issue(gw: &Services, n: u32) -> String {
+        gw.issuance
+            .issue_card("test", issue_request(n))
             .await
             .expect("issued")
             .qr_payload()
     }
 
     /// Every kind of credential the checks tell apart, own-signed where a signature matters.
-    async fn credentials(gw: &Gateway) -> Vec<String> {
+    async fn credentials(gw: &Services) -> Vec<String> {
         let valid = issue(gw, 1).await;
         let suspended = issue(gw, 2).await;
         let revoked = issue(gw, 3).await;
@@ -608,13 +651,15 @@ mod tests {
             let claims: Value = serde_json::from_slice(&b64_decode(p).expect("b64")).expect("json");
             claims["sub"].as_str().expect("sub").to_owned()
         };
-        gw.suspend_card("test", &card(&suspended), "test")
+        gw.issuance
+            .suspend_card("test", &card(&suspended), "test")
             .await
             .expect("suspend");
-        gw.revoke_card("test", &card(&revoked), "test")
+        gw.issuance
+            .revoke_card("test", &card(&revoked), "test")
             .await
             .expect("revoke");
-        gw.refresh().await.expect("refresh");
+        gw.state.refresh().await.expect("refresh");
 
         let other_payload = strip_qr_prefix(&suspended)
             .split('.')
@@ -631,7 +676,7 @@ mod tests {
         let header: Value = serde_json::from_slice(&b64_decode(h).expect("b64")).expect("json");
         let payload = String::from_utf8(b64_decode(p).expect("b64")).expect("utf8");
         let claims: Value = serde_json::from_str(&payload).expect("json");
-        let keys = gw.keyring();
+        let keys = gw.state.keyring();
         let signer = keys.signer(now()).expect("signer");
         let key = signer.signing_key();
         let t = now();
@@ -778,10 +823,10 @@ mod tests {
         out
     }
 
-    fn check(gw: &Gateway, creds: &[String], many: &[Verdict]) {
+    fn check(gw: &Services, creds: &[String], many: &[Verdict]) {
         assert_eq!(creds.len(), many.len());
         for (c, m) in creds.iter().zip(many) {
-            assert_eq!(&gw.verify(c), m, "credential {c:.120}");
+            assert_eq!(&gw.verification.verify(c), m, "credential {c:.120}");
         }
     }
 
@@ -803,7 +848,7 @@ mod tests {
         });
         tokio::task::yield_now().await;
         let before = ticks.load(Ordering::Relaxed);
-        let verdicts = gw.verify_many(&call).await;
+        let verdicts = gw.verification.verify_many(&call).await;
         let during = ticks.load(Ordering::Relaxed) - before;
         ticker.abort();
         assert!(verdicts.iter().all(Verdict::valid));
@@ -816,7 +861,7 @@ mod tests {
         let gw = gateway(dir.path()).await;
         let creds = credentials(&gw).await;
         let refs: Vec<&str> = creds.iter().map(String::as_str).collect();
-        let many = gw.verify_many(&refs).await;
+        let many = gw.verification.verify_many(&refs).await;
 
         // The checks tell these apart (so the comparison is not all MALFORMED).
         let reasons: Vec<Reason> = many.iter().map(|v| v.reason).collect();
@@ -849,14 +894,14 @@ mod tests {
             .map(|(c, _)| c.as_str())
             .collect();
         assert!(valid.len() >= 4);
-        let all_ok = gw.verify_many(&valid).await;
+        let all_ok = gw.verification.verify_many(&valid).await;
         assert!(all_ok.iter().all(Verdict::valid));
 
         // Calls in flight on one thread, their signatures pooled.
         let mut calls = tokio::task::JoinSet::new();
         for (i, c) in creds.iter().enumerate() {
             let (gw, c) = (gw.clone(), c.clone());
-            calls.spawn(async move { (i, gw.verify_pooled(&c).await) });
+            calls.spawn(async move { (i, gw.verification.verify_pooled(&c).await) });
         }
         let mut pooled = vec![None; creds.len()];
         while let Some(r) = calls.join_next().await {
@@ -869,7 +914,7 @@ mod tests {
         // One bad signature among many good ones: the batch fails, single checks find it.
         let mut mixed: Vec<&str> = valid.iter().copied().cycle().take(40).collect();
         mixed.insert(17, &creds[6]);
-        let verdicts = gw.verify_many(&mixed).await;
+        let verdicts = gw.verification.verify_many(&mixed).await;
         let owned: Vec<String> = mixed.iter().map(|c| (*c).to_owned()).collect();
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[17].reason, Reason::BadSignature);
@@ -879,12 +924,12 @@ mod tests {
         // which that chunk and the rest of the call are checked one by one; then the whole
         // mixed list spread over chunks. Verdicts stay VerifyCard's.
         let many_valid: Vec<&str> = valid.iter().copied().cycle().take(3 * CHUNK + 5).collect();
-        let verdicts = gw.verify_many(&many_valid).await;
+        let verdicts = gw.verification.verify_many(&many_valid).await;
         assert!(verdicts.iter().all(Verdict::valid));
         let mut bad_later = many_valid.clone();
         bad_later.insert(CHUNK + 3, &creds[6]);
         bad_later.insert(2 * CHUNK + 7, &creds[5]);
-        let verdicts = gw.verify_many(&bad_later).await;
+        let verdicts = gw.verification.verify_many(&bad_later).await;
         let owned: Vec<String> = bad_later.iter().map(|c| (*c).to_owned()).collect();
         check(&gw, &owned, &verdicts);
         assert_eq!(verdicts[CHUNK + 3].reason, Reason::BadSignature);
@@ -892,9 +937,9 @@ mod tests {
         assert_eq!(verdicts.iter().filter(|v| v.valid()).count(), 3 * CHUNK + 5);
         let spread: Vec<&str> = refs.iter().chain(&refs).chain(&refs).copied().collect();
         assert!(spread.len() > 2 * CHUNK);
-        let verdicts = gw.verify_many(&spread).await;
+        let verdicts = gw.verification.verify_many(&spread).await;
         let owned: Vec<String> = spread.iter().map(|c| (*c).to_owned()).collect();
         check(&gw, &owned, &verdicts);
-        assert_eq!(gw.verify_many_blocking(&spread), verdicts);
+        assert_eq!(gw.verification.verify_many_blocking(&spread), verdicts);
     }
 }

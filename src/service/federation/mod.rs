@@ -3,6 +3,7 @@
 
 mod client;
 mod partner_status_list;
+mod publication;
 mod reservation;
 mod status;
 mod sync;
@@ -10,10 +11,14 @@ mod sync;
 pub(crate) use reservation::{Presented, period};
 pub use reservation::{QuotaReservation, ReserveRequest};
 pub use status::PartnerFederationStatus;
+pub(crate) use status::Staleness;
 
-use super::FederationSettings;
+use super::redemption_writer::RedemptionWriter;
+use super::{AuditSink, FederationSettings, IssuerPolicy, TrustState, Verification};
 use crate::pb::federation_client::FederationClient;
-use std::collections::{BTreeMap, HashMap};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -29,21 +34,59 @@ pub(crate) struct Peer {
     pub(crate) client: FederationClient<Channel>,
 }
 
-/// What this gateway federates with, and how.
+/// Federation with partner gateways: polling their trust data, publishing ours, reporting
+/// how it stands, and the home side of shared quotas.
+pub struct Federation {
+    state: Arc<TrustState>,
+    store: Arc<dyn Store>,
+    audit: AuditSink,
+    policy: IssuerPolicy,
+    verification: Arc<Verification>,
+    writer: RedemptionWriter,
+    pub(crate) links: PartnerLinks,
+    staleness: Staleness,
+    /// The signed status list token, with the sequence and time it was made at.
+    status_token: Mutex<Option<(u64, i64, String)>>,
+}
+
+impl Federation {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        store: Arc<dyn Store>,
+        audit: AuditSink,
+        policy: IssuerPolicy,
+        verification: Arc<Verification>,
+        writer: RedemptionWriter,
+        settings: &FederationSettings,
+    ) -> Self {
+        Self {
+            state,
+            store,
+            audit,
+            policy,
+            verification,
+            writer,
+            links: PartnerLinks::new(settings),
+            staleness: Staleness::new(settings),
+            status_token: Mutex::new(None),
+        }
+    }
+}
+
+/// The partners this gateway polls, and how often it asks to be polled.
 #[derive(Debug)]
-pub(crate) struct Federation {
+pub(crate) struct PartnerLinks {
     /// Partners with a federation endpoint, by issuer.
     pub(crate) peers: HashMap<String, Peer>,
     /// This replica, as the holder of refresh leases.
     pub(crate) replica: String,
     pub(crate) hint: Duration,
-    pub(crate) staleness_ms: i64,
-    pub(crate) service_staleness_ms: BTreeMap<String, i64>,
     /// `(partner, updated_at)` of the federation rows the registry was built from.
     pub(crate) seen: Mutex<Vec<(String, i64)>>,
 }
 
-impl Federation {
+impl PartnerLinks {
     /// A client per partner with a federation endpoint, from the channels made at start.
     pub(crate) fn new(settings: &FederationSettings) -> Self {
         let peers = settings
@@ -64,12 +107,6 @@ impl Federation {
             peers,
             replica: uuid::Uuid::new_v4().to_string(),
             hint: settings.refresh_hint,
-            staleness_ms: settings.staleness_seconds.saturating_mul(1000),
-            service_staleness_ms: settings
-                .service_staleness_seconds
-                .iter()
-                .map(|(k, v)| (k.clone(), v.saturating_mul(1000)))
-                .collect(),
             seen: Mutex::new(Vec::new()),
         }
     }

@@ -11,28 +11,21 @@ pub use exposition::{CONTENT_TYPE, Scrape, render};
 pub use requests::{BUCKETS, CODE_NAMES, RequestMetrics};
 pub use verdicts::VerdictCounts;
 
-use crate::service::Gateway;
+use crate::service::Services;
 
-impl Gateway {
-    /// Verdicts by reason so far.
-    pub fn verdict_counts(&self) -> &VerdictCounts {
-        &self.verdicts
-    }
-
-    /// The gauges read at scrape time: federation state (one database query), the pool
-    /// and the audit queue.
-    pub async fn metrics_scrape(&self) -> Scrape {
-        let partners = match self.federation_status(None).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics: federation status unavailable");
-                Vec::new()
-            }
-        };
-        Scrape {
-            partners,
-            pool: self.store.pool_state(),
-            audit_dropped: self.audit.dropped(),
+/// The gauges read at scrape time: federation state (one database query), the pool and the
+/// audit queue.
+pub async fn scrape(services: &Services) -> Scrape {
+    let partners = match services.federation.federation_status(None).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: federation status unavailable");
+            Vec::new()
         }
+    };
+    Scrape {
+        partners,
+        pool: services.store.pool_state(),
+        audit_dropped: services.audit.dropped(),
     }
 }
