@@ -15,7 +15,6 @@ use crate::pb::{
     entitlements_server::EntitlementsServer, federation_server::FederationServer,
     verification_server::VerificationServer,
 };
-use crate::service::metrics::RequestMetrics;
 use crate::service::{Services, VerifyAudit};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -285,9 +284,9 @@ async fn set_serving(health: &HealthReporter) {
 async fn call_metrics(
     settings: &Settings,
     services: &Arc<Services>,
-) -> anyhow::Result<(Arc<RequestMetrics>, Option<JoinHandle<()>>)> {
+) -> anyhow::Result<(Arc<metrics::RequestMetrics>, Option<JoinHandle<()>>)> {
     // Counted whether or not they are scraped: a few atomics per call.
-    let call_metrics = Arc::new(RequestMetrics::new(metrics::grpc_methods(&[
+    let call_metrics = Arc::new(metrics::RequestMetrics::new(metrics::grpc_methods(&[
         crate::pb::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,

@@ -4,13 +4,12 @@
 
 use super::catalogue::{ActiveCatalogue, Versions};
 use super::counter_tokens::CounterTokens;
-use super::keyring::Keyring;
-use super::status_board::StatusBoard;
+
 use super::{ServiceError, now};
 use crate::credential::KeyEncryptionKeys;
 use crate::locks;
 use crate::store::Store;
-use crate::trust::TrustRegistry;
+use crate::trust::{Keyring, StatusBoard, TrustRegistry};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -39,11 +38,7 @@ impl TrustState {
     ) -> anyhow::Result<Self> {
         let registry = super::partners::load_registry(store.as_ref()).await?;
         let catalogues = super::catalogue::load(store.as_ref(), &region).await?;
-        let keys = Keyring::load(
-            store.signing_keys().await?,
-            store.key_revocations().await?,
-            &kek,
-        )?;
+        let keys = super::keyring::load(store.as_ref(), &kek).await?;
         // A key of its own, sealed in the database; the one derived from the key-encryption
         // key that seals (the only one versions before the keyring had) still verifies what
         // earlier versions issued.
@@ -74,11 +69,7 @@ impl TrustState {
         if seq == self.sequence.load(Ordering::Acquire) {
             return Ok(());
         }
-        let keys = Keyring::load(
-            self.store.signing_keys().await?,
-            self.store.key_revocations().await?,
-            &self.kek,
-        )?;
+        let keys = super::keyring::load(self.store.as_ref(), &self.kek).await?;
         let rows = self.store.card_statuses().await?;
         let board = StatusBoard::load(self.capacity, &rows);
         let registry = super::partners::load_registry(self.store.as_ref()).await?;

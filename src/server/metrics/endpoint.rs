@@ -1,8 +1,8 @@
 //! `GET /metrics` over plain HTTP/1.1 on its own port: one request per connection, read
 //! within a size and time bound, answered and closed.
 
+use super::{CONTENT_TYPE, RequestMetrics, render};
 use crate::service::Services;
-use crate::service::metrics::{CONTENT_TYPE, RequestMetrics, render};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +61,7 @@ async fn answer(
         return write(&mut conn, "400 Bad Request", "text/plain", "bad request\n").await;
     };
     if is_scrape(&head) {
-        let scrape = crate::service::metrics::scrape(services).await;
+        let scrape = super::scrape(services).await;
         let body = render(requests, services.verification.verdict_counts(), &scrape);
         write(&mut conn, "200 OK", CONTENT_TYPE, &body).await
     } else {

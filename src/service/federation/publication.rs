@@ -31,7 +31,7 @@ impl Federation {
     }
 
     /// Own revoked keys, oldest revocation first (published with the trust bundle).
-    pub fn revoked_keys(&self) -> Vec<crate::store::KeyRevocationRecord> {
+    pub fn revoked_keys(&self) -> Vec<crate::trust::OwnKeyRevocation> {
         self.state
             .keyring()
             .revocations()
