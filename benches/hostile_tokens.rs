@@ -117,7 +117,6 @@ async fn main() -> anyhow::Result<()> {
         .issuance
         .issue_card("bench", own_request()?)
         .await?
-        .record
         .token;
     let own_claims: Value = serde_json::from_slice(&talent_gateway::credential::b64_decode(
         own_token.split('.').nth(1).unwrap_or_default(),

@@ -57,11 +57,29 @@ pub struct IssueRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// A card as the API returns it.
+/// A card as the API returns it (never its ID-number hash or status-list slot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardView {
-    /// The stored card.
-    pub record: CardRecord,
+    /// Card number.
+    pub card_id: String,
+    /// Holder name.
+    pub holder_name: String,
+    /// Tier letter.
+    pub tier: String,
+    /// Talent category.
+    pub category: String,
+    /// Active, suspended or revoked.
+    pub status: CardStatus,
+    /// Why suspended or revoked.
+    pub status_reason: String,
+    /// Key that signed `token`.
+    pub kid: String,
+    /// The current token.
+    pub token: String,
+    /// Issue time of the current token (Unix seconds).
+    pub issued_at: i64,
+    /// Expiry of the current token (Unix seconds).
+    pub expires_at: i64,
     /// The own profile's QR prefix (`NCTC1:` for New Chongqing Talent Cards).
     pub qr_prefix: String,
 }
@@ -69,7 +87,7 @@ pub struct CardView {
 impl CardView {
     /// The QR prefix + token.
     pub fn qr_payload(&self) -> String {
-        format!("{}{}", self.qr_prefix, self.record.token)
+        format!("{}{}", self.qr_prefix, self.token)
     }
 }
 
@@ -327,11 +345,14 @@ impl Issuance {
 
     /// One card by number.
     pub async fn get_card(&self, card_id: &str) -> Result<CardView, ServiceError> {
+        Ok(self.view(self.stored_card(card_id).await?))
+    }
+
+    async fn stored_card(&self, card_id: &str) -> Result<CardRecord, ServiceError> {
         let id = self.parse_card_id(card_id)?;
         self.store
             .card(id.as_str())
             .await?
-            .map(|record| self.view(record))
             .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {id}")))
     }
 
@@ -343,7 +364,7 @@ impl Issuance {
         valid_days: u32,
         idempotency_key: Option<String>,
     ) -> Result<CardView, ServiceError> {
-        let old = self.get_card(card_id).await?.record;
+        let old = self.stored_card(card_id).await?;
         let tier: Tier = old
             .tier
             .parse()
@@ -510,7 +531,16 @@ impl Issuance {
             p => p,
         };
         CardView {
-            record,
+            card_id: record.card_id,
+            holder_name: record.holder_name,
+            tier: record.tier,
+            category: record.category,
+            status: record.status,
+            status_reason: record.status_reason,
+            kid: record.kid,
+            token: record.token,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
             qr_prefix: prefix.to_owned(),
         }
     }

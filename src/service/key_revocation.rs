@@ -261,11 +261,16 @@ mod tests {
     use crate::service::test_support::{gateway, issue_request};
 
     async fn issue(gw: &Services, n: u32) -> CardRecord {
-        gw.issuance
+        let card = gw
+            .issuance
             .issue_card("test", issue_request(n))
             .await
-            .expect("issued")
-            .record
+            .expect("issued");
+        gw.store
+            .card(&card.card_id)
+            .await
+            .expect("db")
+            .expect("stored")
     }
 
     async fn renewals(gw: &Services) -> Vec<String> {
