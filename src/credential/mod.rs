@@ -37,4 +37,4 @@ pub use key_sealing::{
     SealingAlgorithm,
 };
 pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};
-pub use status_list::{STATUS_BITS, StatusList, StatusListError};
+pub use status_list::{STATUS_BITS, StatusList, StatusListError, sign_status_list_token};

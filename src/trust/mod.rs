@@ -3,6 +3,7 @@
 //! kid).
 
 mod keyring;
+pub(crate) mod partner_status_list;
 mod pinned_key;
 mod profiles;
 mod registry;

@@ -2,7 +2,6 @@
 //! last good one, judging staleness, and reserving shared quotas at a holder's home region.
 
 mod client;
-mod partner_status_list;
 mod publication;
 mod reservation;
 mod status;
@@ -118,8 +117,8 @@ pub(crate) fn check_status_list(
     token: &str,
     issuer: &str,
     keys: &HashMap<String, crate::trust::PinnedKey>,
-) -> Result<crate::credential::StatusList, partner_status_list::StatusListError> {
-    partner_status_list::verify(token, issuer, keys, i64::MIN)
+) -> Result<crate::credential::StatusList, crate::trust::partner_status_list::StatusListError> {
+    crate::trust::partner_status_list::verify(token, issuer, keys, i64::MIN)
 }
 
 /// Unix milliseconds now.

@@ -2,7 +2,7 @@
 //! often to poll it.
 
 use super::Federation;
-use crate::credential::{STATUS_BITS, jose};
+use crate::credential::sign_status_list_token;
 use crate::locks;
 use crate::service::{ServiceError, now};
 
@@ -70,22 +70,15 @@ impl Federation {
         let signer = keys
             .signer(t)
             .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
-        let lst = self.state.status().list().encode();
-        let claims = serde_json::json!({
-            "sub": self.policy.status_list_uri,
-            "iss": self.policy.issuer,
-            "iat": t,
-            "exp": t + STATUS_LIST_TTL,
-            "ttl": STATUS_LIST_TTL,
-            "status_list": { "bits": STATUS_BITS, "lst": lst },
-        });
-        let header = jose::header(
-            jsonwebtoken::Algorithm::EdDSA,
-            "statuslist+jwt",
-            Some(signer.kid()),
-        );
-        let token = jose::sign(&header, &claims, signer.encoding_key())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let token = sign_status_list_token(
+            self.state.status().list(),
+            &self.policy.status_list_uri,
+            &self.policy.issuer,
+            t,
+            STATUS_LIST_TTL,
+            signer,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
         *cached = Some((seq, t, token.clone()));
         Ok(token)
     }

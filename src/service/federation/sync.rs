@@ -3,12 +3,13 @@
 //! database, so every replica and every restart verifies from the last good one.
 
 use super::Federation;
-use super::{Peer, now_ms, partner_status_list};
+use super::{Peer, now_ms};
 use crate::locks;
 use crate::pb;
 use crate::service::ServiceError;
 use crate::store::{AuditEntry, FederationRecord};
 use crate::trace_context::TraceContext;
+use crate::trust::partner_status_list;
 use crate::trust::{parse_jwks, revoked_in_jwks};
 use std::collections::BTreeSet;
 use std::sync::Arc;
