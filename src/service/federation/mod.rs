@@ -49,7 +49,6 @@ pub struct Federation {
 }
 
 impl Federation {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         state: Arc<TrustState>,
         store: Arc<dyn Store>,
