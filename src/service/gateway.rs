@@ -6,7 +6,7 @@ use super::keyring::{Keyring, create_key};
 use super::status_board::StatusBoard;
 use super::{AuditSink, KeyView, ServiceError, now};
 use crate::config::Settings;
-use crate::credential::{KeyEncryptionKeys, STATUS_BITS, jose};
+use crate::credential::{KeyEncryptionKeys, STATUS_BITS};
 use crate::domain::{Tier, TokenProfile};
 use crate::locks;
 use crate::store::{AuditEntry, Store};
@@ -32,6 +32,12 @@ pub(crate) struct IssuerPolicy {
     pub(crate) prepublish: i64,
     pub(crate) status_list_uri: String,
     pub(crate) refresh: Duration,
+    /// What new own keys sign with (`signing_algorithm`).
+    pub(crate) signing_algorithm: crate::credential::SigningAlgorithm,
+}
+
+fn signing_algorithm(settings: &Settings) -> anyhow::Result<crate::credential::SigningAlgorithm> {
+    Ok(settings.signing_algorithm.parse()?)
 }
 
 /// The core every gRPC service calls into.
@@ -72,9 +78,17 @@ impl Gateway {
         )?);
         if store.signing_keys().await?.is_empty() {
             let t = now();
-            if create_key(store.as_ref(), &kek, 1, t, t, "system")
-                .await?
-                .is_some()
+            if create_key(
+                store.as_ref(),
+                &kek,
+                signing_algorithm(settings)?,
+                1,
+                t,
+                t,
+                "system",
+            )
+            .await?
+            .is_some()
             {
                 tracing::info!("created the first signing key");
             }
@@ -117,6 +131,7 @@ impl Gateway {
             prepublish: settings.key_prepublish_seconds,
             status_list_uri: format!("{}:status-list:1", settings.issuer),
             refresh: Duration::from_millis(settings.refresh_millis.max(50)),
+            signing_algorithm: signing_algorithm(settings)?,
         };
         let gw = Arc::new(Self {
             audit: AuditSink::start(store.clone()),
@@ -274,12 +289,8 @@ impl Gateway {
             "ttl": STATUS_LIST_TTL,
             "status_list": { "bits": STATUS_BITS, "lst": lst },
         });
-        let header = jose::header(
-            jsonwebtoken::Algorithm::EdDSA,
-            "statuslist+jwt",
-            Some(signer.kid()),
-        );
-        let token = jose::sign(&header, &claims, signer.encoding_key())
+        let token = signer
+            .sign("statuslist+jwt", &claims)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         *cached = Some((seq, t, token.clone()));
         Ok(token)
@@ -318,6 +329,7 @@ impl Gateway {
         let kid = create_key(
             self.store.as_ref(),
             &self.kek,
+            self.policy.signing_algorithm,
             generation,
             t,
             t + wait,
@@ -339,13 +351,21 @@ impl Gateway {
     pub(crate) async fn create_key_now(&self, caller: &str) -> Result<String, ServiceError> {
         let t = now();
         let generation = self.keyring().last_generation() + 1;
-        create_key(self.store.as_ref(), &self.kek, generation, t, t, caller)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Unavailable(
-                    "another replica made a key at the same moment; try again".into(),
-                )
-            })
+        create_key(
+            self.store.as_ref(),
+            &self.kek,
+            self.policy.signing_algorithm,
+            generation,
+            t,
+            t,
+            caller,
+        )
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Unavailable(
+                "another replica made a key at the same moment; try again".into(),
+            )
+        })
     }
 
     /// Queues an audit record for something that changed nothing (a refusal, a verdict).

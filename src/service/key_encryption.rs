@@ -14,6 +14,11 @@ pub fn key_file(settings: &Settings) -> std::path::PathBuf {
 /// The ring from `key_encryption_keys`, else the one `key_encryption_key`, else the 0600 key
 /// file under the data folder (made when `may_create` and missing: a first start).
 pub fn load_keys(settings: &Settings, may_create: bool) -> anyhow::Result<KeyEncryptionKeys> {
+    let sealing = settings.key_sealing.parse()?;
+    Ok(load_ring(settings, may_create)?.sealing_with(sealing))
+}
+
+fn load_ring(settings: &Settings, may_create: bool) -> anyhow::Result<KeyEncryptionKeys> {
     if !settings.key_encryption_keys.is_empty() {
         anyhow::ensure!(
             settings.key_encryption_key.is_none(),

@@ -2,10 +2,10 @@
 //! Keys are parsed once per change, never per request.
 
 use super::ServiceError;
-use crate::credential::{IssuerKey, KeyEncryptionKeys, jwk_set};
+use crate::credential::{KeyEncryptionKeys, OwnSigningKey, SigningAlgorithm};
 use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
 use crate::trust::PinnedKey;
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 
 /// Where a key is in its life.
@@ -60,7 +60,7 @@ pub struct KeyView {
 /// Parsed keys of one moment.
 pub(crate) struct Keyring {
     records: Vec<SigningKeyRecord>,
-    signers: Vec<(i64, IssuerKey)>,
+    signers: Vec<(i64, OwnSigningKey)>,
     verifiers: HashMap<String, PinnedKey>,
     /// Own revoked keys by kid: refused at key lookup, never signing.
     revoked: HashMap<String, KeyRevocationRecord>,
@@ -81,22 +81,15 @@ impl Keyring {
         let mut signers = Vec::new();
         let mut verifiers = HashMap::new();
         for r in &records {
-            let public: [u8; 32] = r.public_key.as_slice().try_into().map_err(|_| {
-                ServiceError::Internal(format!("key {} has a bad public key", r.kid))
-            })?;
-            let public = VerifyingKey::from_bytes(&public)
-                .map_err(|_| ServiceError::Internal(format!("key {} is not a point", r.kid)))?;
-            verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
+            verifiers.insert(r.kid.clone(), own_public_key(r)?);
             let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
                 ServiceError::Internal(format!(
                     "key {}: {e} (is the key-encryption key right?)",
                     r.kid
                 ))
             })?;
-            let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
-                ServiceError::Internal(format!("key {} has a bad private key", r.kid))
-            })?;
-            let key = IssuerKey::new(SigningKey::from_bytes(&secret));
+            let key = OwnSigningKey::from_stored(&r.algorithm, &secret)
+                .map_err(|e| ServiceError::Internal(format!("key {}: {e}", r.kid)))?;
             if key.kid() != r.kid {
                 return Err(ServiceError::Internal(format!(
                     "key {} does not match its thumbprint",
@@ -116,7 +109,7 @@ impl Keyring {
     }
 
     /// The key that signs at `now`: the newest unrevoked generation whose time has come.
-    pub(crate) fn signer(&self, now: i64) -> Option<&IssuerKey> {
+    pub(crate) fn signer(&self, now: i64) -> Option<&OwnSigningKey> {
         self.signers
             .iter()
             .rev()
@@ -190,14 +183,14 @@ impl Keyring {
     /// The JWK Set to publish at `now`: next, current and retired keys, and a top-level
     /// `revoked` member listing revoked keys (`[{kid, revoked_at, reason}]`).
     pub(crate) fn jwks(&self, now: i64) -> serde_json::Value {
-        let published: Vec<&VerifyingKey> = self
+        let published: Vec<serde_json::Value> = self
             .views(now)
             .iter()
             .filter(|v| !matches!(v.state, KeyState::Expired | KeyState::Revoked))
             .filter_map(|v| self.verifiers.get(&v.kid))
-            .filter_map(PinnedKey::ed25519_key)
+            .filter_map(PinnedKey::public_jwk)
             .collect();
-        let mut set = jwk_set(published);
+        let mut set = serde_json::json!({ "keys": published });
         let revoked: Vec<serde_json::Value> = self
             .revocations()
             .into_iter()
@@ -215,22 +208,47 @@ impl Keyring {
     }
 }
 
-/// Makes and stores a key of `generation`; false when another replica stored it first.
+/// The public half of a stored own key, pinned to the algorithm it was made for (rows of
+/// versions before SM2 all say `EdDSA`).
+fn own_public_key(r: &SigningKeyRecord) -> Result<PinnedKey, ServiceError> {
+    let bad = |what: &str| ServiceError::Internal(format!("key {} {what}", r.kid));
+    match r.algorithm.parse::<SigningAlgorithm>() {
+        Ok(SigningAlgorithm::EdDsa) => {
+            let public: [u8; 32] = r
+                .public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| bad("has a bad public key"))?;
+            let public = VerifyingKey::from_bytes(&public).map_err(|_| bad("is not a point"))?;
+            Ok(PinnedKey::ed25519(r.kid.clone(), public))
+        }
+        Ok(SigningAlgorithm::Sm2) => {
+            let public = crate::credential::sm2_public_key_from_sec1(&r.public_key)
+                .ok_or_else(|| bad("is not an SM2 point"))?;
+            Ok(PinnedKey::sm2(r.kid.clone(), public))
+        }
+        Err(_) => Err(bad(&format!("has an unknown algorithm {:?}", r.algorithm))),
+    }
+}
+
+/// Makes and stores a key of `generation` signing with `algorithm`; false when another
+/// replica stored it first.
 pub(crate) async fn create_key(
     store: &dyn Store,
     kek: &KeyEncryptionKeys,
+    algorithm: SigningAlgorithm,
     generation: i64,
     published_at: i64,
     signs_from: i64,
     caller: &str,
 ) -> Result<Option<String>, ServiceError> {
-    let key = IssuerKey::generate();
+    let key = OwnSigningKey::generate(algorithm);
     let record = SigningKeyRecord {
         kid: key.kid().to_owned(),
         generation,
-        algorithm: "EdDSA".into(),
-        public_key: key.verifying_key().as_bytes().to_vec(),
-        sealed_private_key: kek.seal(key.signing_key().as_bytes(), key.kid()),
+        algorithm: algorithm.as_str().into(),
+        public_key: key.public_bytes(),
+        sealed_private_key: kek.seal(&key.secret_bytes(), key.kid()),
         published_at,
         signs_from,
         signed_until: 0,
@@ -241,7 +259,10 @@ pub(crate) async fn create_key(
         event: "key.create".into(),
         object: key.kid().to_owned(),
         result: "ok".into(),
-        detail: format!("generation {generation}, signs from {signs_from}"),
+        detail: format!(
+            "generation {generation}, {}, signs from {signs_from}",
+            algorithm.as_str()
+        ),
     };
     let inserted = store.insert_signing_key(&record, &audit).await?;
     Ok(inserted.then(|| key.kid().to_owned()))

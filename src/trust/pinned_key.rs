@@ -13,6 +13,9 @@ pub enum Algorithm {
     EdDsa,
     /// ECDSA P-256 with SHA-256.
     Es256,
+    /// SM2 over SM3 with the default ID (`SM2`, or the names partner systems use for it,
+    /// `SM3WithSM2` and `GmSM2`; a profile lists the names it accepts).
+    Sm2,
 }
 
 impl Algorithm {
@@ -21,16 +24,13 @@ impl Algorithm {
         match alg {
             "EdDSA" | "Ed25519" => Some(Self::EdDsa),
             "ES256" => Some(Self::Es256),
+            "SM2" | "SM3WithSM2" | "GmSM2" => Some(Self::Sm2),
             _ => None,
         }
     }
 }
 
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a handful of keys, read on every verify: no indirection"
-)]
 enum Material {
     Ed25519 {
         key: ed25519_dalek::VerifyingKey,
@@ -41,6 +41,9 @@ enum Material {
     },
     /// The uncompressed SEC1 point, checked on the curve when the JWK was read.
     P256(DecodingKey),
+    /// An SM2 point, checked on the curve when the key was read; verified directly (no
+    /// batch, no jsonwebtoken).
+    Sm2(sm2::dsa::VerifyingKey),
 }
 
 impl Material {
@@ -76,6 +79,24 @@ impl PinnedKey {
         }
     }
 
+    /// An own SM2 key.
+    pub fn sm2(kid: String, key: sm2::dsa::VerifyingKey) -> Self {
+        Self {
+            kid,
+            alg: Algorithm::Sm2,
+            material: Material::Sm2(key),
+        }
+    }
+
+    /// The public JWK of an own key (Ed25519 or SM2), with its kid.
+    pub fn public_jwk(&self) -> Option<serde_json::Value> {
+        match &self.material {
+            Material::Ed25519 { key, .. } => Some(crate::credential::public_jwk(key)),
+            Material::Sm2(key) => Some(crate::credential::sm2_public_jwk(key)),
+            Material::P256(_) => None,
+        }
+    }
+
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -90,7 +111,7 @@ impl PinnedKey {
     pub fn ed25519_key(&self) -> Option<&ed25519_dalek::VerifyingKey> {
         match &self.material {
             Material::Ed25519 { key, .. } => Some(key),
-            Material::P256(_) => None,
+            Material::P256(_) | Material::Sm2(_) => None,
         }
     }
 
@@ -120,6 +141,7 @@ impl PinnedKey {
                 jose::verify(input, signature_b64, key, jsonwebtoken::Algorithm::ES256)
                     == Checked::Valid
             }
+            Material::Sm2(key) => crate::credential::sm2_verify(key, input, signature),
         }
     }
 
@@ -130,7 +152,7 @@ impl PinnedKey {
         match &self.material {
             Material::Ed25519 { key, .. } => EdSignature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(input, &sig).is_ok()),
-            Material::P256(_) => self.verify(input, signature, signature_b64),
+            Material::P256(_) | Material::Sm2(_) => self.verify(input, signature, signature_b64),
         }
     }
 
@@ -178,6 +200,12 @@ impl PinnedKey {
                 let key = DecodingKey::from_ec_der(point.as_bytes());
                 (Algorithm::Es256, Material::P256(key))
             }
+            (Some("EC"), Some("SM2")) => {
+                let (x, y) = (bytes("x", 32)?, bytes("y", 32)?);
+                let key = crate::credential::sm2_public_key(&x, &y)
+                    .ok_or_else(|| JwkError::NotAnSm2Point(named()))?;
+                (Algorithm::Sm2, Material::Sm2(key))
+            }
             (kty, crv) => {
                 return Err(JwkError::KeyTypeNotAllowed(
                     named(),
@@ -220,6 +248,8 @@ pub enum JwkError {
     NotAnEd25519Point(String),
     #[error("{0}: not a P-256 point")]
     NotAP256Point(String),
+    #[error("{0}: not an SM2 point")]
+    NotAnSm2Point(String),
     #[error("{0}: key type {1:?}/{2:?} is not allowed")]
     KeyTypeNotAllowed(String, Option<String>, Option<String>),
     #[error("{0}: alg {1} does not fit the key type")]
