@@ -313,3 +313,65 @@ pub fn revoked_in_jwks(json: &str) -> Vec<(String, i64, String)> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{Sm2IssuerKey, b64, sm2_public_jwk, sm2_sign_compact};
+
+    fn verifies(key: &PinnedKey, token: &str) -> bool {
+        let (input, s) = token.rsplit_once('.').expect("three parts");
+        let sig = b64_decode(s).expect("b64");
+        key.verify(input.as_bytes(), &sig, s) && key.verify_own(input.as_bytes(), &sig, s)
+    }
+
+    #[test]
+    fn an_sm2_jwk_is_pinned_to_sm2_under_any_of_its_names() {
+        let signer = Sm2IssuerKey::generate();
+        let jwk = sm2_public_jwk(signer.verifying_key());
+        let key = PinnedKey::from_jwk(&jwk).expect("an SM2 key");
+        assert_eq!(key.algorithm(), Algorithm::Sm2);
+        assert_eq!(key.kid(), signer.kid());
+        assert!(key.batch_item(&[0; 64]).is_none(), "SM2 is never batched");
+        assert_eq!(key.public_jwk(), Some(jwk.clone()));
+        let token = sm2_sign_compact(&serde_json::json!({"alg": "SM2"}), b"{}", &signer);
+        assert!(verifies(&key, &token));
+        let other = sm2_sign_compact(
+            &serde_json::json!({"alg": "SM2"}),
+            b"{}",
+            &Sm2IssuerKey::generate(),
+        );
+        assert!(!verifies(&key, &other));
+        for alias in ["SM2", "SM3WithSM2", "GmSM2"] {
+            assert_eq!(Algorithm::from_header(alias), Some(Algorithm::Sm2));
+            let mut named = jwk.clone();
+            named["alg"] = alias.into();
+            assert!(PinnedKey::from_jwk(&named).is_ok(), "{alias}");
+        }
+        let mut wrong = jwk.clone();
+        wrong["alg"] = "EdDSA".into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&wrong),
+            Err(JwkError::AlgMismatch(..))
+        ));
+    }
+
+    #[test]
+    fn an_sm2_jwk_off_the_curve_or_short_is_refused() {
+        let jwk = sm2_public_jwk(Sm2IssuerKey::generate().verifying_key());
+        let mut y = b64_decode(jwk["y"].as_str().expect("y")).expect("b64");
+        y[31] ^= 1;
+        let mut off = jwk.clone();
+        off["y"] = b64(&y).into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&off),
+            Err(JwkError::NotAnSm2Point(_))
+        ));
+        let mut short = jwk.clone();
+        short["x"] = b64([1u8; 31]).into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&short),
+            Err(JwkError::WrongLength(_, "x", 32))
+        ));
+    }
+}

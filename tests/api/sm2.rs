@@ -483,3 +483,50 @@ async fn rewrap_moves_sealed_keys_to_sm4_gcm_and_back(db: Db) {
     assert!(ok && out.contains("re-sealed 2 "), "{out}");
 }
 both_databases!(rewrap_moves_sealed_keys_to_sm4_gcm_and_back);
+
+/// Two federated regions: Chongqing switches to SM2 (a restart and a rotation) while
+/// Mianyang keeps trusting it through its trust bundle; Mianyang then reads Chongqing's
+/// SM2 cards and its SM2-signed status list.
+async fn a_partner_follows_a_switch_to_sm2(db: Db) {
+    use crate::federation::{issue, two_regions_up, verify as verify_at};
+    use crate::helpers::eventually;
+    use std::time::Duration;
+    let (mut cq, my) = two_regions_up(db).await;
+    let ed_card = issue(&cq, "11010519800101061", "B", "sm2-fed-1").await;
+    assert_eq!(cq.terminate().code(), Some(0));
+    let config = cq.dir.path().join("gateway.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{SM2_CONFIG}{text}")).expect("config");
+    cq.restart_in_place();
+    let next = rotate(&cq, 1).await;
+    assert_eq!(next.algorithm, "SM2");
+    // It signs once its pre-publication (at least three of Mianyang's polls) is over.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let card = issue(&cq, "11010519800101062", "B", "sm2-fed-2").await;
+    assert_eq!(card.key_id, next.key_id);
+    assert_eq!(part(&card.token, 0)["alg"], "SM2");
+    // Mianyang fetches the bundle with the SM2 key within a few polls (it may still be
+    // backing off from the restart).
+    eventually(
+        Duration::from_secs(10),
+        "the SM2 card trusted in Mianyang",
+        || async { verify_at(&my, &card.token).await.valid.then_some(()) },
+    )
+    .await;
+    assert_eq!(verify_at(&my, &ed_card.token).await.reason, "OK");
+    cq.issuance(Some("operator"))
+        .await
+        .revoke_card(pb::RevokeCardRequest {
+            card_id: card.card_id.clone(),
+            reason: "left the region".into(),
+        })
+        .await
+        .expect("revoked");
+    // Mianyang learns it from Chongqing's status list, signed with the SM2 key.
+    eventually(Duration::from_secs(10), "REVOKED in Mianyang", || async {
+        (verify_at(&my, &card.token).await.reason == "REVOKED").then_some(())
+    })
+    .await;
+    assert_eq!(verify_at(&my, &ed_card.token).await.reason, "OK");
+}
+both_databases!(a_partner_follows_a_switch_to_sm2);
