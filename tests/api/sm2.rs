@@ -530,3 +530,48 @@ async fn a_partner_follows_a_switch_to_sm2(db: Db) {
     assert_eq!(verify_at(&my, &ed_card.token).await.reason, "OK");
 }
 both_databases!(a_partner_follows_a_switch_to_sm2);
+
+/// Revoking an SM2 key with `renew_cards` makes a new SM2 key at once and re-signs the
+/// card under it; the revoked kid leaves the JWKS `keys` for its `revoked` list.
+async fn a_revoked_sm2_key_is_replaced_by_an_sm2_key(db: Db) {
+    let app = TestApp::builder().db(db).config(SM2_CONFIG).spawn().await;
+    let card = own_card(&app, "50010419800101009", "C").await;
+    let renewed = app
+        .admin()
+        .await
+        .revoke_key(pb::RevokeKeyRequest {
+            kid: card.key_id.clone(),
+            reason: "leaked".into(),
+            renew_cards: true,
+        })
+        .await
+        .expect("revoked")
+        .into_inner()
+        .renewed;
+    assert_eq!(renewed, 1);
+    assert_eq!(verify(&app, &card.token).await.reason, "KEY_REVOKED");
+    let fresh = app
+        .issuance(Some("operator"))
+        .await
+        .get_card(pb::GetCardRequest {
+            card_id: card.card_id.clone(),
+        })
+        .await
+        .expect("card")
+        .into_inner()
+        .card
+        .expect("card");
+    assert_ne!(fresh.key_id, card.key_id);
+    let published = jwks(&app).await;
+    assert_sm2_signed(&fresh.token, &sm2_key_of(&published, &fresh.key_id));
+    assert_eq!(verify(&app, &fresh.token).await.reason, "OK");
+    assert!(
+        !published["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["kid"] == card.key_id.as_str())
+    );
+    assert_eq!(published["revoked"][0]["kid"], card.key_id.as_str());
+}
+both_databases!(a_revoked_sm2_key_is_replaced_by_an_sm2_key);
