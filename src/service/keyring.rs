@@ -5,7 +5,6 @@ use super::ServiceError;
 use crate::credential::{KeyEncryptionKeys, OwnSigningKey, SigningAlgorithm};
 use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
 use crate::trust::PinnedKey;
-use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 
 /// Where a key is in its life.
@@ -81,7 +80,9 @@ impl Keyring {
         let mut signers = Vec::new();
         let mut verifiers = HashMap::new();
         for r in &records {
-            verifiers.insert(r.kid.clone(), own_public_key(r)?);
+            let public = PinnedKey::own(&r.kid, &r.algorithm, &r.public_key)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            verifiers.insert(r.kid.clone(), public);
             let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
                 ServiceError::Internal(format!(
                     "key {}: {e} (is the key-encryption key right?)",
@@ -205,29 +206,6 @@ impl Keyring {
     /// The highest generation so far.
     pub(crate) fn last_generation(&self) -> i64 {
         self.records.last().map_or(0, |r| r.generation)
-    }
-}
-
-/// The public half of a stored own key, pinned to the algorithm it was made for (rows of
-/// versions before SM2 all say `EdDSA`).
-fn own_public_key(r: &SigningKeyRecord) -> Result<PinnedKey, ServiceError> {
-    let bad = |what: &str| ServiceError::Internal(format!("key {} {what}", r.kid));
-    match r.algorithm.parse::<SigningAlgorithm>() {
-        Ok(SigningAlgorithm::EdDsa) => {
-            let public: [u8; 32] = r
-                .public_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| bad("has a bad public key"))?;
-            let public = VerifyingKey::from_bytes(&public).map_err(|_| bad("is not a point"))?;
-            Ok(PinnedKey::ed25519(r.kid.clone(), public))
-        }
-        Ok(SigningAlgorithm::Sm2) => {
-            let public = crate::credential::sm2_public_key_from_sec1(&r.public_key)
-                .ok_or_else(|| bad("is not an SM2 point"))?;
-            Ok(PinnedKey::sm2(r.kid.clone(), public))
-        }
-        Err(_) => Err(bad(&format!("has an unknown algorithm {:?}", r.algorithm))),
     }
 }
 

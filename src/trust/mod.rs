@@ -5,6 +5,8 @@ mod pinned_key;
 mod profiles;
 mod registry;
 
-pub use pinned_key::{Algorithm, JwkError, JwksError, PinnedKey, parse_jwks, revoked_in_jwks};
+pub use pinned_key::{
+    Algorithm, JwkError, JwksError, OwnPublicKeyError, PinnedKey, parse_jwks, revoked_in_jwks,
+};
 pub use profiles::{builtin_profile, builtin_profiles};
 pub use registry::{PartnerBundle, TrustRegistry};

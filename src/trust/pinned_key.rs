@@ -88,6 +88,27 @@ impl PinnedKey {
         }
     }
 
+    /// An own key's public half as stored with its algorithm (`EdDSA`: 32 bytes; `SM2`: an
+    /// uncompressed SEC1 point), pinned to that algorithm.
+    pub fn own(kid: &str, algorithm: &str, public: &[u8]) -> Result<Self, OwnPublicKeyError> {
+        let bad = |what| OwnPublicKeyError(kid.to_owned(), what);
+        match algorithm.parse::<crate::credential::SigningAlgorithm>() {
+            Ok(crate::credential::SigningAlgorithm::EdDsa) => {
+                let public: [u8; 32] =
+                    public.try_into().map_err(|_| bad("has a bad public key"))?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
+                    .map_err(|_| bad("is not a point"))?;
+                Ok(Self::ed25519(kid.to_owned(), key))
+            }
+            Ok(crate::credential::SigningAlgorithm::Sm2) => {
+                let key = crate::credential::sm2_public_key_from_sec1(public)
+                    .ok_or_else(|| bad("is not an SM2 point"))?;
+                Ok(Self::sm2(kid.to_owned(), key))
+            }
+            Err(_) => Err(bad("has an algorithm this version does not know")),
+        }
+    }
+
     /// The public JWK of an own key (Ed25519 or SM2), with its kid.
     pub fn public_jwk(&self) -> Option<serde_json::Value> {
         match &self.material {
@@ -226,6 +247,11 @@ impl PinnedKey {
         })
     }
 }
+
+/// An own key's stored public half cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key {0} {1}")]
+pub struct OwnPublicKeyError(String, &'static str);
 
 /// Why one JWK is refused; names the key (its kid) where it has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
