@@ -5,6 +5,7 @@ mod card_token;
 mod claims;
 mod counter_token;
 mod holder_key;
+mod holder_proof;
 mod issuer_key;
 pub mod jose;
 mod json_scan;
@@ -28,6 +29,8 @@ pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
 pub use holder_key::CnfError;
+pub(crate) use holder_proof::{Expected, parse_holder_proof};
+pub use holder_proof::{HOLDER_PROOF_TYPE, sd_hash, sign_holder_proof};
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use jose::sign_compact;
 pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};
@@ -42,4 +45,4 @@ pub use sm2::{
     SM2_ALG, SM2_DEFAULT_ID, SM2_PUBLIC_LEN, Sm2IssuerKey, sm2_public_jwk, sm2_public_key,
     sm2_public_key_from_sec1, sm2_sign_compact, sm2_thumbprint, sm2_verify,
 };
-pub use status_list::{STATUS_BITS, StatusList, StatusListError};
+pub use status_list::{STATUS_BITS, StatusList, StatusListError, sign_status_list_token};
