@@ -33,5 +33,6 @@ mod recognition;
 mod redemption;
 mod reservation;
 mod server;
+mod sm2;
 mod trace_context;
 mod web;
