@@ -1,6 +1,7 @@
 //! Settings: defaults, then the TOML file, then `TALENT_GATEWAY_*` environment, then flags.
 
 mod check;
+mod profiles;
 mod strict;
 
 pub use check::{CheckReport, check};
@@ -186,6 +187,8 @@ pub struct Settings {
     pub log_format: String,
     /// Token profile own cards are issued in (profiles/*.toml).
     pub own_profile: String,
+    /// A folder of token profiles (`*.toml`, the shipped format) beside the shipped ones.
+    pub profiles_dir: Option<PathBuf>,
     /// Federation with partner gateways.
     pub federation: FederationSettings,
     /// Partner regions.
@@ -234,6 +237,7 @@ impl Default for Settings {
             shutdown_grace_seconds: 20,
             log_format: "text".into(),
             own_profile: "new-chongqing-talent-card-v1".into(),
+            profiles_dir: None,
             federation: FederationSettings::default(),
             partners: Vec::new(),
             holder_proof: HolderProofConfig::default(),
@@ -342,6 +346,7 @@ impl Settings {
             p.client_ca = p.client_ca.take().map(|f| s.resolve(&f));
         }
         s.partners = partners;
+        s.profiles_dir = s.profiles_dir.take().map(|f| s.resolve(&f));
         s.federation.client_cert = s.federation.client_cert.take().map(|f| s.resolve(&f));
         s.federation.client_key = s.federation.client_key.take().map(|f| s.resolve(&f));
         Ok(s)
@@ -519,6 +524,7 @@ impl Settings {
         }
         problems.extend(self.secret_problems());
         problems.extend(self.staleness_problems());
+        problems.extend(self.profile_problems());
         problems
     }
 

@@ -49,6 +49,8 @@ pub struct Gateway {
     registry: RwLock<Arc<TrustRegistry>>,
     pub(crate) catalogues: RwLock<Arc<Versions>>,
     pub(crate) own_profile: Arc<TokenProfile>,
+    /// Shipped and `profiles_dir` profiles, by id.
+    pub(crate) profiles: Arc<crate::trust::ProfileSet>,
     pub(crate) holder: super::holder_proof::HolderPolicy,
     pub(crate) federation: super::federation::Federation,
     /// Verdicts by reason, for metrics.
@@ -79,11 +81,16 @@ impl Gateway {
                 tracing::info!("created the first signing key");
             }
         }
-        super::partners::apply_config(store.as_ref(), &settings.partners).await?;
+        let profiles = Arc::new(
+            crate::trust::ProfileSet::load(settings.profiles_dir.as_deref())
+                .map_err(|p| anyhow::anyhow!("token profiles refused:\n  {}", p.join("\n  ")))?,
+        );
+        super::partners::apply_config(store.as_ref(), &settings.partners, &profiles).await?;
         super::catalogue::ensure_shipped(store.as_ref()).await?;
-        let registry = super::partners::load_registry(store.as_ref()).await?;
+        let registry = super::partners::load_registry(store.as_ref(), &profiles).await?;
         let catalogues = super::catalogue::load(store.as_ref(), &settings.region).await?;
-        let own_profile = crate::trust::builtin_profile(&settings.own_profile)
+        let own_profile = profiles
+            .get(&settings.own_profile)
             .ok_or_else(|| anyhow::anyhow!("unknown own_profile {:?}", settings.own_profile))?;
         let federation = super::federation::Federation::from_settings(settings)?;
         let keys = Keyring::load(
@@ -132,6 +139,7 @@ impl Gateway {
             registry: RwLock::new(Arc::new(registry)),
             catalogues: RwLock::new(Arc::new(catalogues)),
             own_profile,
+            profiles,
             holder: super::holder_proof::HolderPolicy::new(
                 &settings.holder_proof,
                 &settings.issuer,
@@ -179,7 +187,7 @@ impl Gateway {
         )?;
         let rows = self.store.card_statuses().await?;
         let board = StatusBoard::load(self.capacity, &rows);
-        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        let registry = super::partners::load_registry(self.store.as_ref(), &self.profiles).await?;
         let catalogues = super::catalogue::load(self.store.as_ref(), &self.policy.region).await?;
         self.counter_tokens
             .reload_revoked(self.store.as_ref())
@@ -194,7 +202,7 @@ impl Gateway {
 
     /// Rebuilds the partner registry from the database (partners and their stored bundles).
     pub(crate) async fn reload_registry(&self) -> Result<(), ServiceError> {
-        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        let registry = super::partners::load_registry(self.store.as_ref(), &self.profiles).await?;
         *locks::write(&self.registry) = Arc::new(registry);
         Ok(())
     }

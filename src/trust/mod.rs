@@ -6,5 +6,5 @@ mod profiles;
 mod registry;
 
 pub use pinned_key::{Algorithm, JwkError, JwksError, PinnedKey, parse_jwks, revoked_in_jwks};
-pub use profiles::{builtin_profile, builtin_profiles};
+pub use profiles::{PUBLISHED, ProfileSet, PublishedProfileError, parse_published};
 pub use registry::{PartnerBundle, TrustRegistry};

@@ -26,6 +26,8 @@ pub(crate) struct Peer {
     pub(crate) endpoint: String,
     /// The identity the agreement pins for it.
     pub(crate) spiffe_id: Option<String>,
+    /// Its cards are verified by the profile its bundle publishes.
+    pub(crate) published_profile: bool,
     pub(crate) client: FederationClient<Channel>,
 }
 
@@ -60,6 +62,7 @@ impl Federation {
                     issuer: p.issuer.clone(),
                     endpoint: endpoint.clone(),
                     spiffe_id: p.spiffe_id.clone(),
+                    published_profile: p.profile == crate::trust::PUBLISHED,
                     client: FederationClient::new(channel),
                 },
             );

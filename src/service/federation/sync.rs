@@ -40,6 +40,8 @@ enum BundleRefused {
     NoUsableKey,
     #[error(transparent)]
     StatusList(#[from] partner_status_list::StatusListError),
+    #[error(transparent)]
+    Profile(#[from] crate::trust::PublishedProfileError),
 }
 
 impl BundleRefused {
@@ -182,6 +184,13 @@ impl Gateway {
                 previous: previous.sequence,
             });
         }
+        // Checked before anything is stored: a refused profile keeps the last good bundle.
+        let profile_toml = if peer.published_profile {
+            crate::trust::parse_published(&bundle.profile_toml)?;
+            Some(bundle.profile_toml)
+        } else {
+            None
+        };
         let (keys, refused) = parse_jwks(&bundle.jwks_json)?;
         for r in &refused {
             tracing::warn!(partner = %peer.id, key = %r, "partner key refused");
@@ -277,6 +286,7 @@ impl Gateway {
                 lease_owner: self.federation.replica.clone(),
                 lease_until: 0,
                 updated_at: t,
+                profile_toml,
             },
             audit,
         ))
