@@ -7,6 +7,8 @@
 mod fixtures;
 #[path = "../common/mianyang.rs"]
 mod mianyang;
+#[path = "../common/tianfu.rs"]
+mod tianfu;
 
 mod access;
 mod attacks;
@@ -32,5 +34,6 @@ mod recognition;
 mod redemption;
 mod reservation;
 mod server;
+mod third_region;
 mod trace_context;
 mod web;
