@@ -35,5 +35,6 @@ mod redemption;
 mod reservation;
 mod server;
 mod third_region;
+mod three_regions;
 mod trace_context;
 mod web;
