@@ -4,7 +4,7 @@
 //! take that profile from Chengdu's trust bundle (`profile = "published"`). Mutual
 //! recognition, one mapping row naming a service in all three regions with its quota shared
 //! (the home region authoritative), revocation crossing, and one partner down while the
-//! other two keep working.
+//! other two keep working; and a changed published profile taken at the next poll.
 
 use crate::both_databases;
 use crate::federation::{issue, redeem_with_proof, verify};
@@ -297,5 +297,21 @@ async fn three_regions(db: Db) {
         assert!(s.last_error.is_empty(), "{partner}: {s:?}");
         assert!(!s.stale, "{partner}: {s:?}");
     }
+
+    // Chengdu changes its profile (a new `typ`) and restarts: Chongqing takes the published
+    // change at its next poll, with no step of its own; cards of the old `typ` are refused.
+    let file = profiles.join("tianfu.toml");
+    let changed = std::fs::read_to_string(&file)
+        .expect("read profile")
+        .replace("typ = \"JWT\"", "typ = \"tianfu-card+jwt\"");
+    cd.terminate();
+    std::fs::write(&file, changed).expect("write profile");
+    cd.restart_in_place();
+    let new_card = issue(cd, "51010019900303006", "B", "cd-6").await;
+    let v = trusted(cq, &new_card.qr_payload, "the changed profile taken").await;
+    assert_eq!(v.issuer_region, "chengdu");
+    let v = verify(cq, &cd_card.token).await;
+    assert_eq!(v.reason, "WRONG_TYPE", "{v:?}");
+    assert!(partner_status(cq, "chengdu").await.last_error.is_empty());
 }
 both_databases!(three_regions);
