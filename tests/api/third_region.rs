@@ -223,3 +223,60 @@ fn every_profile_problem_is_named_before_anything_starts() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("profiles_dir = "), "{text}");
 }
+
+/// A partner added through Admin at runtime may name a `profiles_dir` profile; `published`
+/// is for a partner polled over federation, and an unknown profile is named.
+async fn an_admin_partner_takes_a_profiles_dir_profile_at_runtime(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tf = Tianfu::new(dir.path());
+    let config = format!("profiles_dir = \"{}\"\n", tf.profiles_dir.display());
+    let app = TestApp::builder().db(db).config(&config).spawn().await;
+    let card = tf.token(&Tianfu::claims("B"));
+    assert_eq!(verify(&app, &card).await.reason, "UNKNOWN_ISSUER");
+    let jwks = std::fs::read_to_string(&tf.jwks_path).expect("jwks");
+    let partner = |profile: &str| pb::AddPartnerRequest {
+        partner: Some(pb::Partner {
+            id: "chengdu".into(),
+            profile: profile.into(),
+            issuer: tianfu::ISSUER.into(),
+            ..Default::default()
+        }),
+        jwks_json: jwks.clone(),
+    };
+    let mut admin = app.admin().await;
+    for (profile, why) in [
+        (
+            "published",
+            "\"published\" is for a partner polled over federation",
+        ),
+        (
+            "tianfu-talent-card-v9",
+            "unknown profile \"tianfu-talent-card-v9\"",
+        ),
+    ] {
+        let e = admin
+            .add_partner(partner(profile))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+        assert!(e.message().contains("partner.profile"), "{e:?}");
+        assert!(e.message().contains(why), "{e:?}");
+    }
+    assert_eq!(verify(&app, &card).await.reason, "UNKNOWN_ISSUER");
+    admin
+        .add_partner(partner(tianfu::PROFILE))
+        .await
+        .expect("added");
+    let v = verify(&app, &format!("TFRC1:{card}")).await;
+    assert_eq!(
+        (
+            v.issuer_region.as_str(),
+            v.card_id.as_str(),
+            v.native_tier.as_str()
+        ),
+        ("chengdu", "TF510100000042", "B"),
+        "{v:?}"
+    );
+    assert_ne!(v.reason, "UNKNOWN_ISSUER");
+}
+both_databases!(an_admin_partner_takes_a_profiles_dir_profile_at_runtime);
