@@ -29,6 +29,7 @@ mod key_encryption;
 mod key_revocation;
 mod keys;
 mod metrics;
+mod published_profile;
 mod rate_limit;
 mod recognition;
 mod redemption;
