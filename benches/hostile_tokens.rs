@@ -20,6 +20,13 @@
 //! fails cannot share a batch): it is gated against a valid own card of the same size
 //! accepted alone, as VerifyCard accepts one for a caller not in good standing, and marked
 //! `+`; its ratio to the batched acceptance is printed too.
+//!
+//! Signature families vary the third part instead, across the same sizes, over a header and
+//! claims as issued (genuine and forged signatures, own cards included: a holder has one):
+//! the signature followed by more of the alphabet, by bytes outside it, by padding `=`, by
+//! whitespace, by dots, and a garbage signature of the alphabet in its place. The signed
+//! message stays small, so each is gated against a small valid credential (an own card
+//! refused at the signature step: against a small one accepted alone).
 
 #[path = "../tests/common/hostile_tokens.rs"]
 mod hostile;
@@ -341,6 +348,53 @@ const FAMILIES: [Family; 11] = [
     }),
 ];
 
+/// A family that varies the signature part: its name and the part it writes from the
+/// signature as signed (base64url) and a budget of bytes.
+type SignatureFamily = (&'static str, fn(&str, usize) -> String);
+
+/// `head`, then `piece(i)` repeated while the whole fits `budget`.
+fn after(head: &str, budget: usize, piece: impl Fn(usize) -> String) -> String {
+    format!(
+        "{head}{}",
+        fill(budget.saturating_sub(head.len()), piece, "")
+    )
+}
+
+const SIGNATURE_FAMILIES: [SignatureFamily; 6] = [
+    // decodes, to far more than 64 bytes
+    ("over-long signature", |sig, b| {
+        after(sig, b, |_| "A".into())
+    }),
+    ("non-base64 signature", |sig, b| {
+        after(sig, b, |i| {
+            ["+", "/", "!", "~", "%", "é", "\\"][i % 7].into()
+        })
+    }),
+    ("padded signature", |sig, b| after(sig, b, |_| "=".into())),
+    // the signature's own characters, each followed by whitespace
+    ("whitespace signature", |sig, b| {
+        let chars = sig.as_bytes();
+        fill(
+            b,
+            |i| {
+                let ws = [" ", "\t", "\r", "\n"][i % 4];
+                format!("{}{ws}", char::from(chars[i % chars.len()]))
+            },
+            "",
+        )
+    }),
+    ("dotted signature", |sig, b| {
+        after(sig, b, |i| format!(".{}", &sig[..(i % 8) + 1]))
+    }),
+    // of the alphabet and a decodable length (a multiple of 4), never 64 bytes
+    ("garbage signature", |_, b| {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        (0..b / 4 * 4)
+            .map(|i| char::from(A[(i * 37 + i / 64) % A.len()]))
+            .collect()
+    }),
+];
+
 /// Signs a signing input.
 type Sign = Box<dyn Fn(&[u8]) -> Vec<u8>>;
 
@@ -374,6 +428,20 @@ impl Signer {
         format!("{input}.{}", b64(sig))
     }
 
+    /// The token as issued (or forged), its signature part rewritten by `make` within
+    /// about `encoded` bytes, or what fits the token to 8 KiB.
+    fn with_signature(
+        &self,
+        genuine: bool,
+        make: fn(&str, usize) -> String,
+        encoded: usize,
+    ) -> String {
+        let token = self.token("", "", genuine);
+        let (input, sig) = token.rsplit_once('.').unwrap_or((&token, ""));
+        let budget = encoded.min(MAX_TOKEN.saturating_sub(input.len() + 1));
+        format!("{input}.{}", make(sig, budget))
+    }
+
     /// A hostile part of about `encoded` base64 characters, or what fits the token to 8 KiB.
     fn budget(&self, encoded: usize) -> usize {
         let base = self.token("", "", true).len();
@@ -402,6 +470,8 @@ async fn per_credential(gateway: &Gateway, token: &str, n: usize) -> f64 {
 struct Row {
     family: &'static str,
     placement: &'static str,
+    /// The signature part is hostile; the signed message is small.
+    signature_part: bool,
     size: usize,
     signer: usize,
     genuine: bool,
@@ -511,6 +581,7 @@ async fn families(
                         rows.push(Row {
                             family,
                             placement,
+                            signature_part: false,
                             size,
                             signer,
                             genuine,
@@ -520,6 +591,34 @@ async fn families(
                             ns: Vec::new(),
                         });
                     }
+                }
+            }
+        }
+    }
+    // The signature families: own cards too, genuine and forged (a holder has a genuine one).
+    for (family, make) in SIGNATURE_FAMILIES {
+        for size in SIZES {
+            for (signer, s) in signers.iter().enumerate() {
+                for genuine in [true, false] {
+                    let token = s.with_signature(genuine, make, size);
+                    anyhow::ensure!(token.len() <= MAX_TOKEN, "{family}: {}", token.len());
+                    let reason = gateway.verify(&token).reason;
+                    anyhow::ensure!(
+                        reason != Reason::Ok,
+                        "{family} at {size}: {reason:?} accepted"
+                    );
+                    rows.push(Row {
+                        family,
+                        placement: "signature",
+                        signature_part: true,
+                        size,
+                        signer,
+                        genuine,
+                        token,
+                        reason,
+                        reaches_signature: reason == Reason::BadSignature,
+                        ns: Vec::new(),
+                    });
                 }
             }
         }
@@ -593,7 +692,7 @@ async fn families(
          accepted alone (the `alone` column)"
     );
     println!(
-        "{:<19} {:<7} {:>5} {:<14} {:<7} {:<22} {:>8} {:>6} {:>6} {:>6}",
+        "{:<20} {:<9} {:>5} {:<14} {:<7} {:<22} {:>8} {:>6} {:>6} {:>6}",
         "family", "in", "size", "issuer", "sig", "verdict", "ns", "small", "same", "alone"
     );
     let mut failures = Vec::new();
@@ -605,8 +704,9 @@ async fn families(
         let small = ns / valid_ns[row.signer][0];
         let same = ns / valid_ns[row.signer][k + 1];
         let forged_own = row.signer == 0 && row.reason == Reason::BadSignature;
-        let alone = ns / alone_ns[k + 1];
-        let by_size = small > GATE && row.reaches_signature;
+        // A hostile signature part leaves the signed message small: gated as small.
+        let alone = ns / alone_ns[if row.signature_part { 0 } else { k + 1 }];
+        let by_size = small > GATE && row.reaches_signature && !row.signature_part;
         let (gated, mark) = if forged_own {
             (alone, "+")
         } else if by_size {
@@ -623,7 +723,7 @@ async fn families(
             "-".to_owned()
         };
         println!(
-            "{:<19} {:<7} {:>5} {:<14} {:<7} {:<22} {:>8.0} {:>6.2} {:>6.2} {alone_col:>6}{mark}",
+            "{:<20} {:<9} {:>5} {:<14} {:<7} {:<22} {:>8.0} {:>6.2} {:>6.2} {alone_col:>6}{mark}",
             row.family,
             row.placement,
             row.size,

@@ -1,16 +1,25 @@
 //! Settings: defaults, then the TOML file, then `TALENT_GATEWAY_*` environment, then flags.
 
 mod check;
+mod federation;
+mod holder_proof;
+mod load;
+mod overrides;
+mod partner;
 mod profiles;
+mod rate_limits;
 mod strict;
 
 pub use check::{CheckReport, check};
+pub use federation::FederationSettings;
+pub use holder_proof::HolderProofConfig;
+pub use overrides::Overrides;
+pub use partner::PartnerConfig;
+pub use rate_limits::RateLimitConfig;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Notes a problem unless `cond` holds (validation lists every problem, not only the first).
 macro_rules! require {
@@ -19,103 +28,6 @@ macro_rules! require {
             $problems.push(format!($($why)+));
         }
     };
-}
-
-/// A partner region under the agreement (`[[partners]]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartnerConfig {
-    /// Region id, e.g. "mianyang".
-    pub id: String,
-    /// Token profile, e.g. "science-city-card-v1".
-    pub profile: String,
-    /// The partner's `iss`.
-    pub issuer: String,
-    /// A JWKS file (relative to the config file).
-    #[serde(default)]
-    pub jwks_file: Option<PathBuf>,
-    /// The partner gateway, polled over mutual TLS.
-    #[serde(default)]
-    pub federation_endpoint: Option<String>,
-    /// The partner's pinned SPIFFE ID.
-    #[serde(default)]
-    pub spiffe_id: Option<String>,
-    /// The CA that vouches for the partner's identity.
-    #[serde(default)]
-    pub client_ca: Option<PathBuf>,
-}
-
-/// Holder binding (`[holder_proof]`): how long a challenge lives, and where a card bound to
-/// a holder key must come with a proof. A card without `cnf` is never asked for one: it has
-/// no key to prove.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HolderProofConfig {
-    /// Lifetime of a CreateChallenge nonce.
-    pub challenge_ttl_seconds: i64,
-    /// The `aud` proofs must name; the own `issuer` when unset.
-    pub audience: Option<String>,
-    /// Service codes whose redemption needs a proof from a bound card.
-    pub required_for_services: Vec<String>,
-    /// Counter SPIFFE IDs whose redemptions need a proof from a bound card.
-    pub required_for_counters: Vec<String>,
-}
-
-impl Default for HolderProofConfig {
-    fn default() -> Self {
-        Self {
-            challenge_ttl_seconds: 120,
-            audience: None,
-            required_for_services: Vec::new(),
-            required_for_counters: Vec::new(),
-        }
-    }
-}
-
-/// Per-caller rate limits (`[rate_limits]`): a token bucket per client certificate identity
-/// and, for callers without one, per address. A rate or burst of 0 leaves that class
-/// unlimited; health and reflection are never limited.
-///
-/// Calls are charged by the work they carry: one unit per credential and one per holder
-/// proof (a VerifyCards call of 256 credentials costs 256 units), so one address cannot
-/// multiply its allowance by batching. CreateChallenge has buckets of its own.
-///
-/// The defaults only stop floods. One identity (a partner system, a counter, the operators'
-/// tools) may spend 2,000 units a second and 4,000 at once: far beyond an agreement's
-/// traffic, yet a runaway client cannot take every core. A public caller gets 100 a second
-/// and 512 at once: a phone needs a few, and one full VerifyCards call (256 credentials with
-/// their proofs) fits (a counter's browser, with a counter token, has its counter's
-/// identified bucket). Challenges: 20 a second, 40 at once, per caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RateLimitConfig {
-    /// Off: no limits at all.
-    pub enabled: bool,
-    /// Calls per second for one certificate identity.
-    pub identified_per_second: u32,
-    /// Calls one certificate identity may make at once after a pause.
-    pub identified_burst: u32,
-    /// Calls per second from one address without a certificate (IPv6: one /64).
-    pub public_per_second: u32,
-    /// Calls one such address may make at once after a pause.
-    pub public_burst: u32,
-    /// CreateChallenge calls per second for one caller (identity or address).
-    pub challenge_per_second: u32,
-    /// CreateChallenge calls one caller may make at once after a pause.
-    pub challenge_burst: u32,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            identified_per_second: 2000,
-            identified_burst: 4000,
-            public_per_second: 100,
-            public_burst: 512,
-            challenge_per_second: 20,
-            challenge_burst: 40,
-        }
-    }
 }
 
 /// Everything the gateway is configured with.
@@ -247,129 +159,7 @@ impl Default for Settings {
     }
 }
 
-/// How this gateway federates with partners that name a `federation_endpoint`
-/// (`[federation]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FederationSettings {
-    /// How often partners should poll us (the bundle's refresh hint).
-    pub refresh_hint_millis: u64,
-    /// Age of a partner's trust data past which its cards get STALE_TRUST_DATA.
-    pub staleness_seconds: i64,
-    /// Stricter limits for some services (host service code to seconds), applied when
-    /// one is redeemed: e.g. an hour for subsidies, days for scenic spots.
-    pub service_staleness_seconds: std::collections::BTreeMap<String, i64>,
-    /// Client certificate for calls to partners; defaults to the server certificate.
-    pub client_cert: Option<PathBuf>,
-    /// Its key; defaults to the server key.
-    pub client_key: Option<PathBuf>,
-    /// Deadline of one call to a partner.
-    pub call_timeout_millis: u64,
-}
-
-impl Default for FederationSettings {
-    fn default() -> Self {
-        Self {
-            refresh_hint_millis: 60_000,
-            staleness_seconds: 7 * 86_400,
-            service_staleness_seconds: Default::default(),
-            client_cert: None,
-            client_key: None,
-            call_timeout_millis: 5_000,
-        }
-    }
-}
-
-/// Settings given on the command line; they win over file and environment.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Overrides {
-    /// `--listen`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<SocketAddr>,
-    /// `--metrics-listen`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics_listen: Option<SocketAddr>,
-    /// `--data-dir`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<PathBuf>,
-    /// `--database-url`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub database_url: Option<String>,
-    /// `--tls-cert`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_cert: Option<PathBuf>,
-    /// `--tls-key`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_key: Option<PathBuf>,
-    /// `--client-ca`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_ca: Option<PathBuf>,
-}
-
 impl Settings {
-    /// Loads defaults, the optional TOML file, the environment and the flags, in that order.
-    pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
-        if let Some(path) = config {
-            anyhow::ensure!(path.exists(), "config file {} not found", path.display());
-            let unknown = strict::unknown_in_file(path)?;
-            anyhow::ensure!(
-                unknown.is_empty(),
-                "config file {} names settings the gateway does not know (nothing was started):\n  {}",
-                path.display(),
-                unknown
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n  ")
-            );
-        }
-        let s = Self::effective(config, overrides)?;
-        s.validate()?;
-        Ok(s)
-    }
-
-    /// Defaults, the file, the environment and the flags merged, paths resolved; not yet
-    /// validated, and the file not checked for unknown keys.
-    fn effective(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
-        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
-        if let Some(path) = config {
-            fig = fig.merge(Toml::file(path));
-        }
-        fig = fig
-            .merge(Env::prefixed("TALENT_GATEWAY_").ignore(&["partners", "holder_proof"]))
-            .merge(Serialized::defaults(overrides));
-        let mut s: Settings = fig.extract()?;
-        s.config_dir = config.and_then(Path::parent).map(Path::to_path_buf);
-        let mut partners = std::mem::take(&mut s.partners);
-        for p in &mut partners {
-            p.jwks_file = p.jwks_file.take().map(|f| s.resolve(&f));
-            p.client_ca = p.client_ca.take().map(|f| s.resolve(&f));
-        }
-        s.partners = partners;
-        s.profiles_dir = s.profiles_dir.take().map(|f| s.resolve(&f));
-        s.federation.client_cert = s.federation.client_cert.take().map(|f| s.resolve(&f));
-        s.federation.client_key = s.federation.client_key.take().map(|f| s.resolve(&f));
-        Ok(s)
-    }
-
-    /// A path from the config file, relative to that file.
-    pub fn resolve(&self, path: &Path) -> PathBuf {
-        match &self.config_dir {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.to_path_buf(),
-        }
-    }
-
-    /// The database URL, defaulting to SQLite under the data directory.
-    pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                self.data_dir.join("talent-gateway.db").display()
-            )
-        })
-    }
-
     fn validate(&self) -> anyhow::Result<()> {
         let problems = self.problems();
         anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
@@ -583,6 +373,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     /// Every key of `file` is one the gateway read into `loaded` (figment ignores unknown
     /// keys, so a misspelt one would silently keep its default).

@@ -3,7 +3,7 @@
 use super::ApiContext;
 use crate::domain::Caller;
 use crate::pb::{self, admin_server::Admin};
-use crate::service::{NewPartner, ServiceError};
+use crate::service::NewPartner;
 use tonic::{Request, Response, Status};
 
 /// The Admin service.
@@ -55,21 +55,7 @@ impl Admin for AdminApi {
         req: Request<pb::AddPartnerRequest>,
     ) -> Result<Response<pb::AddPartnerResponse>, Status> {
         let caller = self.operator(&req, "Admin.AddPartner")?;
-        let r = req.into_inner();
-        let p = r
-            .partner
-            .ok_or_else(|| ServiceError::invalid("partner", "is required"))?;
-        let some = |s: String| (!s.trim().is_empty()).then_some(s);
-        let record = NewPartner {
-            id: p.id,
-            profile: p.profile,
-            issuer: p.issuer,
-            jwks_file: some(p.jwks_file),
-            federation_endpoint: some(p.federation_endpoint),
-            spiffe_id: some(p.spiffe_id),
-            suspended: p.suspended,
-            jwks_json: some(r.jwks_json),
-        };
+        let record = NewPartner::try_from(req.into_inner())?;
         let view = self.0.gateway.add_partner(&caller, record).await?;
         Ok(Response::new(pb::AddPartnerResponse {
             partner: Some(view.into()),
@@ -139,12 +125,7 @@ impl Admin for AdminApi {
             .gateway
             .issue_counter_token(&caller.subject(), &trust_domain, &r.name, r.valid_hours)
             .await?;
-        Ok(Response::new(pb::IssueCounterTokenResponse {
-            token: issued.token,
-            counter: issued.counter.to_string(),
-            expires_at: super::convert::timestamp(issued.expires_at),
-            token_id: issued.token_id,
-        }))
+        Ok(Response::new(issued.into()))
     }
 
     async fn revoke_counter_token(

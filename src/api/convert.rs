@@ -1,4 +1,13 @@
-//! Conversions between protobuf messages and service types.
+//! Conversions between protobuf messages and service types: `TryFrom` a request into what
+//! the core takes (INVALID_ARGUMENT naming the field), `From` the core's answer back.
+
+mod admin;
+mod entitlements;
+mod federation;
+mod issuance;
+mod verification;
+
+pub(crate) use entitlements::RedemptionPage;
 
 use crate::credential::HolderKey;
 use crate::pb;

@@ -2,7 +2,7 @@
 
 use super::ApiContext;
 use super::charge::{Charge, units};
-use super::convert::{entitlements, idempotency_key, timestamp};
+use super::convert::{RedemptionPage, entitlements, idempotency_key, timestamp};
 use crate::pb::{self, entitlements_server::Entitlements};
 use crate::service::ServiceError;
 use tonic::{Request, Response, Status};
@@ -91,25 +91,13 @@ impl Entitlements for EntitlementsApi {
         req: Request<pb::ListRedemptionsRequest>,
     ) -> Result<Response<pb::ListRedemptionsResponse>, Status> {
         self.0.authorize(&req, "Entitlements.ListRedemptions")?;
-        let r = req.into_inner();
-        let offset: u64 = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token.parse().map_err(|_| {
-                ServiceError::invalid("page_token", "not a token from a previous page")
-            })?
-        };
-        let size = if r.page_size == 0 {
-            50
-        } else {
-            r.page_size.min(500)
-        };
-        let rows = self.0.gateway.redemptions(&r.card_id, size, offset).await?;
-        let next_page_token = if rows.len() as u32 == size {
-            (offset + u64::from(size)).to_string()
-        } else {
-            String::new()
-        };
+        let page = RedemptionPage::try_from(req.into_inner())?;
+        let rows = self
+            .0
+            .gateway
+            .redemptions(&page.card_id, page.size, page.offset)
+            .await?;
+        let next_page_token = page.next_page_token(rows.len());
         Ok(Response::new(pb::ListRedemptionsResponse {
             redemptions: rows
                 .into_iter()

@@ -61,27 +61,13 @@ impl Federation for FederationApi {
             &req,
             units(1, usize::from(!req.get_ref().holder_proof.is_empty())),
         )?;
-        let r = req.into_inner();
+        let request = ReserveRequest::from(req.into_inner());
         let done = self
             .0
             .gateway
-            .reserve_quota(
-                &caller.subject(),
-                ReserveRequest {
-                    issuer: r.issuer,
-                    card_id: r.card_id,
-                    service_code: r.service_code,
-                    idempotency_key: r.idempotency_key,
-                    credential: r.credential,
-                    holder_proof: r.holder_proof,
-                },
-            )
+            .reserve_quota(&caller.subject(), request)
             .await?;
-        Ok(Response::new(pb::ReserveQuotaResponse {
-            reservation_id: done.reservation_id,
-            remaining: done.remaining,
-            period_end: timestamp(done.period_end),
-        }))
+        Ok(Response::new(done.into()))
     }
 
     async fn get_federation_status(
@@ -95,22 +81,7 @@ impl Federation for FederationApi {
         };
         let partners = self.0.gateway.federation_status(partner.as_deref()).await?;
         Ok(Response::new(pb::GetFederationStatusResponse {
-            partners: partners
-                .into_iter()
-                .map(|p| pb::PartnerStatus {
-                    partner_id: p.partner_id,
-                    last_refresh: p.last_refresh_ms.map(|ms| prost_types::Timestamp {
-                        seconds: ms.div_euclid(1000),
-                        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-                    }),
-                    sequence: p.sequence.max(0) as u64,
-                    lag_seconds: p.lag_seconds,
-                    last_error: p.last_error,
-                    kids: p.kids,
-                    stale: p.stale,
-                    catalogue_version: p.catalogue_version,
-                })
-                .collect(),
+            partners: partners.into_iter().map(Into::into).collect(),
         }))
     }
 }

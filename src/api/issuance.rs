@@ -63,23 +63,7 @@ impl CardIssuance for CardIssuanceApi {
             .into_iter();
         let results = slots
             .into_iter()
-            .map(|slot| slot.or_else(|| issued.next()))
-            .map(|r| pb::IssueCardsResult {
-                outcome: Some(match r {
-                    Some(Ok(card)) => pb::issue_cards_result::Outcome::Card(card.into()),
-                    Some(Err(e)) => {
-                        let s = Status::from(e);
-                        pb::issue_cards_result::Outcome::Error(pb::BulkError {
-                            code: s.code() as i32,
-                            message: s.message().to_owned(),
-                        })
-                    }
-                    None => pb::issue_cards_result::Outcome::Error(pb::BulkError {
-                        code: tonic::Code::Internal as i32,
-                        message: "no result".into(),
-                    }),
-                }),
-            })
+            .map(|slot| slot.or_else(|| issued.next()).into())
             .collect();
         Ok(Response::new(pb::IssueCardsResponse { results }))
     }

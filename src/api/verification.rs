@@ -122,10 +122,6 @@ impl Verification for VerificationApi {
         _req: Request<pb::CreateChallengeRequest>,
     ) -> Result<Response<pb::CreateChallengeResponse>, Status> {
         let c = self.ctx.gateway.create_challenge().await?;
-        Ok(Response::new(pb::CreateChallengeResponse {
-            nonce: c.nonce,
-            audience: c.audience,
-            expires_at: super::convert::timestamp(c.expires_at),
-        }))
+        Ok(Response::new(c.into()))
     }
 }

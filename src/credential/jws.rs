@@ -171,4 +171,28 @@ mod tests {
         let big = "a".repeat(MAX_CREDENTIAL_BYTES + 1);
         assert!(CompactJws::parse(&big, &mut buf).is_err());
     }
+
+    #[test]
+    fn a_hostile_signature_part_is_refused_by_its_shape_or_its_length() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let t = sign_compact(&serde_json::json!({"alg": "EdDSA"}), br#"{"a":1}"#, &key);
+        let long = MAX_CREDENTIAL_BYTES - t.len();
+        let mut buf = vec![0; 3 * MAX_CREDENTIAL_BYTES];
+        // Not base64url without padding, or not three parts: refused before any key is chosen.
+        for (what, tail) in [
+            ("padding", "=".repeat(long)),
+            ("whitespace", " \t\r\n".repeat(long / 4)),
+            ("dots", ".A".repeat(long / 2)),
+            ("standard alphabet", "+/".repeat(long / 2)),
+            ("outside any alphabet", "!é".repeat(long / 3)),
+        ] {
+            let hostile = format!("{t}{tail}");
+            assert!(hostile.len() <= MAX_CREDENTIAL_BYTES, "{what}");
+            assert!(CompactJws::parse(&hostile, &mut buf).is_err(), "{what}");
+        }
+        // Over-long but well-formed: it parses, and no Ed25519 signature is that long.
+        let over = format!("{t}{}", "A".repeat(long / 4 * 4));
+        let jws = CompactJws::parse(&over, &mut buf).expect("well-formed");
+        assert!(jws.signature.len() > 64);
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::both_databases;
 use crate::fixtures::{id_number, issue_request};
-use crate::helpers::{Db, TestApp, eventually, free_addr, issued};
+use crate::helpers::{Db, TestApp, eventually, free_addr, get_card, issued};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
@@ -604,17 +604,7 @@ async fn a_revoked_key_is_refused_at_the_partner_too(db: Db) {
         || async { (verify(&my, &card.token).await.reason == "KEY_REVOKED").then_some(()) },
     )
     .await;
-    let fresh = cq
-        .issuance(Some("operator"))
-        .await
-        .get_card(pb::GetCardRequest {
-            card_id: card.card_id.clone(),
-        })
-        .await
-        .expect("card")
-        .into_inner()
-        .card
-        .expect("card");
+    let fresh = get_card(&cq, &card.card_id).await;
     assert_ne!(fresh.key_id, card.key_id);
     assert!(verify(&cq, &fresh.token).await.valid);
     eventually(

@@ -420,6 +420,20 @@ pub(crate) async fn issued(app: &TestApp, req: pb::IssueCardRequest) -> pb::Card
         .expect("card")
 }
 
+/// The card `card_id` as the operator reads it.
+pub(crate) async fn get_card(app: &TestApp, card_id: &str) -> pb::Card {
+    app.issuance(Some("operator"))
+        .await
+        .get_card(pb::GetCardRequest {
+            card_id: card_id.into(),
+        })
+        .await
+        .expect("card")
+        .into_inner()
+        .card
+        .expect("card")
+}
+
 /// Polls `f` until it returns Some, or panics after `within`.
 pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> T
 where

@@ -1,33 +1,19 @@
-//! Holder binding: proofs (kb+jwt) made by an independent signer here (ed25519-dalek, sha2,
-//! serde_json and base64 directly, not the gateway's code), checked by the real gateway.
+//! Holder binding: proofs (kb+jwt) made by an independent signer (`fixtures::holder_proof`:
+//! ed25519-dalek, sha2, serde_json and base64 directly, not the gateway's code), checked by
+//! the real gateway.
 
 use crate::both_databases;
-use crate::fixtures::{b64, device, id_number, issue_request, now};
+use crate::fixtures::{b64, device, holder_proof as prove, id_number, issue_request, now};
 use crate::helpers::{Db, TestApp, issued};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer as _, SigningKey};
-use serde_json::json;
-use sha2::Digest;
+use ed25519_dalek::SigningKey;
 use talent_gateway::pb;
 use tonic::Code;
 
 const AUDIENCE: &str = "urn:cn:500000:talent-card";
 
 /// A holder's device: signs `{nonce, aud, iat, sd_hash}` over the token it presents.
-fn prove(key: &SigningKey, token: &str, nonce: &str, aud: &str, iat: i64) -> String {
-    let header = json!({"alg": "EdDSA", "typ": "kb+jwt"});
-    let claims = json!({
-        "nonce": nonce,
-        "aud": aud,
-        "iat": iat,
-        "sd_hash": b64(sha2::Sha256::digest(token.as_bytes())),
-    });
-    let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-    let sig = key.sign(input.as_bytes());
-    format!("{input}.{}", b64(sig.to_bytes()))
-}
-
 async fn card(app: &TestApp, base17: &str, holder: Option<&SigningKey>) -> pb::Card {
     let mut req = issue_request(&id_number(base17), "C", "");
     if let Some(k) = holder {

@@ -2,25 +2,12 @@
 //! partner's key stops by hand; bad input changes nothing.
 
 use crate::both_databases;
-use crate::helpers::{Db, TestApp, own_card, rotate, verify};
+use crate::helpers::{Db, TestApp, get_card, own_card, rotate, verify};
 use crate::mianyang::Mianyang;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use talent_gateway::pb;
 use tonic::Code;
-
-async fn get_card(app: &TestApp, card_id: &str) -> pb::Card {
-    app.issuance(Some("operator"))
-        .await
-        .get_card(pb::GetCardRequest {
-            card_id: card_id.into(),
-        })
-        .await
-        .expect("card")
-        .into_inner()
-        .card
-        .expect("card")
-}
 
 fn claims(token: &str) -> serde_json::Value {
     let p = token.split('.').nth(1).expect("payload");

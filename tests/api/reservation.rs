@@ -6,12 +6,11 @@ use crate::both_databases;
 use crate::federation::{
     CQ_ISSUER, MY_ISSUER, issue, redeem_with_proof, two_regions_up_with, verify,
 };
-use crate::fixtures::{b64, device, id_number, issue_request, now};
+use crate::fixtures::{b64, device, holder_proof, id_number, issue_request, now};
 use crate::helpers::{Db, TestApp, eventually, issued};
 use crate::mianyang::Mianyang;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::json;
-use sha2::Digest;
 use std::time::Duration;
 use talent_gateway::pb;
 use tonic::Code;
@@ -20,15 +19,7 @@ use tonic_types::StatusExt;
 /// A holder's device: a kb+jwt over the token it presents (QR prefix stripped).
 fn prove(key: &SigningKey, credential: &str, nonce: &str, aud: &str) -> String {
     let token = credential.split_once(':').map_or(credential, |(_, t)| t);
-    let header = json!({"alg": "EdDSA", "typ": "kb+jwt"});
-    let claims = json!({
-        "nonce": nonce,
-        "aud": aud,
-        "iat": now(),
-        "sd_hash": b64(sha2::Sha256::digest(token.as_bytes())),
-    });
-    let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
-    format!("{input}.{}", b64(key.sign(input.as_bytes()).to_bytes()))
+    holder_proof(key, token, nonce, aud, now())
 }
 
 async fn nonce(app: &TestApp) -> String {

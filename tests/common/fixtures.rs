@@ -55,6 +55,28 @@ pub(crate) fn redeem_request(credential: &str, code: &str, key: &str) -> pb::Red
     }
 }
 
+/// A holder proof (kb+jwt) over `token` by the device `key`, signed here with ed25519-dalek,
+/// sha2 and serde_json directly, not with the gateway's code.
+pub(crate) fn holder_proof(
+    key: &ed25519_dalek::SigningKey,
+    token: &str,
+    nonce: &str,
+    aud: &str,
+    iat: i64,
+) -> String {
+    use ed25519_dalek::Signer as _;
+    use sha2::Digest as _;
+    let header = serde_json::json!({"alg": "EdDSA", "typ": "kb+jwt"});
+    let claims = serde_json::json!({
+        "nonce": nonce,
+        "aud": aud,
+        "iat": iat,
+        "sd_hash": b64(sha2::Sha256::digest(token.as_bytes())),
+    });
+    let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
+    format!("{input}.{}", b64(key.sign(input.as_bytes()).to_bytes()))
+}
+
 /// A holder's device key, fresh each time.
 pub(crate) fn device() -> ed25519_dalek::SigningKey {
     ed25519_dalek::SigningKey::from_bytes(&rand::random())
