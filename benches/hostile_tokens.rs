@@ -3,12 +3,12 @@
 //!
 //! Two parts:
 //! - the 29 tokens of the attack suite (tests/common/hostile_tokens.rs), each verified by
-//!   `Gateway::verify` (the call VerifyCard makes, without the network);
+//!   `Verification::verify` (the call VerifyCard makes, without the network);
 //! - generated families (many names, duplicates plain and escaped, deep arrays and objects,
 //!   long plain and escaped strings, long numbers, huge exponents, maximal floats), each
 //!   across sizes up to 8 KiB, placed in the header and in the claims, under own EdDSA keys
 //!   (bad signature: only we hold the key), a partner's EdDSA key and a partner's ES256 key
-//!   (genuine signature and bad), verified through `Gateway::verify_many` (the core of
+//!   (genuine signature and bad), verified through `Verification::verify_many` (the core of
 //!   VerifyCards) in calls of many copies, and compared with a small valid credential and
 //!   with a valid one of about the same size (a padding claim).
 //!
@@ -39,7 +39,7 @@ use std::time::Instant;
 use talent_gateway::config::{PartnerConfig, Settings};
 use talent_gateway::credential::KeyEncryptionKey;
 use talent_gateway::domain::Reason;
-use talent_gateway::service::{Gateway, IssueRequest};
+use talent_gateway::service::{IssueRequest, Services, Verification};
 
 const ISSUER: &str = "urn:cn:510700:kjc-talent-card";
 const ROUNDS: usize = 7;
@@ -83,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
     let store =
         talent_gateway::store::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
             .await?;
-    let gateway = Gateway::start(&settings, store.clone()).await?;
+    let services = Services::start(
+        talent_gateway::server::service_settings(&settings)?,
+        store.clone(),
+    )
+    .await?;
+    let gateway = services.verification.clone();
 
     let t = talent_gateway::service::now();
     let claims = json!({"iss": ISSUER, "card_no": "KJC0000000042", "holder_name": "李雪",
@@ -115,10 +120,10 @@ async fn main() -> anyhow::Result<()> {
             .try_into()
             .map_err(|_| anyhow::anyhow!("32 bytes"))?,
     );
-    let own_token = gateway
+    let own_token = services
+        .issuance
         .issue_card("bench", own_request()?)
         .await?
-        .record
         .token;
     let own_claims: Value = serde_json::from_slice(&talent_gateway::credential::b64_decode(
         own_token.split('.').nth(1).unwrap_or_default(),
@@ -162,7 +167,7 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// The attack suite's tokens through `verify`, against the valid partner token.
 fn attack_suite(
-    gateway: &Gateway,
+    gateway: &Verification,
     valid: &str,
     cases: &[(&'static str, String, &'static str)],
 ) -> anyhow::Result<()> {
@@ -451,7 +456,7 @@ impl Signer {
 }
 
 /// Cost per verification of `token` through `verify` (the signature checked alone).
-fn per_single(gateway: &Gateway, token: &str, n: usize) -> f64 {
+fn per_single(gateway: &Verification, token: &str, n: usize) -> f64 {
     let start = Instant::now();
     for _ in 0..n {
         std::hint::black_box(gateway.verify(std::hint::black_box(token)));
@@ -460,7 +465,7 @@ fn per_single(gateway: &Gateway, token: &str, n: usize) -> f64 {
 }
 
 /// Verdicts and cost per credential of `token` through `verify_many`, in calls of `n` copies.
-async fn per_credential(gateway: &Gateway, token: &str, n: usize) -> f64 {
+async fn per_credential(gateway: &Verification, token: &str, n: usize) -> f64 {
     let call: Vec<&str> = vec![token; n];
     let start = Instant::now();
     std::hint::black_box(gateway.verify_many(std::hint::black_box(&call)).await);
@@ -483,7 +488,7 @@ struct Row {
 
 #[allow(clippy::too_many_arguments)]
 async fn families(
-    gateway: &Gateway,
+    gateway: &Verification,
     own: ed25519_dalek::SigningKey,
     own_token: String,
     own_claims: Value,

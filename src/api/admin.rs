@@ -22,7 +22,14 @@ impl Admin for AdminApi {
         req: Request<pb::ListKeysRequest>,
     ) -> Result<Response<pb::ListKeysResponse>, Status> {
         self.operator(&req, "Admin.ListKeys")?;
-        let keys = self.0.gateway.keys().into_iter().map(Into::into).collect();
+        let keys = self
+            .0
+            .services
+            .keys
+            .keys()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         Ok(Response::new(pb::ListKeysResponse { keys }))
     }
 
@@ -33,7 +40,12 @@ impl Admin for AdminApi {
         let caller = self.operator(&req, "Admin.RotateKeys")?;
         let secs = req.into_inner().prepublish_seconds;
         let prepublish = (secs > 0).then_some(i64::from(secs));
-        let key = self.0.gateway.rotate_keys(&caller, prepublish).await?;
+        let key = self
+            .0
+            .services
+            .keys
+            .rotate_keys(&caller, prepublish)
+            .await?;
         Ok(Response::new(pb::RotateKeysResponse {
             next_key: Some(key.into()),
         }))
@@ -44,7 +56,7 @@ impl Admin for AdminApi {
         req: Request<pb::ListPartnersRequest>,
     ) -> Result<Response<pb::ListPartnersResponse>, Status> {
         self.operator(&req, "Admin.ListPartners")?;
-        let partners = self.0.gateway.partners().await?;
+        let partners = self.0.services.partners.partners().await?;
         Ok(Response::new(pb::ListPartnersResponse {
             partners: partners.into_iter().map(Into::into).collect(),
         }))
@@ -56,7 +68,12 @@ impl Admin for AdminApi {
     ) -> Result<Response<pb::AddPartnerResponse>, Status> {
         let caller = self.operator(&req, "Admin.AddPartner")?;
         let record = NewPartner::try_from(req.into_inner())?;
-        let view = self.0.gateway.add_partner(&caller, record).await?;
+        let view = self
+            .0
+            .services
+            .partners
+            .add_partner(&caller, record)
+            .await?;
         Ok(Response::new(pb::AddPartnerResponse {
             partner: Some(view.into()),
         }))
@@ -70,7 +87,8 @@ impl Admin for AdminApi {
         let r = req.into_inner();
         let view = self
             .0
-            .gateway
+            .services
+            .partners
             .suspend_partner(&caller, &r.id, r.suspended, &r.reason)
             .await?;
         Ok(Response::new(pb::SuspendPartnerResponse {
@@ -84,7 +102,8 @@ impl Admin for AdminApi {
     ) -> Result<Response<pb::RemovePartnerResponse>, Status> {
         let caller = self.operator(&req, "Admin.RemovePartner")?;
         self.0
-            .gateway
+            .services
+            .partners
             .remove_partner(&caller, &req.into_inner().id)
             .await?;
         Ok(Response::new(pb::RemovePartnerResponse {}))
@@ -98,7 +117,8 @@ impl Admin for AdminApi {
         let r = req.into_inner();
         let version = self
             .0
-            .gateway
+            .services
+            .catalogues
             .import_catalogue(&caller, &r.catalogue, r.effective_from.map(|t| t.seconds))
             .await?;
         Ok(Response::new(pb::ImportCatalogueResponse {
@@ -122,7 +142,8 @@ impl Admin for AdminApi {
         let r = req.into_inner();
         let issued = self
             .0
-            .gateway
+            .services
+            .counters
             .issue_counter_token(&caller.subject(), &trust_domain, &r.name, r.valid_hours)
             .await?;
         Ok(Response::new(issued.into()))
@@ -136,7 +157,8 @@ impl Admin for AdminApi {
         let r = req.into_inner();
         let revoked = self
             .0
-            .gateway
+            .services
+            .counters
             .revoke_counter_token(&caller, &r.token_id, &r.reason)
             .await?;
         Ok(Response::new(pb::RevokeCounterTokenResponse {
@@ -150,7 +172,12 @@ impl Admin for AdminApi {
     ) -> Result<Response<pb::ListCounterTokensResponse>, Status> {
         self.operator(&req, "Admin.ListCounterTokens")?;
         let include_expired = req.into_inner().include_expired;
-        let tokens = self.0.gateway.counter_tokens(include_expired).await?;
+        let tokens = self
+            .0
+            .services
+            .counters
+            .counter_tokens(include_expired)
+            .await?;
         Ok(Response::new(pb::ListCounterTokensResponse {
             counter_tokens: tokens.into_iter().map(Into::into).collect(),
         }))
@@ -164,7 +191,8 @@ impl Admin for AdminApi {
         let r = req.into_inner();
         let renewed = self
             .0
-            .gateway
+            .services
+            .keys
             .revoke_key(&caller, &r.kid, &r.reason, r.renew_cards)
             .await?;
         Ok(Response::new(pb::RevokeKeyResponse { renewed }))
@@ -177,7 +205,8 @@ impl Admin for AdminApi {
         let caller = self.operator(&req, "Admin.RevokePartnerKey")?;
         let r = req.into_inner();
         self.0
-            .gateway
+            .services
+            .partners
             .revoke_partner_key(&caller, &r.partner_id, &r.kid, &r.reason)
             .await?;
         Ok(Response::new(pb::RevokePartnerKeyResponse {}))

@@ -1,7 +1,7 @@
 //! Who is calling (resolved by the server's identity layer), and whether they may.
 
 use crate::domain::{Caller, Role, SpiffeId};
-use crate::service::Gateway;
+use crate::service::AuditSink;
 use tonic::{Request, Status};
 
 /// Pins from configuration; without them any identity under the client CA is accepted.
@@ -34,7 +34,12 @@ enum NotPinned {
 impl AccessPolicy {
     /// Allows the call if the caller's role may call `rpc` (api/access.rs) and its identity
     /// is pinned where the configuration pins; otherwise audits the refusal and says why.
-    pub(crate) fn require(&self, gw: &Gateway, caller: &Caller, rpc: &str) -> Result<(), Status> {
+    pub(crate) fn require(
+        &self,
+        audit: &AuditSink,
+        caller: &Caller,
+        rpc: &str,
+    ) -> Result<(), Status> {
         let allowed = super::access::allowed(rpc);
         let refusal = match caller {
             Caller::Public if !allowed.contains(&Role::Public) => Some(Status::unauthenticated(
@@ -55,7 +60,7 @@ impl AccessPolicy {
         match refusal {
             None => Ok(()),
             Some(status) => {
-                gw.audit(&caller.subject(), rpc, "", "denied", status.message());
+                audit.event(&caller.subject(), rpc, "", "denied", status.message());
                 Err(status)
             }
         }

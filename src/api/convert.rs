@@ -68,19 +68,18 @@ impl TryFrom<pb::IssueCardRequest> for IssueRequest {
 impl From<CardView> for pb::Card {
     fn from(v: CardView) -> Self {
         let qr_payload = v.qr_payload();
-        let r = v.record;
         Self {
-            card_id: r.card_id,
-            token: r.token,
+            card_id: v.card_id,
+            token: v.token,
             qr_payload,
-            issued_at: timestamp(r.issued_at),
-            expires_at: timestamp(r.expires_at),
-            key_id: r.kid,
-            status: r.status.as_str().to_owned(),
-            holder_name: r.holder_name,
-            tier: r.tier,
-            category: r.category,
-            status_reason: r.status_reason,
+            issued_at: timestamp(v.issued_at),
+            expires_at: timestamp(v.expires_at),
+            key_id: v.kid,
+            status: v.status.as_str().to_owned(),
+            holder_name: v.holder_name,
+            tier: v.tier,
+            category: v.category,
+            status_reason: v.status_reason,
         }
     }
 }

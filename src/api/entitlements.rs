@@ -18,9 +18,9 @@ impl Entitlements for EntitlementsApi {
     ) -> Result<Response<pb::ListServicesResponse>, Status> {
         let mut region = req.into_inner().region;
         if region.trim().is_empty() {
-            region = self.0.gateway.region().to_owned();
+            region = self.0.services.federation.region().to_owned();
         }
-        let active = self.0.gateway.catalogue();
+        let active = self.0.services.catalogues.active();
         let r = active
             .catalogue
             .region(&region)
@@ -47,10 +47,11 @@ impl Entitlements for EntitlementsApi {
         req: Request<pb::MapEntitlementsRequest>,
     ) -> Result<Response<pb::MapEntitlementsResponse>, Status> {
         let r = req.into_inner();
-        let m = self
-            .0
-            .gateway
-            .map_entitlements(&r.from_region, &r.tier, &r.to_region)?;
+        let m =
+            self.0
+                .services
+                .catalogues
+                .map_entitlements(&r.from_region, &r.tier, &r.to_region)?;
         Ok(Response::new(pb::MapEntitlementsResponse {
             entries: entitlements(&m.lines, &r.language),
             recognised_tier: m.recognised_tier.as_str().to_owned(),
@@ -68,7 +69,8 @@ impl Entitlements for EntitlementsApi {
         let r = req.into_inner();
         let done = self
             .0
-            .gateway
+            .services
+            .redemptions
             .redeem(
                 &caller.subject(),
                 &r.credential,
@@ -94,7 +96,8 @@ impl Entitlements for EntitlementsApi {
         let page = RedemptionPage::try_from(req.into_inner())?;
         let rows = self
             .0
-            .gateway
+            .services
+            .redemptions
             .redemptions(&page.card_id, page.size, page.offset)
             .await?;
         let next_page_token = page.next_page_token(rows.len());

@@ -17,10 +17,10 @@ impl Federation for FederationApi {
         &self,
         _req: Request<pb::GetTrustBundleRequest>,
     ) -> Result<Response<pb::GetTrustBundleResponse>, Status> {
-        let gw = &self.0.gateway;
+        let gw = &self.0.services.federation;
         Ok(Response::new(pb::GetTrustBundleResponse {
             jwks_json: gw.jwks_json(),
-            catalogue_version: gw.catalogue().catalogue.version.clone(),
+            catalogue_version: self.0.services.state.catalogue().catalogue.version.clone(),
             sequence: gw.sequence(),
             issuer: gw.issuer().to_owned(),
             region: gw.region().to_owned(),
@@ -36,7 +36,7 @@ impl Federation for FederationApi {
                     reason: r.reason,
                 })
                 .collect(),
-            profile_toml: gw.own_profile.to_toml(),
+            profile_toml: gw.profile_toml(),
         }))
     }
 
@@ -44,7 +44,7 @@ impl Federation for FederationApi {
         &self,
         _req: Request<pb::GetStatusListRequest>,
     ) -> Result<Response<pb::GetStatusListResponse>, Status> {
-        let gw = &self.0.gateway;
+        let gw = &self.0.services.federation;
         Ok(Response::new(pb::GetStatusListResponse {
             status_list_token: gw.status_list_token()?,
             sequence: gw.sequence(),
@@ -64,7 +64,8 @@ impl Federation for FederationApi {
         let request = ReserveRequest::from(req.into_inner());
         let done = self
             .0
-            .gateway
+            .services
+            .federation
             .reserve_quota(&caller.subject(), request)
             .await?;
         Ok(Response::new(done.into()))
@@ -79,7 +80,12 @@ impl Federation for FederationApi {
             Caller::Identified(id) if id.role() == Role::Partner => Some(id.to_string()),
             _ => None,
         };
-        let partners = self.0.gateway.federation_status(partner.as_deref()).await?;
+        let partners = self
+            .0
+            .services
+            .federation
+            .federation_status(partner.as_deref())
+            .await?;
         Ok(Response::new(pb::GetFederationStatusResponse {
             partners: partners.into_iter().map(Into::into).collect(),
         }))

@@ -26,7 +26,7 @@ impl CardIssuance for CardIssuanceApi {
     ) -> Result<Response<pb::IssueCardResponse>, Status> {
         let caller = self.operator(&req, "CardIssuance.IssueCard")?;
         let r = IssueRequest::try_from(req.into_inner())?;
-        let card = self.0.gateway.issue_card(&caller, r).await?;
+        let card = self.0.services.issuance.issue_card(&caller, r).await?;
         Ok(Response::new(pb::IssueCardResponse {
             card: Some(card.into()),
         }))
@@ -57,7 +57,8 @@ impl CardIssuance for CardIssuanceApi {
         }
         let mut issued = self
             .0
-            .gateway
+            .services
+            .issuance
             .issue_cards(&caller, parsed)
             .await?
             .into_iter();
@@ -73,7 +74,12 @@ impl CardIssuance for CardIssuanceApi {
         req: Request<pb::GetCardRequest>,
     ) -> Result<Response<pb::GetCardResponse>, Status> {
         self.operator(&req, "CardIssuance.GetCard")?;
-        let card = self.0.gateway.get_card(&req.into_inner().card_id).await?;
+        let card = self
+            .0
+            .services
+            .issuance
+            .get_card(&req.into_inner().card_id)
+            .await?;
         Ok(Response::new(pb::GetCardResponse {
             card: Some(card.into()),
         }))
@@ -87,7 +93,8 @@ impl CardIssuance for CardIssuanceApi {
         let r = req.into_inner();
         let card = self
             .0
-            .gateway
+            .services
+            .issuance
             .renew_card(
                 &caller,
                 &r.card_id,
@@ -108,7 +115,8 @@ impl CardIssuance for CardIssuanceApi {
         let r = req.into_inner();
         let card = self
             .0
-            .gateway
+            .services
+            .issuance
             .suspend_card(&caller, &r.card_id, &r.reason)
             .await?;
         Ok(Response::new(pb::SuspendCardResponse {
@@ -123,7 +131,8 @@ impl CardIssuance for CardIssuanceApi {
         let caller = self.operator(&req, "CardIssuance.ResumeCard")?;
         let card = self
             .0
-            .gateway
+            .services
+            .issuance
             .resume_card(&caller, &req.into_inner().card_id)
             .await?;
         Ok(Response::new(pb::ResumeCardResponse {
@@ -139,7 +148,8 @@ impl CardIssuance for CardIssuanceApi {
         let r = req.into_inner();
         let card = self
             .0
-            .gateway
+            .services
+            .issuance
             .revoke_card(&caller, &r.card_id, &r.reason)
             .await?;
         Ok(Response::new(pb::RevokeCardResponse {

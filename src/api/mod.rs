@@ -23,15 +23,15 @@ pub use issuance::CardIssuanceApi;
 pub use verification::VerificationApi;
 
 use crate::domain::Caller;
-use crate::service::Gateway;
+use crate::service::Services;
 use std::sync::Arc;
 use tonic::{Request, Status};
 
-/// What every service needs: the core and who may call what.
+/// What every service needs: the use-case services and who may call what.
 #[derive(Clone)]
 pub struct ApiContext {
-    /// The core.
-    pub gateway: Arc<Gateway>,
+    /// The use cases.
+    pub services: Arc<Services>,
     /// Access rules.
     pub access: Arc<AccessPolicy>,
 }
@@ -41,7 +41,7 @@ impl ApiContext {
     /// its identity is pinned where the configuration pins; otherwise the refusal, audited.
     pub(crate) fn authorize<T>(&self, req: &Request<T>, rpc: &str) -> Result<Caller, Status> {
         let caller = caller_of(req);
-        self.access.require(&self.gateway, &caller, rpc)?;
+        self.access.require(&self.services.audit, &caller, rpc)?;
         Ok(caller)
     }
 }

@@ -25,7 +25,7 @@ pub struct VerificationApi {
 impl VerificationApi {
     /// The service over `ctx`. Call inside the runtime the gateway's audit writer runs on.
     pub fn new(ctx: ApiContext) -> Self {
-        let audit = VerifyAudit::new(ctx.gateway.audit.clone());
+        let audit = VerifyAudit::new(ctx.services.audit.clone());
         Self { ctx, audit }
     }
 
@@ -36,7 +36,11 @@ impl VerificationApi {
 
     /// Audits a verdict and answers it in the caller's language.
     fn answer(&self, caller: &str, v: Verdict, language: &str) -> pb::VerifyCardResponse {
-        self.ctx.gateway.verdict_counts().count(v.reason);
+        self.ctx
+            .services
+            .verification
+            .verdict_counts()
+            .count(v.reason);
         self.audit.verdict(caller, &v);
         super::convert::verdict(v, language)
     }
@@ -52,17 +56,17 @@ impl Verification for VerificationApi {
         let r = req.get_ref();
         Charge::call(&req, units(1, usize::from(!r.holder_proof.is_empty())))?;
         // Pooled with other calls' signatures only while this connection's are good.
-        let gateway = &self.ctx.gateway;
+        let verification = &self.ctx.services.verification;
         let mut v = match connection_of(&req) {
             Some(connection) => {
-                on_connection(connection, gateway.verify_pooled(&r.credential)).await
+                on_connection(connection, verification.verify_pooled(&r.credential)).await
             }
-            None => gateway.verify_pooled(&r.credential).await,
+            None => verification.verify_pooled(&r.credential).await,
         };
         // Only a call with a proof (or asking for one) goes past the in-memory checks. Boxed:
         // its state would otherwise sit in every call's future, copied with it.
         if !r.holder_proof.is_empty() || r.require_holder_proof {
-            v = Box::pin(gateway.bind_holder(
+            v = Box::pin(verification.bind_holder(
                 v,
                 &r.credential,
                 &r.holder_proof,
@@ -95,7 +99,8 @@ impl Verification for VerificationApi {
         let mut verdicts = Vec::with_capacity(requests.len());
         for (v, r) in self
             .ctx
-            .gateway
+            .services
+            .verification
             .verify_many(&credentials)
             .await
             .into_iter()
@@ -104,7 +109,7 @@ impl Verification for VerificationApi {
             let v = if r.holder_proof.is_empty() && !r.require_holder_proof {
                 v
             } else {
-                Box::pin(self.ctx.gateway.bind_holder(
+                Box::pin(self.ctx.services.verification.bind_holder(
                     v,
                     &r.credential,
                     &r.holder_proof,
@@ -121,7 +126,7 @@ impl Verification for VerificationApi {
         &self,
         _req: Request<pb::CreateChallengeRequest>,
     ) -> Result<Response<pb::CreateChallengeResponse>, Status> {
-        let c = self.ctx.gateway.create_challenge().await?;
+        let c = self.ctx.services.verification.create_challenge().await?;
         Ok(Response::new(c.into()))
     }
 }

@@ -89,7 +89,7 @@ pub(crate) async fn run(cmd: HolderCommand) -> anyhow::Result<()> {
                 .create_challenge(pb::CreateChallengeRequest {})
                 .await?
                 .into_inner();
-            let proof = crate::service::sign_holder_proof(
+            let proof = crate::credential::sign_holder_proof(
                 &key,
                 &credential,
                 &c.nonce,

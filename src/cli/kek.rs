@@ -27,7 +27,7 @@ pub(crate) async fn rewrap(a: &RewrapArgs, as_json: bool) -> anyhow::Result<()> 
         ..Default::default()
     };
     let settings = Settings::load(a.config.as_deref(), &overrides)?;
-    let keys = crate::service::load_keys(&settings, false)?;
+    let keys = crate::server::load_keys(&settings, false)?;
     let store = crate::store::connect(&settings.database_url()).await?;
     let done = crate::service::rewrap(store.as_ref(), &keys, "cli:keys-rewrap").await?;
     let sealing = keys.sealing_key().id();

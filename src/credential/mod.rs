@@ -5,6 +5,7 @@ mod card_token;
 mod claims;
 mod counter_token;
 mod holder_key;
+mod holder_proof;
 mod issuer_key;
 pub mod jose;
 mod json_scan;
@@ -25,6 +26,8 @@ pub use counter_token::{
     COUNTER_TOKEN_TYPE, CounterClaims, CounterTokenError, CounterTokenKey, MAX_COUNTER_TOKEN_HOURS,
 };
 pub use holder_key::CnfError;
+pub(crate) use holder_proof::{Expected, parse_holder_proof};
+pub use holder_proof::{HOLDER_PROOF_TYPE, sd_hash, sign_holder_proof};
 pub use issuer_key::{IssuerKey, jwk_set, public_jwk, thumbprint};
 pub use jose::sign_compact;
 pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError, Scanned, scan};
@@ -34,4 +37,4 @@ pub use key_sealing::{
     SealingAlgorithm,
 };
 pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};
-pub use status_list::{STATUS_BITS, StatusList, StatusListError};
+pub use status_list::{STATUS_BITS, StatusList, StatusListError, sign_status_list_token};

@@ -1,6 +1,8 @@
 //! IETF Token Status List (draft-ietf-oauth-status-list): 2 bits per card, zlib-compressed,
 //! published as a JWT signed by the issuer key.
 
+use super::IssuerKey;
+use super::jose;
 use super::jws::{b64, b64_decode};
 use flate2::Compression;
 use flate2::read::ZlibDecoder;
@@ -76,6 +78,32 @@ impl StatusList {
         }
         Ok(Self { bytes })
     }
+}
+
+/// `list` as `issuer` publishes it at `uri`: a status list token (typ statuslist+jwt) issued
+/// at `iat`, valid `ttl` seconds, signed by `signer`.
+pub fn sign_status_list_token(
+    list: &StatusList,
+    uri: &str,
+    issuer: &str,
+    iat: i64,
+    ttl: i64,
+    signer: &IssuerKey,
+) -> Result<String, jose::SignError> {
+    let claims = serde_json::json!({
+        "sub": uri,
+        "iss": issuer,
+        "iat": iat,
+        "exp": iat + ttl,
+        "ttl": ttl,
+        "status_list": { "bits": STATUS_BITS, "lst": list.encode() },
+    });
+    let header = jose::header(
+        jsonwebtoken::Algorithm::EdDSA,
+        "statuslist+jwt",
+        Some(signer.kid()),
+    );
+    jose::sign(&header, &claims, signer.encoding_key())
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use crate::pb::{
     entitlements_server::EntitlementsServer, federation_server::FederationServer,
     verification_server::VerificationServer,
 };
-use crate::service::metrics::RequestMetrics;
-use crate::service::{Gateway, VerifyAudit};
+use crate::service::{Services, VerifyAudit};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +30,7 @@ const DECODE_CEILING: usize = 4 * 1024 * 1024;
 /// The gateway built from its settings and serving on every core; [`Self::run_until_stopped`]
 /// announces it and waits for the stop.
 pub struct Application {
-    gateway: Arc<Gateway>,
+    services: Arc<Services>,
     health: HealthReporter,
     verify_audit: Arc<VerifyAudit>,
     metrics_task: Option<JoinHandle<()>>,
@@ -44,9 +43,9 @@ pub struct Application {
 impl Application {
     /// Builds the services, the router and its layers, and starts one listener per core.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (gateway, acceptor) = core(&settings).await?;
+        let (services, acceptor) = core(&settings).await?;
         let ctx = ApiContext {
-            gateway: gateway.clone(),
+            services: services.clone(),
             access: Arc::new(access_policy(&settings)),
         };
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -60,7 +59,7 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
         let grace = Duration::from_secs(settings.shutdown_grace_seconds);
-        let (call_metrics, metrics_task) = call_metrics(&settings, &gateway).await?;
+        let (call_metrics, metrics_task) = call_metrics(&settings, &services).await?;
 
         let verification = VerificationApi::new(ctx.clone());
         let verify_audit = verification.audit();
@@ -89,14 +88,14 @@ impl Application {
             // Who calls, once: every later layer and service reads the caller it leaves
             // (gRPC-Web calls included). Refused certificates and bad counter tokens go on as
             // the public caller from their address as far as the limits.
-            .layer(identity::Identities::new(gateway.clone()))
+            .layer(identity::Identities::new(services.counters.clone()))
             // Inside the metrics, so refusals count as RESOURCE_EXHAUSTED; after the identity,
             // so a bucket is the caller's own; before the size limits, so a refused call's
             // body is never read.
             .layer(RateLimits::new(&settings.rate_limits))
             // Refused identities are answered (and audited) here: a flood of them is charged
             // to its address first.
-            .layer(identity::RefuseUnvouched::new(gateway.clone()))
+            .layer(identity::RefuseUnvouched::new(services.audit.clone()))
             .layer(MessageLimits::new(settings.max_message_bytes))
             .add_service(health_service)
             .add_service(reflection)
@@ -144,7 +143,7 @@ impl Application {
         }
         control.started();
         Ok(Self {
-            gateway,
+            services,
             health,
             verify_audit,
             metrics_task,
@@ -164,7 +163,7 @@ impl Application {
     /// in-flight calls for the grace period and hands over what the audit has gathered.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
-            gateway,
+            services,
             health,
             verify_audit,
             metrics_task,
@@ -216,7 +215,7 @@ impl Application {
             task.abort();
         }
         verify_audit.flush();
-        gateway.audit.flush().await;
+        services.audit.flush().await;
         control.release().await;
         if let Some(e) = failure {
             return Err(e);
@@ -226,8 +225,9 @@ impl Application {
     }
 }
 
-/// The core and the TLS acceptor: certificates, the CA binding, the database, the gateway.
-async fn core(settings: &Settings) -> anyhow::Result<(Arc<Gateway>, accept::Acceptor)> {
+/// The services and the TLS acceptor: certificates, the CA binding, the database, the
+/// use-case services.
+async fn core(settings: &Settings) -> anyhow::Result<(Arc<Services>, accept::Acceptor)> {
     let (tls, own_ca) = tls::server_config(settings)?;
     let bound: Vec<(String, &std::path::Path)> = settings
         .partners
@@ -237,7 +237,7 @@ async fn core(settings: &Settings) -> anyhow::Result<(Arc<Gateway>, accept::Acce
     let ca_binding = ca_binding::CaBinding::new(&own_ca, &bound)?.map(Arc::new);
     let store = crate::store::connect(&settings.database_url()).await?;
     tracing::info!(backend = store.backend(), "database ready");
-    let gateway = Gateway::start(settings, store).await?;
+    let services = Arc::new(Services::start(super::service_settings(settings)?, store).await?);
     let acceptor = accept::Acceptor::new(accept::AcceptorSettings {
         tls,
         ca_binding,
@@ -245,7 +245,7 @@ async fn core(settings: &Settings) -> anyhow::Result<(Arc<Gateway>, accept::Acce
         handshake_timeout: Duration::from_secs(settings.tls_handshake_timeout_seconds),
         idle_timeout: Duration::from_secs(settings.connection_idle_timeout_seconds),
     });
-    Ok((gateway, acceptor))
+    Ok((services, acceptor))
 }
 
 /// Who may call what: the own trust domain and the partners' pinned identities.
@@ -283,10 +283,10 @@ async fn set_serving(health: &HealthReporter) {
 /// The per-call metrics, and the plain-HTTP endpoint that exposes them when one is set.
 async fn call_metrics(
     settings: &Settings,
-    gateway: &Arc<Gateway>,
-) -> anyhow::Result<(Arc<RequestMetrics>, Option<JoinHandle<()>>)> {
+    services: &Arc<Services>,
+) -> anyhow::Result<(Arc<metrics::RequestMetrics>, Option<JoinHandle<()>>)> {
     // Counted whether or not they are scraped: a few atomics per call.
-    let call_metrics = Arc::new(RequestMetrics::new(metrics::grpc_methods(&[
+    let call_metrics = Arc::new(metrics::RequestMetrics::new(metrics::grpc_methods(&[
         crate::pb::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
@@ -295,7 +295,7 @@ async fn call_metrics(
     let metrics_task = match settings.metrics_listen {
         Some(addr) => {
             let (local, task) =
-                metrics::serve_metrics(addr, call_metrics.clone(), gateway.clone()).await?;
+                metrics::serve_metrics(addr, call_metrics.clone(), services.clone()).await?;
             tracing::info!(%local, "serving Prometheus metrics over plain HTTP at /metrics");
             Some(task)
         }

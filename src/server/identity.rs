@@ -16,7 +16,7 @@ use super::connection::ConnectionInfo;
 use super::peer::Peer;
 use crate::api::access::rpc_name;
 use crate::domain::Caller;
-use crate::service::{Gateway, ServiceError};
+use crate::service::{AuditSink, Counters, ServiceError};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,16 +26,16 @@ use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
-/// The layer; the gateway checks counter tokens and keeps the audit.
+/// The layer; counter tokens are checked by [`Counters`].
 #[derive(Clone)]
 pub(crate) struct Identities {
-    gateway: Arc<Gateway>,
+    counters: Arc<Counters>,
 }
 
 impl Identities {
-    /// Resolves callers with `gateway`'s counter tokens, auditing refusals there.
-    pub(crate) fn new(gateway: Arc<Gateway>) -> Self {
-        Self { gateway }
+    /// Resolves callers, counter tokens checked by `counters`.
+    pub(crate) fn new(counters: Arc<Counters>) -> Self {
+        Self { counters }
     }
 }
 
@@ -44,7 +44,7 @@ impl<S> Layer<S> for Identities {
 
     fn layer(&self, inner: S) -> Self::Service {
         IdentityService {
-            gateway: self.gateway.clone(),
+            counters: self.counters.clone(),
             inner,
         }
     }
@@ -53,7 +53,7 @@ impl<S> Layer<S> for Identities {
 /// The service the layer wraps.
 #[derive(Clone)]
 pub(crate) struct IdentityService<S> {
-    gateway: Arc<Gateway>,
+    counters: Arc<Counters>,
     inner: S,
 }
 
@@ -102,7 +102,7 @@ impl<S> IdentityService<S> {
                     "authorization must be \"Bearer <counter token>\"".into(),
                 )
             })?;
-        Ok(Caller::Identified(self.gateway.counter_of(token)?))
+        Ok(Caller::Identified(self.counters.counter_of(token)?))
     }
 }
 
@@ -141,13 +141,13 @@ where
 /// their address; audits each.
 #[derive(Clone)]
 pub(crate) struct RefuseUnvouched {
-    gateway: Arc<Gateway>,
+    audit: AuditSink,
 }
 
 impl RefuseUnvouched {
-    /// Audits refusals into `gateway`'s log.
-    pub(crate) fn new(gateway: Arc<Gateway>) -> Self {
-        Self { gateway }
+    /// Audits refusals into `audit`.
+    pub(crate) fn new(audit: AuditSink) -> Self {
+        Self { audit }
     }
 }
 
@@ -156,7 +156,7 @@ impl<S> Layer<S> for RefuseUnvouched {
 
     fn layer(&self, inner: S) -> Self::Service {
         RefuseUnvouchedService {
-            gateway: self.gateway.clone(),
+            audit: self.audit.clone(),
             inner,
         }
     }
@@ -165,7 +165,7 @@ impl<S> Layer<S> for RefuseUnvouched {
 /// The service [`RefuseUnvouched`] wraps.
 #[derive(Clone)]
 pub(crate) struct RefuseUnvouchedService<S> {
-    gateway: Arc<Gateway>,
+    audit: AuditSink,
     inner: S,
 }
 
@@ -188,8 +188,7 @@ where
             };
         };
         let rpc = rpc_name(req.uri().path());
-        self.gateway
-            .audit(&who, &rpc, "", "denied", status.message());
+        self.audit.event(&who, &rpc, "", "denied", status.message());
         // The inner service was made ready and is not called: it stays ready.
         Resolved::Refused {
             answer: Some(Ok(status.into_http())),

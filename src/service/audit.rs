@@ -63,6 +63,18 @@ impl AuditSink {
         }
     }
 
+    /// Queues a record for something that changed nothing (a refusal, a verdict), at now.
+    pub fn event(&self, caller: &str, event: &str, object: &str, result: &str, detail: &str) {
+        self.record(AuditEntry {
+            at: super::now(),
+            caller: caller.to_owned(),
+            event: event.to_owned(),
+            object: object.to_owned(),
+            result: result.to_owned(),
+            detail: detail.to_owned(),
+        });
+    }
+
     /// Records dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -1,9 +1,8 @@
 //! Catalogue versions: the shipped document on first start, imports as new versions with a
 //! start time, and what each holder gets here, precomputed per version for the verify path.
 
-use super::{Gateway, ServiceError, now};
+use super::{ServiceError, TrustState, now};
 use crate::domain::{Basis, Catalogue, Region, Tier};
-use crate::locks;
 use crate::store::{AuditEntry, CatalogueVersionRecord, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -139,29 +138,29 @@ pub(crate) async fn ensure_shipped(store: &dyn Store) -> Result<(), ServiceError
     Ok(())
 }
 
-impl Gateway {
-    /// The catalogue version in force now.
-    pub fn catalogue(&self) -> Arc<ActiveCatalogue> {
-        let t = now();
-        let all = locks::read(&self.catalogues).clone();
-        // Never empty: start-up refuses to serve without a catalogue.
-        all.iter()
-            .rev()
-            .find(|(from, _)| *from <= t)
-            .unwrap_or(&all[0])
-            .1
-            .clone()
+impl ActiveCatalogue {
+    /// This region's part of `active`.
+    pub(crate) fn own_region<'a>(&'a self, region: &str) -> Result<&'a Region, ServiceError> {
+        self.catalogue
+            .region(region)
+            .ok_or_else(|| ServiceError::Internal("own region missing from the catalogue".into()))
+    }
+}
+
+/// The catalogue as operators import it and partners ask what it maps.
+pub struct Catalogues {
+    state: Arc<TrustState>,
+    store: Arc<dyn Store>,
+}
+
+impl Catalogues {
+    pub(crate) fn new(state: Arc<TrustState>, store: Arc<dyn Store>) -> Self {
+        Self { state, store }
     }
 
-    /// This region's part of `active`.
-    pub(crate) fn own_region<'a>(
-        &self,
-        active: &'a ActiveCatalogue,
-    ) -> Result<&'a Region, ServiceError> {
-        active
-            .catalogue
-            .region(&self.policy.region)
-            .ok_or_else(|| ServiceError::Internal("own region missing from the catalogue".into()))
+    /// The catalogue version in force now.
+    pub fn active(&self) -> Arc<ActiveCatalogue> {
+        self.state.catalogue()
     }
 
     /// What a holder of `from_region` and `tier` gets in `to_region`, with reasons.
@@ -171,7 +170,7 @@ impl Gateway {
         tier: &str,
         to_region: &str,
     ) -> Result<Recognition, ServiceError> {
-        let active = self.catalogue();
+        let active = self.state.catalogue();
         let c = &active.catalogue;
         let from = c.region(from_region).ok_or_else(|| {
             ServiceError::invalid("from_region", format!("unknown region {from_region:?}"))
@@ -229,7 +228,7 @@ impl Gateway {
                 c.version
             )));
         }
-        self.refresh().await?;
+        self.state.refresh().await?;
         Ok(c.version)
     }
 }

@@ -5,7 +5,7 @@
 //! every replica reloads when the change sequence moves (a revocation moves it).
 
 use super::stated_reason::stated_reason;
-use super::{Gateway, ServiceError, now};
+use super::{AuditSink, ServiceError, TrustState, now};
 use crate::credential::{
     CounterClaims, CounterTokenError, CounterTokenKey, KeyEncryptionKeys, MAX_COUNTER_TOKEN_HOURS,
 };
@@ -158,7 +158,31 @@ impl CounterTokens {
     }
 }
 
-impl Gateway {
+/// Counter tokens as operators issue, list and revoke them, and as the identity layer
+/// checks them (from memory: the key and the revoked ids live in [`TrustState`]).
+pub struct Counters {
+    state: Arc<TrustState>,
+    store: Arc<dyn Store>,
+    audit: AuditSink,
+    /// The own issuer: tokens name it, and only tokens naming it are accepted.
+    issuer: String,
+}
+
+impl Counters {
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        store: Arc<dyn Store>,
+        audit: AuditSink,
+        issuer: String,
+    ) -> Self {
+        Self {
+            state,
+            store,
+            audit,
+            issuer,
+        }
+    }
+
     /// A token for counter `name` in `trust_domain`, valid `hours` (1 to 24); recorded and
     /// audited in one transaction.
     pub async fn issue_counter_token(
@@ -179,7 +203,7 @@ impl Gateway {
             .map_err(|_| ServiceError::invalid("name", "letters, digits, '-', '.' or '_' only"))?;
         let iat = now();
         let claims = CounterClaims {
-            iss: self.policy.issuer.clone(),
+            iss: self.issuer.clone(),
             sub: counter.to_string(),
             iat,
             exp: iat + i64::from(hours) * 3600,
@@ -204,7 +228,7 @@ impl Gateway {
         };
         self.store.insert_counter_token(&record, &audit).await?;
         Ok(IssuedCounterToken {
-            token: self.counter_tokens.sign(&claims),
+            token: self.state.counter_tokens.sign(&claims),
             token_id: claims.jti,
             counter,
             expires_at: claims.exp,
@@ -250,14 +274,14 @@ impl Gateway {
         match self.store.revoke_counter_token(&revocation, &audit).await? {
             RevokeOutcome::Revoked(record) => {
                 // Refused on this replica at once; the others follow the sequence.
-                self.counter_tokens.note_revoked(&token_id);
-                if let Err(e) = self.refresh().await {
+                self.state.counter_tokens.note_revoked(&token_id);
+                if let Err(e) = self.state.refresh().await {
                     tracing::warn!(error = %e, "refresh after a counter-token revocation failed; the poller retries");
                 }
                 Ok(record.into())
             }
             RevokeOutcome::AlreadyRevoked(record) => {
-                self.audit(
+                self.audit.event(
                     caller,
                     "counter_token.revoke",
                     &token_id,
@@ -293,12 +317,13 @@ impl Gateway {
     /// The counter a token stands for; UNAUTHENTICATED, saying why, when it is not good.
     pub fn counter_of(&self, token: &str) -> Result<SpiffeId, ServiceError> {
         let claims = self
+            .state
             .counter_tokens
             .verify(token, now())
             .map_err(|e| ServiceError::Unauthenticated(e.to_string()))?;
         match claims.sub.parse::<SpiffeId>() {
             // Only ever a counter: a token can never stand for an operator or a partner.
-            Ok(id) if id.role() == Role::Counter && claims.iss == self.policy.issuer => Ok(id),
+            Ok(id) if id.role() == Role::Counter && claims.iss == self.issuer => Ok(id),
             _ => Err(ServiceError::Unauthenticated(
                 "the counter token does not name a counter of this gateway".into(),
             )),

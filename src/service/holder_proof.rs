@@ -1,30 +1,17 @@
 //! Holder binding, the SD-JWT key-binding pattern: a card may carry its holder's Ed25519 key
-//! (`cnf.jwk`); the holder's device answers a nonce from [`Gateway::create_challenge`] with a
+//! (`cnf.jwk`); the holder's device answers a nonce from [`Verification::create_challenge`] with a
 //! small JWT (`typ` kb+jwt) over `nonce`, `aud`, `iat` and `sd_hash`, the hash of the very
 //! token it presents. A proof is checked only after the card itself verified; its nonce is
 //! the one database write on the verify path, since single use across replicas needs the
 //! database (DESIGN.md).
 
-use super::{Gateway, ServiceError, Verdict, now};
-use crate::config::HolderProofConfig;
-use crate::credential::jose::{self, Ed25519Key};
-use crate::credential::{CompactJws, HolderKey, JwsError, b64, strip_qr_prefix};
+use super::HolderProofSettings;
+use super::{ServiceError, Verdict, Verification, now};
+use crate::credential::{Expected, parse_holder_proof, strip_qr_prefix};
 use crate::domain::{Reason, SpiffeId};
 use crate::store::ChallengeUse;
-use ed25519_dalek::{Signature, SigningKey};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
-
-/// `typ` of a holder proof.
-pub const HOLDER_PROOF_TYPE: &str = "kb+jwt";
-
-/// A proof is a few hundred bytes; anything far larger is not one.
-const MAX_PROOF_BYTES: usize = 4096;
-
-/// Longest nonce looked up in the database (ours are 54 characters, earlier ones 43).
-const MAX_NONCE_CHARS: usize = 128;
 
 /// Expired nonces are purged at most this often per process, by a CreateChallenge call.
 const PURGE_EVERY_SECONDS: i64 = 60;
@@ -53,7 +40,7 @@ pub(crate) struct HolderPolicy {
 
 impl HolderPolicy {
     /// Refuses a `required_for_counters` entry that is not a SPIFFE ID, naming it.
-    pub(crate) fn new(config: &HolderProofConfig, issuer: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(config: &HolderProofSettings, issuer: &str) -> anyhow::Result<Self> {
         let counters = config
             .required_for_counters
             .iter()
@@ -88,171 +75,13 @@ impl HolderPolicy {
     }
 }
 
-/// The claims of a holder proof.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct ProofClaims {
-    pub(crate) nonce: String,
-    pub(crate) aud: String,
-    pub(crate) iat: i64,
-    pub(crate) sd_hash: String,
-}
-
-/// A proof split and read, its signature not yet checked.
-#[derive(Debug)]
-pub(crate) struct ParsedProof {
-    pub(crate) claims: ProofClaims,
-    signing_input: String,
-    signature: Signature,
-    /// The signature part as it came, for jsonwebtoken.
-    signature_b64: String,
-}
-
-/// What the offline checks compare a proof with.
-pub(crate) struct Expected<'a> {
-    pub(crate) key: &'a HolderKey,
-    /// The presented card token, without its QR prefix.
-    pub(crate) token: &'a str,
-    /// The first is this gateway's own; any of them is accepted.
-    pub(crate) audience: &'a [&'a str],
-    pub(crate) now: i64,
-    pub(crate) skew: i64,
-    /// The oldest `iat` accepted is now - max_age - skew.
-    pub(crate) max_age: i64,
-}
-
-/// base64url(SHA-256(token)): what `sd_hash` must be for `token`.
-pub fn sd_hash(token: &str) -> String {
-    b64(Sha256::digest(token.as_bytes()))
-}
-
-/// Why a holder proof is refused (the verdict's detail): which part is wrong.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ProofError {
-    #[error("holder proof is larger than {MAX_PROOF_BYTES} bytes")]
-    TooLarge,
-    #[error("holder proof: {0}")]
-    Structure(#[from] JwsError),
-    #[error("holder proof header: crit, jku, x5u, jwk and x5c are refused")]
-    UnsupportedHeader,
-    #[error("holder proof header: typ must be {HOLDER_PROOF_TYPE}")]
-    WrongType,
-    #[error("holder proof header: alg {0:?} is not allowed (EdDSA)")]
-    AlgorithmNotAllowed(String),
-    #[error("holder proof claims must hold nonce, aud, iat (integer) and sd_hash: {0}")]
-    Claims(#[from] serde_json::Error),
-    #[error("holder proof signature is not 64 bytes")]
-    SignatureLength,
-    #[error("the card's cnf.jwk is not an Ed25519 key")]
-    HolderKey,
-    #[error("holder proof signature does not match the card's cnf.jwk")]
-    BadSignature,
-    #[error("holder proof aud {0:?} is not this gateway ({1:?})")]
-    WrongAudience(String, String),
-    #[error("holder proof iat is in the future")]
-    FromTheFuture,
-    #[error("holder proof iat is older than a challenge lives")]
-    TooOld,
-    #[error("holder proof sd_hash does not match the presented card token")]
-    OtherToken,
-    #[error("holder proof nonce is empty or too long")]
-    BadNonce,
-}
-
-/// Reads a proof: structure, header (`typ` kb+jwt, `alg` EdDSA or Ed25519, no key or URL
-/// headers) and claims. Says which part is wrong.
-pub(crate) fn parse(proof: &str) -> Result<ParsedProof, ProofError> {
-    let proof = proof.trim();
-    if proof.len() > MAX_PROOF_BYTES {
-        return Err(ProofError::TooLarge);
-    }
-    let mut buffer = vec![0u8; CompactJws::buffer_len(proof)];
-    let jws = CompactJws::parse(proof, &mut buffer)?;
-    if jws.header.has_unsupported_fields() {
-        return Err(ProofError::UnsupportedHeader);
-    }
-    if jws.header.typ.as_deref() != Some(HOLDER_PROOF_TYPE) {
-        return Err(ProofError::WrongType);
-    }
-    if !matches!(&*jws.header.alg, "EdDSA" | "Ed25519") {
-        return Err(ProofError::AlgorithmNotAllowed(jws.header.alg.to_string()));
-    }
-    let claims: ProofClaims = serde_json::from_slice(jws.payload)?;
-    let signature =
-        Signature::from_slice(jws.signature).map_err(|_| ProofError::SignatureLength)?;
-    Ok(ParsedProof {
-        signing_input: jws.signing_input.to_owned(),
-        claims,
-        signature,
-        signature_b64: jws.signature_b64.to_owned(),
-    })
-}
-
-impl ParsedProof {
-    /// Every check that needs no database: signature under the card's holder key, audience,
-    /// time and the hash of the presented token. The nonce is left for the store.
-    pub(crate) fn check(&self, want: &Expected<'_>) -> Result<(), ProofError> {
-        let key = want.key.verifying_key().ok_or(ProofError::HolderKey)?;
-        if !Ed25519Key::new(&key).verify(
-            self.signing_input.as_bytes(),
-            &self.signature.to_bytes(),
-            &self.signature_b64,
-        ) {
-            return Err(ProofError::BadSignature);
-        }
-        let c = &self.claims;
-        if !want.audience.contains(&c.aud.as_str()) {
-            return Err(ProofError::WrongAudience(
-                c.aud.clone(),
-                want.audience
-                    .first()
-                    .copied()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ));
-        }
-        if c.iat > want.now + want.skew {
-            return Err(ProofError::FromTheFuture);
-        }
-        if c.iat < want.now - want.max_age - want.skew {
-            return Err(ProofError::TooOld);
-        }
-        if c.sd_hash != sd_hash(want.token) {
-            return Err(ProofError::OtherToken);
-        }
-        if c.nonce.is_empty() || c.nonce.len() > MAX_NONCE_CHARS {
-            return Err(ProofError::BadNonce);
-        }
-        Ok(())
-    }
-}
-
-/// Signs a holder proof for `credential` (a token or QR payload): what a holder's device
-/// does. The gateway itself never holds a holder key; the CLI's `holder prove` uses this.
-pub fn sign_holder_proof(
-    key: &SigningKey,
-    credential: &str,
-    nonce: &str,
-    audience: &str,
-    iat: i64,
-) -> String {
-    let header = jose::header(jsonwebtoken::Algorithm::EdDSA, HOLDER_PROOF_TYPE, None);
-    let claims = serde_json::json!({
-        "nonce": nonce,
-        "aud": audience,
-        "iat": iat,
-        "sd_hash": sd_hash(strip_qr_prefix(credential)),
-    });
-    // A JSON object and an Ed25519 PKCS#8 key: encoding cannot fail.
-    jose::sign(&header, &claims, &jose::ed25519_encoding_key(key)).expect("a holder proof signs")
-}
-
 fn refuse(mut v: Verdict, reason: Reason, detail: impl Into<String>) -> Verdict {
     v.reason = reason;
     v.detail = detail.into();
     v
 }
 
-impl Gateway {
+impl Verification {
     /// A fresh nonce. Nothing is written: the nonce carries its expiry under an HMAC
     /// (`challenge_nonce.rs`), so a flood of challenges costs no database work. Purges
     /// expired nonces now and then, in the background.
@@ -332,7 +161,7 @@ impl Gateway {
                 "the card is not bound to a holder key (no cnf.jwk): there is nothing to prove",
             ));
         };
-        let parsed = match parse(proof) {
+        let parsed = match parse_holder_proof(proof) {
             Ok(p) => p,
             Err(e) => return Ok(refuse(v, Reason::HolderProofInvalid, e.to_string())),
         };
@@ -391,7 +220,7 @@ impl Gateway {
                 "the card is not bound to a holder key (no cnf.jwk): there is nothing to prove",
             );
         };
-        let parsed = match parse(proof) {
+        let parsed = match parse_holder_proof(proof) {
             Ok(p) => p,
             Err(e) => return refuse(v, Reason::HolderProofInvalid, e.to_string()),
         };
@@ -431,178 +260,10 @@ impl Gateway {
 mod tests {
     use super::*;
 
-    const TOKEN: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJDUTEifQ.c2ln";
-
-    fn key() -> SigningKey {
-        SigningKey::from_bytes(&[42; 32])
-    }
-
-    fn holder() -> HolderKey {
-        HolderKey::from_raw(key().verifying_key().as_bytes()).expect("point")
-    }
-
-    fn want<'a>(key: &'a HolderKey, token: &'a str) -> Expected<'a> {
-        Expected {
-            key,
-            token,
-            audience: &["urn:cn:500000:talent-card"],
-            now: 1_800_000_000,
-            skew: 60,
-            max_age: 120,
-        }
-    }
-
-    fn signed(header: serde_json::Value, claims: serde_json::Value) -> String {
-        crate::credential::sign_compact(&header, claims.to_string().as_bytes(), &key())
-    }
-
-    fn claims(iat: i64) -> serde_json::Value {
-        serde_json::json!({
-            "nonce": "n0nce", "aud": "urn:cn:500000:talent-card", "iat": iat,
-            "sd_hash": sd_hash(TOKEN),
-        })
-    }
-
-    #[test]
-    fn a_signed_proof_parses_and_checks() {
-        let k = holder();
-        let proof = sign_holder_proof(
-            &key(),
-            &format!("NCTC1:{TOKEN}"),
-            "n0nce",
-            "urn:cn:500000:talent-card",
-            1_800_000_000,
-        );
-        let p = parse(&proof).expect("parses");
-        assert_eq!(p.claims.nonce, "n0nce");
-        assert_eq!(p.claims.iat, 1_800_000_000);
-        p.check(&want(&k, TOKEN)).expect("checks");
-    }
-
-    #[test]
-    fn sd_hash_is_base64url_sha256_of_the_token() {
-        // SHA-256("abc"), RFC 6234's test vector, in base64url.
-        assert_eq!(
-            sd_hash("abc"),
-            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
-        );
-    }
-
-    #[test]
-    fn header_and_claims_problems_are_named() {
-        let ok_header = serde_json::json!({"alg": "EdDSA", "typ": "kb+jwt"});
-        let cases = [
-            (
-                signed(serde_json::json!({"alg": "EdDSA", "typ": "JWT"}), claims(1)),
-                "typ",
-            ),
-            (
-                signed(serde_json::json!({"alg": "EdDSA"}), claims(1)),
-                "typ",
-            ),
-            (
-                signed(
-                    serde_json::json!({"alg": "ES256", "typ": "kb+jwt"}),
-                    claims(1),
-                ),
-                "alg",
-            ),
-            (
-                signed(
-                    serde_json::json!({"alg": "none", "typ": "kb+jwt"}),
-                    claims(1),
-                ),
-                "alg",
-            ),
-            (
-                signed(
-                    serde_json::json!({"alg": "EdDSA", "typ": "kb+jwt", "jwk": {}}),
-                    claims(1),
-                ),
-                "jwk",
-            ),
-            (
-                signed(
-                    ok_header.clone(),
-                    serde_json::json!({"aud": "a", "iat": 1, "sd_hash": "x"}),
-                ),
-                "nonce",
-            ),
-            (
-                signed(
-                    ok_header.clone(),
-                    serde_json::json!({"nonce": "n", "aud": "a", "iat": "1", "sd_hash": "x"}),
-                ),
-                "iat",
-            ),
-            (
-                signed(
-                    ok_header.clone(),
-                    serde_json::json!({"nonce": "n", "aud": ["a"], "iat": 1, "sd_hash": "x"}),
-                ),
-                "aud",
-            ),
-            ("a.b".to_owned(), "three parts"),
-            ("x".repeat(MAX_PROOF_BYTES + 1), "larger"),
-        ];
-        for (proof, word) in cases {
-            let e = parse(&proof).expect_err(&proof).to_string();
-            assert!(e.contains(word), "{e:?} should name {word}");
-        }
-        let ed = signed(
-            serde_json::json!({"alg": "Ed25519", "typ": "kb+jwt"}),
-            claims(1),
-        );
-        assert!(parse(&ed).is_ok(), "the RFC 9864 name is accepted");
-    }
-
-    #[test]
-    fn each_offline_check_says_what_failed() {
-        let k = holder();
-        let t = 1_800_000_000;
-        let check = |proof: &str, token: &str| {
-            parse(proof)
-                .expect("parses")
-                .check(&want(&k, token))
-                .expect_err("refused")
-                .to_string()
-        };
-        let good = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:500000:talent-card", t);
-        assert!(check(&good, "other.token.x").contains("sd_hash"));
-        let aud = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:510700:kjc-talent-card", t);
-        assert!(check(&aud, TOKEN).contains("aud"));
-        let future = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:500000:talent-card", t + 61);
-        assert!(check(&future, TOKEN).contains("future"));
-        let old = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:500000:talent-card", t - 181);
-        assert!(check(&old, TOKEN).contains("older"));
-        let other = SigningKey::from_bytes(&[7; 32]);
-        let forged = sign_holder_proof(&other, TOKEN, "n", "urn:cn:500000:talent-card", t);
-        assert!(check(&forged, TOKEN).contains("signature"));
-        let empty = sign_holder_proof(&key(), TOKEN, "", "urn:cn:500000:talent-card", t);
-        assert!(check(&empty, TOKEN).contains("nonce"));
-        // The edges of the window pass.
-        for iat in [t + 60, t - 180] {
-            let p = sign_holder_proof(&key(), TOKEN, "n", "urn:cn:500000:talent-card", iat);
-            parse(&p)
-                .expect("parses")
-                .check(&want(&k, TOKEN))
-                .expect("in window");
-        }
-    }
-
     #[tokio::test]
     async fn nonces_are_single_use_and_expired_ones_are_purged() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let settings = crate::config::Settings {
-            data_dir: dir.path().to_path_buf(),
-            ..Default::default()
-        };
-        let store = crate::store::connect(&settings.database_url())
-            .await
-            .expect("store");
-        let gw = Gateway::start(&settings, store.clone())
-            .await
-            .expect("gateway");
+        let (gw, store) = crate::service::test_support::gateway_and_store(dir.path()).await;
         let t = now();
         // Nonces an earlier version stored as rows.
         store
@@ -616,7 +277,7 @@ mod tests {
             .expect("insert");
         // The first challenge of a process purges what expired more than a skew ago, in the
         // background; the challenge itself writes nothing.
-        let c = gw.create_challenge().await.expect("challenge");
+        let c = gw.verification.create_challenge().await.expect("challenge");
         assert!((t + 120..=t + 121).contains(&c.expires_at));
         assert!(b64_decode_len(&c.nonce) >= 16);
         for _ in 0..100 {
@@ -631,34 +292,55 @@ mod tests {
         assert_eq!(used(store, &c.nonce).await, ChallengeUse::Unknown, "no row");
         // Consumed through the gateway: ours by one INSERT, an earlier version's by UPDATE.
         assert_eq!(
-            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&c.nonce, t)
+                .await
+                .expect("use"),
             ChallengeUse::Consumed
         );
         assert_eq!(
-            gw.consume_nonce(&c.nonce, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&c.nonce, t)
+                .await
+                .expect("use"),
             ChallengeUse::AlreadyUsed
         );
         assert_eq!(
-            gw.consume_nonce("stored", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("stored", t)
+                .await
+                .expect("use"),
             ChallengeUse::Consumed
         );
         assert_eq!(
-            gw.consume_nonce("stored", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("stored", t)
+                .await
+                .expect("use"),
             ChallengeUse::AlreadyUsed
         );
         assert_eq!(
-            gw.consume_nonce("never", t).await.expect("use"),
+            gw.verification
+                .consume_nonce("never", t)
+                .await
+                .expect("use"),
             ChallengeUse::Unknown
         );
-        let expired = gw.nonce_key.mint(t - 1);
+        let expired = gw.verification.nonce_key.mint(t - 1);
         assert_eq!(
-            gw.consume_nonce(&expired, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&expired, t)
+                .await
+                .expect("use"),
             ChallengeUse::Expired
         );
         // A forged expiry: not ours, and not stored either.
         let forged = crate::service::challenge_nonce::NonceKey::derive(&[1; 32]).mint(t + 60);
         assert_eq!(
-            gw.consume_nonce(&forged, t).await.expect("use"),
+            gw.verification
+                .consume_nonce(&forged, t)
+                .await
+                .expect("use"),
             ChallengeUse::Unknown
         );
     }
@@ -676,7 +358,8 @@ mod tests {
 
     #[test]
     fn policy_names_services_and_counters() {
-        let cfg = HolderProofConfig {
+        let cfg = HolderProofSettings {
+            challenge_ttl_seconds: 120,
             required_for_services: vec!["CQ10".into()],
             required_for_counters: vec!["spiffe://cq.talent/counter/hospital".into()],
             ..Default::default()
@@ -709,7 +392,8 @@ mod tests {
             "spiffe://cq.talent/desk/hospital",
             "spiffe://cq talent/counter/hospital",
         ] {
-            let cfg = HolderProofConfig {
+            let cfg = HolderProofSettings {
+                challenge_ttl_seconds: 120,
                 required_for_counters: vec!["spiffe://cq.talent/counter/ok".into(), bad.into()],
                 ..Default::default()
             };

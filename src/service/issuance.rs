@@ -1,16 +1,19 @@
 //! Issuing New Chongqing Talent Cards and managing their life: renew, suspend, resume, revoke.
 
-use super::{Gateway, ServiceError, now};
+use super::{AuditSink, IssuerPolicy, ServiceError, TrustState, now};
 use crate::credential::{
     CardClaims, Confirmation, HolderKey, OWN_QR_PREFIX, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
     jose,
 };
-use crate::domain::{CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier};
-use crate::locks;
+use crate::domain::{
+    CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier, TokenProfile,
+};
 use crate::store::{
-    AuditEntry, CardRecord, IdempotencyClaim, IssueOutcome, RenewOutcome, StatusChange,
+    AuditEntry, CardRecord, IdempotencyClaim, IssueOutcome, RenewOutcome, StatusChange, Store,
 };
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use zeroize::Zeroizing;
 
 const DAY: i64 = 86_400;
 /// Attempts at drawing a free status index and card number before giving up.
@@ -22,6 +25,17 @@ const DRAWS: usize = 8;
 enum OwnClaims<'c> {
     Card(&'c CardClaims),
     Renamed(serde_json::Map<String, serde_json::Value>),
+}
+
+/// Issuing own cards and changing their status: signs with the own keyring, allocates on
+/// the own status board, writes cards and their audit records in one transaction.
+pub struct Issuance {
+    state: Arc<TrustState>,
+    store: Arc<dyn Store>,
+    audit: AuditSink,
+    policy: IssuerPolicy,
+    own_profile: Arc<TokenProfile>,
+    id_secret: Zeroizing<[u8; 32]>,
 }
 
 /// A parsed IssueCard request: every field already valid in itself.
@@ -43,11 +57,29 @@ pub struct IssueRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// A card as the API returns it.
+/// A card as the API returns it (never its ID-number hash or status-list slot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardView {
-    /// The stored card.
-    pub record: CardRecord,
+    /// Card number.
+    pub card_id: String,
+    /// Holder name.
+    pub holder_name: String,
+    /// Tier letter.
+    pub tier: String,
+    /// Talent category.
+    pub category: String,
+    /// Active, suspended or revoked.
+    pub status: CardStatus,
+    /// Why suspended or revoked.
+    pub status_reason: String,
+    /// Key that signed `token`.
+    pub kid: String,
+    /// The current token.
+    pub token: String,
+    /// Issue time of the current token (Unix seconds).
+    pub issued_at: i64,
+    /// Expiry of the current token (Unix seconds).
+    pub expires_at: i64,
     /// The own profile's QR prefix (`NCTC1:` for New Chongqing Talent Cards).
     pub qr_prefix: String,
 }
@@ -55,11 +87,38 @@ pub struct CardView {
 impl CardView {
     /// The QR prefix + token.
     pub fn qr_payload(&self) -> String {
-        format!("{}{}", self.qr_prefix, self.record.token)
+        format!("{}{}", self.qr_prefix, self.token)
     }
 }
 
-impl Gateway {
+impl Issuance {
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        store: Arc<dyn Store>,
+        audit: AuditSink,
+        policy: IssuerPolicy,
+        own_profile: Arc<TokenProfile>,
+        id_secret: Zeroizing<[u8; 32]>,
+    ) -> Self {
+        Self {
+            state,
+            store,
+            audit,
+            policy,
+            own_profile,
+            id_secret,
+        }
+    }
+
+    /// The keyed hash of an ID number: all that is stored of it.
+    pub(crate) fn id_hash(&self, id: &IdNumber) -> Vec<u8> {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(self.id_secret.as_slice())
+            .expect("HMAC takes any key length");
+        mac.update(id.expose().as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     fn check_policy(&self, tier: Tier, valid_days: u32) -> Result<(), ServiceError> {
         if !self.policy.tiers.contains(&tier) {
             let names: Vec<_> = self.policy.tiers.iter().map(Tier::as_str).collect();
@@ -99,7 +158,7 @@ impl Gateway {
 
     /// Signs `card`'s token with the key that signs at its issue time; sets token and kid.
     pub(super) fn sign(&self, card: &mut CardRecord) -> Result<(), ServiceError> {
-        let keys = self.keyring();
+        let keys = self.state.keyring();
         let signer = keys
             .signer(card.issued_at)
             .ok_or_else(|| ServiceError::Internal("no signing key".into()))?;
@@ -167,7 +226,7 @@ impl Gateway {
         id_hash: Vec<u8>,
         t: i64,
     ) -> Result<CardRecord, ServiceError> {
-        let status_index = locks::write(&self.status).allocate().ok_or_else(|| {
+        let status_index = self.state.status_mut().allocate().ok_or_else(|| {
             ServiceError::FailedPrecondition(
                 "the status list is full; raise status_list_capacity".into(),
             )
@@ -286,11 +345,14 @@ impl Gateway {
 
     /// One card by number.
     pub async fn get_card(&self, card_id: &str) -> Result<CardView, ServiceError> {
+        Ok(self.view(self.stored_card(card_id).await?))
+    }
+
+    async fn stored_card(&self, card_id: &str) -> Result<CardRecord, ServiceError> {
         let id = self.parse_card_id(card_id)?;
         self.store
             .card(id.as_str())
             .await?
-            .map(|record| self.view(record))
             .ok_or_else(|| ServiceError::NotFound(format!("card_id: no card {id}")))
     }
 
@@ -302,7 +364,7 @@ impl Gateway {
         valid_days: u32,
         idempotency_key: Option<String>,
     ) -> Result<CardView, ServiceError> {
-        let old = self.get_card(card_id).await?.record;
+        let old = self.stored_card(card_id).await?;
         let tier: Tier = old
             .tier
             .parse()
@@ -441,7 +503,7 @@ impl Gateway {
             return Err(ServiceError::NotFound(format!("card_id: no card {id}")));
         };
         if !changed {
-            self.audit(
+            self.audit.event(
                 caller,
                 event,
                 id.as_str(),
@@ -455,8 +517,8 @@ impl Gateway {
             )));
         }
         // Visible to this replica's verify path at once; others follow the sequence.
-        locks::write(&self.status).set(record.status_index, to);
-        if let Err(e) = self.refresh().await {
+        self.state.status_mut().set(record.status_index, to);
+        if let Err(e) = self.state.refresh().await {
             tracing::warn!(error = %e, "refresh after a status change failed; the poller retries");
         }
         Ok(self.view(record))
@@ -469,13 +531,22 @@ impl Gateway {
             p => p,
         };
         CardView {
-            record,
+            card_id: record.card_id,
+            holder_name: record.holder_name,
+            tier: record.tier,
+            category: record.category,
+            status: record.status,
+            status_reason: record.status_reason,
+            kid: record.kid,
+            token: record.token,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
             qr_prefix: prefix.to_owned(),
         }
     }
 }
 
-impl Gateway {
+impl Issuance {
     /// An own card number: the own profile's shape when it fixes one, else a checked one.
     fn parse_card_id(&self, card_id: &str) -> Result<CardNumber, ServiceError> {
         match &self.own_profile.card_number {

@@ -1,41 +1,9 @@
-//! The key-encryption keys in force, from configuration, and re-sealing every stored sealed
-//! key under the first of them (`keys rewrap`).
+//! Re-sealing every stored sealed key under the first key-encryption key in force (`keys
+//! rewrap`); the keys themselves are loaded from configuration by `server::load_keys`.
 
-use crate::config::Settings;
 use crate::credential::KeyEncryptionKeys;
 use crate::store::{AuditEntry, SealedRecord, Store};
 use anyhow::Context;
-
-/// Where the single-machine key-encryption key lives under the data folder.
-pub fn key_file(settings: &Settings) -> std::path::PathBuf {
-    settings.data_dir.join("secrets").join("key-encryption.key")
-}
-
-/// The ring from `key_encryption_keys`, else the one `key_encryption_key`, else the 0600 key
-/// file under the data folder (made when `may_create` and missing: a first start).
-pub fn load_keys(settings: &Settings, may_create: bool) -> anyhow::Result<KeyEncryptionKeys> {
-    if !settings.key_encryption_keys.is_empty() {
-        anyhow::ensure!(
-            settings.key_encryption_key.is_none(),
-            "key_encryption_key and key_encryption_keys are both set: give the old key as one \
-             entry of key_encryption_keys (\"default:BASE64\") and drop key_encryption_key"
-        );
-        return Ok(KeyEncryptionKeys::parse(&settings.key_encryption_keys)?);
-    }
-    let file = key_file(settings);
-    anyhow::ensure!(
-        may_create || settings.key_encryption_key.is_some() || file.exists(),
-        "no key-encryption key: neither key_encryption_keys nor key_encryption_key is set, \
-         and {} does not exist",
-        file.display()
-    );
-    let bytes = crate::secret_file::secret_32(
-        settings.key_encryption_key.as_deref(),
-        &file,
-        "key-encryption key",
-    )?;
-    Ok(KeyEncryptionKeys::single(bytes))
-}
 
 /// What a rewrap did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 //! kid at key lookup without a round trip.
 
 use super::stated_reason::{MAX_REASON_CHARS, stated_reason};
-use super::{Gateway, KeyState, ServiceError, now};
-use crate::store::{AuditEntry, CardRecord, KeyRevocationRecord};
+use super::{KeyState, Keys, Partners, ServiceError, now};
+use crate::store::{AuditEntry, CardRecord, KeyRevocationRecord, Store};
 
 /// Cards renewed per transaction: short write locks, and a crash loses at most one batch,
 /// which a re-run redoes.
@@ -24,7 +24,7 @@ fn checked_kid(kid: &str) -> Result<&str, ServiceError> {
     Ok(kid)
 }
 
-impl Gateway {
+impl Keys {
     /// Revokes an own key. If it signs now, the next key signs at once (made now if there
     /// is none): an emergency does not wait for pre-publication. Revoking a revoked key
     /// changes nothing and is no error, so a run cut short can be repeated; with
@@ -39,15 +39,15 @@ impl Gateway {
         let kid = checked_kid(kid)?;
         let reason = stated_reason(reason, "is required: say why the key is revoked")?;
         // Up to date first: the key may be another replica's newest.
-        self.refresh().await?;
+        self.state.refresh().await?;
         if !self.keys().iter().any(|k| k.kid == kid) {
             return Err(ServiceError::NotFound(format!(
                 "kid: no signing key {kid:?}"
             )));
         }
         let t = now();
-        if self.keyring().revocation(kid).is_none() {
-            let signs_now = self.keyring().signer(t).map(|k| k.kid()) == Some(kid);
+        if self.state.keyring().revocation(kid).is_none() {
+            let signs_now = self.state.keyring().signer(t).map(|k| k.kid()) == Some(kid);
             let mut promote = None;
             if signs_now {
                 let next = self
@@ -82,7 +82,7 @@ impl Gateway {
             self.store
                 .revoke_key(&record, promote.as_deref().map(|k| (k, t)), &audit)
                 .await?;
-            self.refresh().await?;
+            self.state.refresh().await?;
             tracing::warn!(kid, "signing key revoked");
         }
         if !renew_cards {
@@ -131,7 +131,7 @@ impl Gateway {
                     updated_at: t,
                     ..old
                 };
-                self.sign(&mut card)?;
+                self.issuance.sign(&mut card)?;
                 if card.kid == kid {
                     return Err(ServiceError::Internal(
                         "the revoked key would sign again".into(),
@@ -162,12 +162,9 @@ impl Gateway {
         }
         Ok(renewed)
     }
+}
 
-    /// Own revoked keys, oldest revocation first (published with the trust bundle).
-    pub fn revoked_keys(&self) -> Vec<KeyRevocationRecord> {
-        self.keyring().revocations().into_iter().cloned().collect()
-    }
-
+impl Partners {
     /// Revokes a partner's key here, by hand: its tokens get KEY_REVOKED. Allowed for a
     /// partner the config file defines too: it is an emergency. Idempotent.
     pub async fn revoke_partner_key(
@@ -209,67 +206,74 @@ impl Gateway {
         if self.store.revoke_key(&record, None, &audit).await? {
             tracing::warn!(partner = partner_id, kid, "partner key revoked by hand");
         }
-        self.refresh().await
+        self.state.refresh().await
     }
+}
 
-    /// Stores the revocations a partner published (bundle or JWK Set) that are not stored
-    /// yet; each is audited and final.
-    pub(crate) async fn note_partner_revocations(
-        &self,
-        partner_id: &str,
-        published: &[(String, i64, String)],
-    ) -> Result<(), ServiceError> {
-        let known = self.store.key_revocations().await?;
-        // A partner's word is bounded like any input: so many kids, so long a reason.
-        for (kid, at, reason) in published.iter().take(MAX_PUBLISHED) {
-            let reason: String = reason
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_REASON_CHARS)
-                .collect();
-            if known
-                .iter()
-                .any(|r| r.partner_id == partner_id && &r.kid == kid)
-            {
-                continue;
-            }
-            let t = now();
-            let record = KeyRevocationRecord {
-                partner_id: partner_id.to_owned(),
-                kid: kid.clone(),
-                revoked_at: if *at > 0 { *at } else { t },
-                reason: reason.clone(),
-                source: "federation".into(),
-            };
-            let audit = AuditEntry {
-                at: t,
-                caller: "system".into(),
-                event: "partner.key.revoke".into(),
-                object: format!("{partner_id}/{kid}"),
-                result: "ok".into(),
-                detail: format!("published by the partner: {reason}"),
-            };
-            if self.store.revoke_key(&record, None, &audit).await? {
-                tracing::warn!(partner = partner_id, kid, "partner revoked a key");
-            }
+/// Stores the revocations a partner published (bundle or JWK Set) that are not stored
+/// yet; each is audited and final.
+pub(crate) async fn note_partner_revocations(
+    store: &dyn Store,
+    partner_id: &str,
+    published: &[(String, i64, String)],
+) -> Result<(), ServiceError> {
+    let known = store.key_revocations().await?;
+    // A partner's word is bounded like any input: so many kids, so long a reason.
+    for (kid, at, reason) in published.iter().take(MAX_PUBLISHED) {
+        let reason: String = reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_REASON_CHARS)
+            .collect();
+        if known
+            .iter()
+            .any(|r| r.partner_id == partner_id && &r.kid == kid)
+        {
+            continue;
         }
-        Ok(())
+        let t = now();
+        let record = KeyRevocationRecord {
+            partner_id: partner_id.to_owned(),
+            kid: kid.clone(),
+            revoked_at: if *at > 0 { *at } else { t },
+            reason: reason.clone(),
+            source: "federation".into(),
+        };
+        let audit = AuditEntry {
+            at: t,
+            caller: "system".into(),
+            event: "partner.key.revoke".into(),
+            object: format!("{partner_id}/{kid}"),
+            result: "ok".into(),
+            detail: format!("published by the partner: {reason}"),
+        };
+        if store.revoke_key(&record, None, &audit).await? {
+            tracing::warn!(partner = partner_id, kid, "partner revoked a key");
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::Services;
     use crate::service::test_support::{gateway, issue_request};
 
-    async fn issue(gw: &Gateway, n: u32) -> CardRecord {
-        gw.issue_card("test", issue_request(n))
+    async fn issue(gw: &Services, n: u32) -> CardRecord {
+        let card = gw
+            .issuance
+            .issue_card("test", issue_request(n))
             .await
-            .expect("issued")
-            .record
+            .expect("issued");
+        gw.store
+            .card(&card.card_id)
+            .await
+            .expect("db")
+            .expect("stored")
     }
 
-    async fn renewals(gw: &Gateway) -> Vec<String> {
+    async fn renewals(gw: &Services) -> Vec<String> {
         gw.store
             .audit_records(0, 10_000)
             .await
@@ -291,12 +295,14 @@ mod tests {
         let old = cards[0].kid.clone();
         // Revoked without renewal, then a run cut short after one batch of two.
         assert_eq!(
-            gw.revoke_key("test", &old, "leaked", false)
+            gw.keys
+                .revoke_key("test", &old, "leaked", false)
                 .await
                 .expect("revoked"),
             0
         );
         let first = gw
+            .keys
             .renew_cards_signed_by("test", &old, 2, Some(1))
             .await
             .expect("first batch");
@@ -304,11 +310,13 @@ mod tests {
         assert_eq!(renewals(&gw).await.len(), 2);
         // The operator runs the command again: the rest, and only the rest.
         let rest = gw
+            .keys
             .revoke_key("test", &old, "leaked", true)
             .await
             .expect("re-run");
         assert_eq!(rest, 3);
         let again = gw
+            .keys
             .revoke_key("test", &old, "leaked", true)
             .await
             .expect("third run");
@@ -318,7 +326,13 @@ mod tests {
         let mut ids: Vec<String> = cards.iter().map(|c| c.card_id.clone()).collect();
         ids.sort();
         assert_eq!(renewed, ids, "each card renewed exactly once");
-        let current = gw.keyring().signer(now()).expect("signer").kid().to_owned();
+        let current = gw
+            .state
+            .keyring()
+            .signer(now())
+            .expect("signer")
+            .kid()
+            .to_owned();
         assert_ne!(current, old);
         for c in &cards {
             let now_card = gw.store.card(&c.card_id).await.expect("db").expect("card");
@@ -361,21 +375,29 @@ mod tests {
             suspended: false,
             jwks_json: Some(jwks("k1", &[])),
         };
-        gw.add_partner("test", record.clone()).await.expect("added");
-        let bundle = |gw: &Gateway| {
-            gw.registry()
+        gw.partners
+            .add_partner("test", record.clone())
+            .await
+            .expect("added");
+        let bundle = |gw: &Services| {
+            gw.state
+                .registry()
                 .partner(&record.issuer)
                 .cloned()
                 .expect("partner")
         };
         assert!(bundle(&gw).keys.contains_key("k1"));
-        gw.revoke_partner_key("test", "mianyang", "k1", "stolen")
+        gw.partners
+            .revoke_partner_key("test", "mianyang", "k1", "stolen")
             .await
             .expect("revoked");
         let b = bundle(&gw);
         assert!(!b.keys.contains_key("k1") && b.revoked.contains("k1"));
         // New keys that list it again (the partner's next bundle) change nothing.
-        gw.add_partner("test", record.clone()).await.expect("again");
+        gw.partners
+            .add_partner("test", record.clone())
+            .await
+            .expect("again");
         let b = bundle(&gw);
         assert!(!b.keys.contains_key("k1") && b.revoked.contains("k1"));
         // A JWK Set's own `revoked` member is honoured too.
@@ -383,7 +405,10 @@ mod tests {
             jwks_json: Some(jwks("k2", &["k2"])),
             ..record.clone()
         };
-        gw.add_partner("test", other).await.expect("replaced");
+        gw.partners
+            .add_partner("test", other)
+            .await
+            .expect("replaced");
         let b = bundle(&gw);
         assert!(!b.keys.contains_key("k2") && b.revoked.contains("k2"));
     }

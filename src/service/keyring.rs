@@ -1,218 +1,60 @@
-//! The issuer's own keys in memory: which one signs now, and which are published.
-//! Keys are parsed once per change, never per request.
+//! The own keyring as the store keeps it: loaded into [`Keyring`] (trust/keyring.rs), and
+//! new keys made and stored.
 
 use super::ServiceError;
-use crate::credential::{IssuerKey, KeyEncryptionKeys, jwk_set};
+use crate::credential::{IssuerKey, KeyEncryptionKeys};
 use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
-use crate::trust::PinnedKey;
-use ed25519_dalek::{SigningKey, VerifyingKey};
-use std::collections::HashMap;
+use crate::trust::{Keyring, KeyringError, OwnKey, OwnKeyRevocation};
 
-/// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyState {
-    /// Published, not yet signing.
-    Next,
-    /// Signing now.
-    Current,
-    /// No longer signing; published while something it signed is unexpired.
-    Retired,
-    /// No longer published.
-    Expired,
-    /// Revoked: never trusted again, listed as revoked.
-    Revoked,
+impl From<KeyringError> for ServiceError {
+    fn from(e: KeyringError) -> Self {
+        Self::Internal(e.to_string())
+    }
 }
 
-impl KeyState {
-    /// Name used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Next => "next",
-            Self::Current => "current",
-            Self::Retired => "retired",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
+impl From<SigningKeyRecord> for OwnKey {
+    fn from(r: SigningKeyRecord) -> Self {
+        Self {
+            kid: r.kid,
+            generation: r.generation,
+            algorithm: r.algorithm,
+            public_key: r.public_key,
+            sealed_private_key: r.sealed_private_key,
+            published_at: r.published_at,
+            signs_from: r.signs_from,
+            signed_until: r.signed_until,
         }
     }
 }
 
-/// A key as operators see it.
-#[derive(Debug, Clone)]
-pub struct KeyView {
-    /// Thumbprint.
-    pub kid: String,
-    /// Algorithm.
-    pub algorithm: String,
-    /// State now.
-    pub state: KeyState,
-    /// First published.
-    pub published_at: i64,
-    /// Signs from.
-    pub signs_from: i64,
-    /// When the next key took over, if it has.
-    pub retired_at: Option<i64>,
-    /// Latest expiry of anything it signed.
-    pub signed_until: i64,
-    /// When it was revoked, and why.
-    pub revoked: Option<(i64, String)>,
+impl From<KeyRevocationRecord> for OwnKeyRevocation {
+    fn from(r: KeyRevocationRecord) -> Self {
+        Self {
+            kid: r.kid,
+            revoked_at: r.revoked_at,
+            reason: r.reason,
+        }
+    }
 }
 
-/// Parsed keys of one moment.
-pub(crate) struct Keyring {
-    records: Vec<SigningKeyRecord>,
-    signers: Vec<(i64, IssuerKey)>,
-    verifiers: HashMap<String, PinnedKey>,
-    /// Own revoked keys by kid: refused at key lookup, never signing.
-    revoked: HashMap<String, KeyRevocationRecord>,
-}
-
-impl Keyring {
-    /// Opens every key's private half that may still sign, and parses every public half.
-    pub(crate) fn load(
-        records: Vec<SigningKeyRecord>,
-        revocations: Vec<KeyRevocationRecord>,
-        kek: &KeyEncryptionKeys,
-    ) -> Result<Self, ServiceError> {
-        let revoked: HashMap<String, KeyRevocationRecord> = revocations
-            .into_iter()
-            .filter(|r| r.partner_id.is_empty())
-            .map(|r| (r.kid.clone(), r))
-            .collect();
-        let mut signers = Vec::new();
-        let mut verifiers = HashMap::new();
-        for r in &records {
-            let public: [u8; 32] = r.public_key.as_slice().try_into().map_err(|_| {
-                ServiceError::Internal(format!("key {} has a bad public key", r.kid))
-            })?;
-            let public = VerifyingKey::from_bytes(&public)
-                .map_err(|_| ServiceError::Internal(format!("key {} is not a point", r.kid)))?;
-            verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
-            let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
-                ServiceError::Internal(format!(
-                    "key {}: {e} (is the key-encryption key right?)",
-                    r.kid
-                ))
-            })?;
-            let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
-                ServiceError::Internal(format!("key {} has a bad private key", r.kid))
-            })?;
-            let key = IssuerKey::new(SigningKey::from_bytes(&secret));
-            if key.kid() != r.kid {
-                return Err(ServiceError::Internal(format!(
-                    "key {} does not match its thumbprint",
-                    r.kid
-                )));
-            }
-            if !revoked.contains_key(&r.kid) {
-                signers.push((r.signs_from, key));
-            }
-        }
-        Ok(Self {
-            records,
-            signers,
-            verifiers,
-            revoked,
-        })
-    }
-
-    /// The key that signs at `now`: the newest unrevoked generation whose time has come.
-    pub(crate) fn signer(&self, now: i64) -> Option<&IssuerKey> {
-        self.signers
-            .iter()
-            .rev()
-            .find(|(from, _)| *from <= now)
-            .map(|(_, k)| k)
-    }
-
-    /// The revocation of an own key, if it is revoked.
-    pub(crate) fn revocation(&self, kid: &str) -> Option<&KeyRevocationRecord> {
-        self.revoked.get(kid)
-    }
-
-    /// Own revoked keys, oldest revocation first (what the JWKS and the bundle list).
-    pub(crate) fn revocations(&self) -> Vec<&KeyRevocationRecord> {
-        let mut all: Vec<_> = self.revoked.values().collect();
-        all.sort_by(|a, b| (a.revoked_at, &a.kid).cmp(&(b.revoked_at, &b.kid)));
-        all
-    }
-
-    /// A published key by kid, for verifying own cards.
-    pub(crate) fn verifier(&self, kid: &str) -> Option<&PinnedKey> {
-        self.verifiers.get(kid)
-    }
-
-    /// Every key with its state at `now`.
-    pub(crate) fn views(&self, now: i64) -> Vec<KeyView> {
-        let current_gen = self
-            .records
-            .iter()
-            .rev()
-            .find(|r| r.signs_from <= now && !self.revoked.contains_key(&r.kid))
-            .map(|r| r.generation);
-        self.records
-            .iter()
-            .map(|r| {
-                let successor = self
-                    .records
-                    .iter()
-                    .find(|n| {
-                        n.generation > r.generation
-                            && n.signs_from <= now
-                            && !self.revoked.contains_key(&n.kid)
-                    })
-                    .map(|n| n.signs_from);
-                let revoked = self.revoked.get(&r.kid);
-                let state = if revoked.is_some() {
-                    KeyState::Revoked
-                } else if r.signs_from > now {
-                    KeyState::Next
-                } else if Some(r.generation) == current_gen {
-                    KeyState::Current
-                } else if r.signed_until > now {
-                    KeyState::Retired
-                } else {
-                    KeyState::Expired
-                };
-                KeyView {
-                    kid: r.kid.clone(),
-                    algorithm: r.algorithm.clone(),
-                    state,
-                    published_at: r.published_at,
-                    signs_from: r.signs_from,
-                    retired_at: successor,
-                    signed_until: r.signed_until,
-                    revoked: revoked.map(|v| (v.revoked_at, v.reason.clone())),
-                }
-            })
-            .collect()
-    }
-
-    /// The JWK Set to publish at `now`: next, current and retired keys, and a top-level
-    /// `revoked` member listing revoked keys (`[{kid, revoked_at, reason}]`).
-    pub(crate) fn jwks(&self, now: i64) -> serde_json::Value {
-        let published: Vec<&VerifyingKey> = self
-            .views(now)
-            .iter()
-            .filter(|v| !matches!(v.state, KeyState::Expired | KeyState::Revoked))
-            .filter_map(|v| self.verifiers.get(&v.kid))
-            .filter_map(PinnedKey::ed25519_key)
-            .collect();
-        let mut set = jwk_set(published);
-        let revoked: Vec<serde_json::Value> = self
-            .revocations()
-            .into_iter()
-            .map(|r| serde_json::json!({"kid": r.kid, "revoked_at": r.revoked_at, "reason": r.reason}))
-            .collect();
-        if !revoked.is_empty() {
-            set["revoked"] = serde_json::Value::Array(revoked);
-        }
-        set
-    }
-
-    /// The highest generation so far.
-    pub(crate) fn last_generation(&self) -> i64 {
-        self.records.last().map_or(0, |r| r.generation)
-    }
+/// The own keys and their revocations from `store`, opened with `kek`.
+pub(crate) async fn load(
+    store: &dyn Store,
+    kek: &KeyEncryptionKeys,
+) -> Result<Keyring, ServiceError> {
+    let keys = store.signing_keys().await?;
+    let revocations = store
+        .key_revocations()
+        .await?
+        .into_iter()
+        .filter(|r| r.partner_id.is_empty())
+        .map(OwnKeyRevocation::from)
+        .collect();
+    Ok(Keyring::load(
+        keys.into_iter().map(OwnKey::from).collect(),
+        revocations,
+        kek,
+    )?)
 }
 
 /// Makes and stores a key of `generation`; false when another replica stored it first.

@@ -1,12 +1,13 @@
 //! Partners under the agreement: applied from the config file at every start, managed through
 //! Admin otherwise, keys reloaded when a partner's JWKS file changes.
 
-use super::{Gateway, ServiceError, now};
-use crate::config::PartnerConfig;
+use super::PartnerDefinition;
+use super::{ServiceError, TrustState, now};
 use crate::store::{AuditEntry, PartnerRecord, Store};
 use crate::trust::{PUBLISHED, PartnerBundle, ProfileSet, TrustRegistry, parse_jwks};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A partner an operator adds through Admin (the gateway fills in the rest).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +91,7 @@ fn audit(caller: &str, event: &str, object: &str, detail: String) -> AuditEntry 
 /// config partners the file no longer lists.
 pub(crate) async fn apply_config(
     store: &dyn Store,
-    partners: &[PartnerConfig],
+    partners: &[PartnerDefinition],
     profiles: &ProfileSet,
 ) -> anyhow::Result<()> {
     let stored = store.partners().await?;
@@ -267,10 +268,27 @@ pub(crate) async fn load_registry(
     Ok(TrustRegistry::new(bundles))
 }
 
-impl Gateway {
+/// Partners under the agreement: listing, adding, suspending, removing them, their JWKS
+/// files and their keys revoked here.
+pub struct Partners {
+    pub(crate) state: Arc<TrustState>,
+    pub(crate) store: Arc<dyn Store>,
+    /// The own issuer, which no partner may claim.
+    issuer: String,
+}
+
+impl Partners {
+    pub(crate) fn new(state: Arc<TrustState>, store: Arc<dyn Store>, issuer: String) -> Self {
+        Self {
+            state,
+            store,
+            issuer,
+        }
+    }
+
     /// Every partner with the kids in force.
     pub async fn partners(&self) -> Result<Vec<PartnerView>, ServiceError> {
-        let registry = self.registry();
+        let registry = self.state.registry();
         Ok(self
             .store
             .partners()
@@ -312,13 +330,13 @@ impl Gateway {
                  config file with its federation_endpoint",
             ));
         }
-        if self.profiles.get(&record.profile).is_none() {
+        if self.state.profiles().get(&record.profile).is_none() {
             return Err(ServiceError::invalid(
                 "partner.profile",
                 format!("unknown profile {:?}", record.profile),
             ));
         }
-        if record.issuer == self.policy.issuer {
+        if record.issuer == self.issuer {
             return Err(ServiceError::invalid(
                 "partner.issuer",
                 "is this gateway's own issuer",
@@ -374,7 +392,7 @@ impl Gateway {
                 ),
             )
             .await?;
-        self.refresh().await?;
+        self.state.refresh().await?;
         self.partner_view(&id).await
     }
 
@@ -395,7 +413,7 @@ impl Gateway {
             .set_partner_suspended(id, suspended, &audit(caller, event, id, reason.to_owned()))
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("id: no partner {id:?}")))?;
-        self.refresh().await?;
+        self.state.refresh().await?;
         self.partner_view(id).await
     }
 
@@ -414,7 +432,7 @@ impl Gateway {
         self.store
             .remove_partner(id, &audit(caller, "partner.remove", id, String::new()))
             .await?;
-        self.refresh().await
+        self.state.refresh().await
     }
 
     async fn partner_view(&self, id: &str) -> Result<PartnerView, ServiceError> {

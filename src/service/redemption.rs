@@ -1,9 +1,11 @@
 //! Redemption at a counter: verify, check the entitlement here, apply the quota, record it
 //! exactly once. The database decides (a unique key and one transaction), never a lock here.
 
-use super::{Gateway, ServiceError, now};
+use super::redemption_writer::RedemptionWriter;
+use super::{AuditSink, Federation, IssuerPolicy, ServiceError, TrustState, Verification, now};
 use crate::domain::{Basis, QuotaRule, shanghai_year};
-use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
+use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord, Store};
+use std::sync::Arc;
 
 /// A redemption as counters see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +14,40 @@ pub struct Redemption {
     pub record: RedemptionRecord,
 }
 
-impl Gateway {
+/// Redemption at a counter: the verdict from [`Verification`], the entitlement from the
+/// catalogue, a visitor's shared quota reserved at home through [`Federation`], the record
+/// written by the group-commit writer.
+pub struct Redemptions {
+    state: Arc<TrustState>,
+    policy: IssuerPolicy,
+    verification: Arc<Verification>,
+    federation: Arc<Federation>,
+    writer: RedemptionWriter,
+    audit: AuditSink,
+    store: Arc<dyn Store>,
+}
+
+impl Redemptions {
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        policy: IssuerPolicy,
+        verification: Arc<Verification>,
+        federation: Arc<Federation>,
+        writer: RedemptionWriter,
+        audit: AuditSink,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        Self {
+            state,
+            policy,
+            verification,
+            federation,
+            writer,
+            audit,
+            store,
+        }
+    }
+
     /// Redeems `service_code` for the holder of `credential`, once per idempotency key.
     pub async fn redeem(
         &self,
@@ -32,15 +67,15 @@ impl Gateway {
         if code.is_empty() {
             return Err(ServiceError::invalid("service_code", "is required"));
         }
-        let verdict = self.verify(credential);
+        let verdict = self.verification.verify(credential);
         let Some(recognition) = verdict.recognition.as_ref().filter(|_| verdict.valid()) else {
             return Err(ServiceError::CredentialRefused {
                 reason: verdict.reason.as_str(),
                 detail: verdict.detail.clone(),
             });
         };
-        let active = self.catalogue();
-        let here = self.own_region(&active)?;
+        let active = self.state.catalogue();
+        let here = active.own_region(&self.policy.region)?;
         let service = here.service(code).ok_or_else(|| {
             ServiceError::invalid(
                 "service_code",
@@ -68,9 +103,10 @@ impl Gateway {
         // The holder proof last, once the request is known to be right: checking it consumes
         // its nonce. A retry after a lost answer brings a fresh proof, and the idempotency
         // key still makes it the same redemption.
-        let required = self.proof_required(code, caller);
+        let required = self.verification.proof_required(code, caller);
         if required || !holder_proof.trim().is_empty() {
             let bound = self
+                .verification
                 .bind_holder(verdict.clone(), credential, holder_proof, required)
                 .await?;
             if !bound.valid() {
@@ -94,18 +130,19 @@ impl Gateway {
         // A visitor's counted service is reserved at home first; home keeps the count.
         let reserved = if service.quota.is_counted() && !own {
             Some(
-                self.reserve_at_home(
-                    &issuer,
-                    &verdict.card_id,
-                    &line.source_service_code,
-                    caller,
-                    &key,
-                    &super::federation::Presented {
-                        credential,
-                        holder_proof,
-                    },
-                )
-                .await?,
+                self.federation
+                    .reserve_at_home(
+                        &issuer,
+                        &verdict.card_id,
+                        &line.source_service_code,
+                        caller,
+                        &key,
+                        &super::federation::Presented {
+                            credential,
+                            holder_proof,
+                        },
+                    )
+                    .await?,
             )
         } else {
             None
@@ -146,17 +183,13 @@ impl Gateway {
             Some(_) => None,
             None => service.quota.allowance().map(i64::from),
         };
-        match self
-            .redemptions
-            .write(record.clone(), allowance, audit)
-            .await?
-        {
+        match self.writer.write(record.clone(), allowance, audit).await? {
             RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => Ok(Redemption { record: r }),
             RedeemOutcome::KeyReused => Err(ServiceError::AlreadyExists(
                 "idempotency_key: already used for another card or service".into(),
             )),
             RedeemOutcome::Exhausted => {
-                self.audit(
+                self.audit.event(
                     caller,
                     "service.redeem",
                     &verdict.card_id,
@@ -181,13 +214,11 @@ impl Gateway {
 
     /// Why a federated partner's data is too old for `code` (its own staleness limit).
     fn stale_for_service(&self, issuer: &str, code: &str) -> Option<String> {
-        let limit = *self.federation.service_staleness_ms.get(code)?;
-        let partner = self.registry().partner(issuer).cloned()?;
+        let partner = self.state.registry().partner(issuer).cloned()?;
         if !partner.federated {
             return None;
         }
-        self.stale_trust_data_for(&partner, Some(limit))
-            .map(|d| format!("{d} (limit for {code})"))
+        self.verification.staleness.for_service(&partner, code)
     }
 
     /// A card's redemptions, newest first.

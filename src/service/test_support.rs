@@ -1,6 +1,8 @@
 //! What the service's unit tests share: a gateway on an embedded database and test holders.
 
-use super::{Gateway, IssueRequest};
+use super::{
+    FederationSettings, GatewaySettings, HolderProofSettings, IssueRequest, IssuerPolicy, Services,
+};
 use std::sync::Arc;
 
 /// A valid GB 11643 number: `base17` and its check character.
@@ -15,16 +17,59 @@ pub(crate) fn id_number(base17: &str) -> String {
     format!("{base17}{check}")
 }
 
-/// A gateway with default settings on SQLite under `dir`.
-pub(crate) async fn gateway(dir: &std::path::Path) -> Arc<Gateway> {
-    let settings = crate::config::Settings {
-        data_dir: dir.to_path_buf(),
-        ..Default::default()
-    };
-    let store = crate::store::connect(&settings.database_url())
+/// A gateway with the default settings on SQLite under `dir`.
+pub(crate) async fn gateway(dir: &std::path::Path) -> Arc<Services> {
+    gateway_and_store(dir).await.0
+}
+
+/// As [`gateway`], and its store.
+pub(crate) async fn gateway_and_store(
+    dir: &std::path::Path,
+) -> (Arc<Services>, Arc<dyn crate::store::Store>) {
+    let url = format!("sqlite://{}", dir.join("gateway.db").display());
+    let store = crate::store::connect(&url).await.expect("store");
+    let gw = Services::start(settings(), store.clone())
         .await
-        .expect("store");
-    Gateway::start(&settings, store).await.expect("gateway")
+        .expect("services");
+    (Arc::new(gw), store)
+}
+
+/// The default settings (as the config file's defaults), with fresh secrets.
+pub(crate) fn settings() -> GatewaySettings {
+    let issuer = "urn:cn:500000:talent-card";
+    GatewaySettings {
+        issuer: IssuerPolicy {
+            region: "chongqing".into(),
+            issuer: issuer.into(),
+            district: "500104".into(),
+            card_prefix: "CQ".into(),
+            tiers: ["A", "B", "C", "D", "E", "F"]
+                .iter()
+                .map(|t| t.parse().expect("tier"))
+                .collect(),
+            max_valid_days: 3 * 365,
+            clock_skew: 60,
+            prepublish: 24 * 3600,
+            status_list_uri: format!("{issuer}:status-list:1"),
+            refresh: std::time::Duration::from_millis(1000),
+        },
+        own_profile: "new-chongqing-talent-card-v1".into(),
+        profiles: crate::trust::ProfileSet::shipped(),
+        status_list_capacity: 1 << 20,
+        partners: Vec::new(),
+        holder: HolderProofSettings {
+            challenge_ttl_seconds: 120,
+            ..Default::default()
+        },
+        federation: FederationSettings {
+            refresh_hint: std::time::Duration::from_millis(60_000),
+            staleness_seconds: 7 * 86_400,
+            service_staleness_seconds: Default::default(),
+            peers: Vec::new(),
+        },
+        kek: crate::credential::KeyEncryptionKeys::single(rand::random()),
+        id_hash_secret: zeroize::Zeroizing::new(rand::random()),
+    }
 }
 
 /// Issue request `n` (0 to 9) for a tier C holder of a year.

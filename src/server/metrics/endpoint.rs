@@ -1,8 +1,8 @@
 //! `GET /metrics` over plain HTTP/1.1 on its own port: one request per connection, read
 //! within a size and time bound, answered and closed.
 
-use crate::service::Gateway;
-use crate::service::metrics::{CONTENT_TYPE, RequestMetrics, render};
+use super::{CONTENT_TYPE, RequestMetrics, render};
+use crate::service::Services;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ const CONNECTIONS: usize = 16;
 pub async fn serve_metrics(
     addr: SocketAddr,
     requests: Arc<RequestMetrics>,
-    gateway: Arc<Gateway>,
+    services: Arc<Services>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -41,11 +41,11 @@ pub async fn serve_metrics(
                 }
             };
             let requests = requests.clone();
-            let gateway = gateway.clone();
+            let services = services.clone();
             tokio::spawn(async move {
                 let _permit = permit;
                 let _ =
-                    tokio::time::timeout(2 * IO_TIMEOUT, answer(conn, &requests, &gateway)).await;
+                    tokio::time::timeout(2 * IO_TIMEOUT, answer(conn, &requests, &services)).await;
             });
         }
     });
@@ -55,14 +55,14 @@ pub async fn serve_metrics(
 async fn answer(
     mut conn: TcpStream,
     requests: &RequestMetrics,
-    gateway: &Gateway,
+    services: &Services,
 ) -> std::io::Result<()> {
     let Ok(Some(head)) = tokio::time::timeout(IO_TIMEOUT, read_head(&mut conn)).await? else {
         return write(&mut conn, "400 Bad Request", "text/plain", "bad request\n").await;
     };
     if is_scrape(&head) {
-        let scrape = gateway.metrics_scrape().await;
-        let body = render(requests, gateway.verdict_counts(), &scrape);
+        let scrape = super::scrape(services).await;
+        let body = render(requests, services.verification.verdict_counts(), &scrape);
         write(&mut conn, "200 OK", CONTENT_TYPE, &body).await
     } else {
         write(&mut conn, "404 Not Found", "text/plain", "not found\n").await

@@ -1,7 +1,7 @@
 //! Counts every gRPC call by method and status code, and times it until its body ends.
 //! The status is in the headers of a trailers-only response, else in the body's trailers.
 
-use crate::service::metrics::RequestMetrics;
+use super::RequestMetrics;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;

@@ -2,7 +2,7 @@
 //! last good one, judging staleness, and reserving shared quotas at a holder's home region.
 
 mod client;
-mod partner_status_list;
+mod publication;
 mod reservation;
 mod status;
 mod sync;
@@ -10,10 +10,14 @@ mod sync;
 pub(crate) use reservation::{Presented, period};
 pub use reservation::{QuotaReservation, ReserveRequest};
 pub use status::PartnerFederationStatus;
+pub(crate) use status::Staleness;
 
-use crate::config::Settings;
+use super::redemption_writer::RedemptionWriter;
+use super::{AuditSink, FederationSettings, IssuerPolicy, TrustState, Verification};
 use crate::pb::federation_client::FederationClient;
-use std::collections::{BTreeMap, HashMap};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -31,55 +35,81 @@ pub(crate) struct Peer {
     pub(crate) client: FederationClient<Channel>,
 }
 
-/// What this gateway federates with, and how.
+/// Federation with partner gateways: polling their trust data, publishing ours, reporting
+/// how it stands, and the home side of shared quotas.
+pub struct Federation {
+    state: Arc<TrustState>,
+    store: Arc<dyn Store>,
+    audit: AuditSink,
+    policy: IssuerPolicy,
+    verification: Arc<Verification>,
+    writer: RedemptionWriter,
+    pub(crate) links: PartnerLinks,
+    staleness: Staleness,
+    /// The signed status list token, with the sequence and time it was made at.
+    status_token: Mutex<Option<(u64, i64, String)>>,
+}
+
+impl Federation {
+    pub(crate) fn new(
+        state: Arc<TrustState>,
+        store: Arc<dyn Store>,
+        audit: AuditSink,
+        policy: IssuerPolicy,
+        verification: Arc<Verification>,
+        writer: RedemptionWriter,
+        settings: &FederationSettings,
+    ) -> Self {
+        Self {
+            state,
+            store,
+            audit,
+            policy,
+            verification,
+            writer,
+            links: PartnerLinks::new(settings),
+            staleness: Staleness::new(settings),
+            status_token: Mutex::new(None),
+        }
+    }
+}
+
+/// The partners this gateway polls, and how often it asks to be polled.
 #[derive(Debug)]
-pub(crate) struct Federation {
+pub(crate) struct PartnerLinks {
     /// Partners with a federation endpoint, by issuer.
     pub(crate) peers: HashMap<String, Peer>,
     /// This replica, as the holder of refresh leases.
     pub(crate) replica: String,
     pub(crate) hint: Duration,
-    pub(crate) staleness_ms: i64,
-    pub(crate) service_staleness_ms: BTreeMap<String, i64>,
     /// `(partner, updated_at)` of the federation rows the registry was built from.
     pub(crate) seen: Mutex<Vec<(String, i64)>>,
 }
 
-impl Federation {
-    /// Builds a client per configured partner with a federation endpoint (lazily connected:
-    /// a partner that is down at start is polled again later).
-    pub(crate) fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let mut peers = HashMap::new();
-        for p in &settings.partners {
-            let Some(endpoint) = &p.federation_endpoint else {
-                continue;
-            };
-            let channel = client::channel(settings, p, endpoint)?;
-            peers.insert(
-                p.issuer.clone(),
-                Peer {
+impl PartnerLinks {
+    /// A client per partner with a federation endpoint, from the channels made at start.
+    pub(crate) fn new(settings: &FederationSettings) -> Self {
+        let peers = settings
+            .peers
+            .iter()
+            .map(|p| {
+                let peer = Peer {
                     id: p.id.clone(),
                     issuer: p.issuer.clone(),
-                    endpoint: endpoint.clone(),
+                    endpoint: p.endpoint.clone(),
                     spiffe_id: p.spiffe_id.clone(),
-                    published_profile: p.profile == crate::trust::PUBLISHED,
-                    client: FederationClient::new(channel),
-                },
-            );
-        }
-        let f = &settings.federation;
-        Ok(Self {
+                    published_profile: p.published_profile,
+                    client: p.client(),
+                };
+                (p.issuer.clone(), peer)
+            })
+            .collect();
+        Self {
             peers,
             replica: uuid::Uuid::new_v4().to_string(),
-            hint: Duration::from_millis(f.refresh_hint_millis),
-            staleness_ms: f.staleness_seconds.saturating_mul(1000),
-            service_staleness_ms: f
-                .service_staleness_seconds
-                .iter()
-                .map(|(k, v)| (k.clone(), v.saturating_mul(1000)))
-                .collect(),
+            hint: settings.refresh_hint,
             seen: Mutex::new(Vec::new()),
-        })
+        }
     }
 }
 
@@ -89,8 +119,8 @@ pub(crate) fn check_status_list(
     token: &str,
     issuer: &str,
     keys: &HashMap<String, crate::trust::PinnedKey>,
-) -> Result<crate::credential::StatusList, partner_status_list::StatusListError> {
-    partner_status_list::verify(token, issuer, keys, i64::MIN)
+) -> Result<crate::credential::StatusList, crate::trust::partner_status_list::StatusListError> {
+    crate::trust::partner_status_list::verify(token, issuer, keys, i64::MIN)
 }
 
 /// Unix milliseconds now.

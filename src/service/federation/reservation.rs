@@ -3,9 +3,10 @@
 //! and under its idempotency key, so a retry (through any replica, of either region) is the
 //! same reservation and nothing is granted twice.
 
+use super::Federation;
 use crate::domain::{CardStatus, QuotaRule, Reason, Role, SpiffeId, shanghai_year};
 use crate::pb;
-use crate::service::{Gateway, ServiceError, now};
+use crate::service::{ServiceError, now};
 use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
 use crate::trust::PartnerBundle;
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub(crate) fn period(rule: QuotaRule, t: i64) -> (String, i64) {
     }
 }
 
-impl Gateway {
+impl Federation {
     /// Home side: counts one use of `r.service_code` for an own holder, at a partner's
     /// request, once per (partner, key), against the allowance shared with redemptions here.
     /// The holder's card must be presented and verify here as this region's own, its `sub`
@@ -93,8 +94,8 @@ impl Gateway {
             return Err(ServiceError::invalid("card_id", "is required"));
         }
         let partner = self.calling_partner(caller)?;
-        let active = self.catalogue();
-        let here = self.own_region(&active)?;
+        let active = self.state.catalogue();
+        let here = active.own_region(&self.policy.region)?;
         let code = r.service_code.trim();
         // Only what the agreement maps from the asking partner's region: one rule for an
         // unknown code and an unmapped one, so the answer says nothing else.
@@ -112,7 +113,7 @@ impl Gateway {
                     ),
                 )
             })?;
-        let verdict = self.verify(&r.credential);
+        let verdict = self.verification.verify(&r.credential);
         if !verdict.valid() {
             return Err(ServiceError::CredentialRefused {
                 reason: verdict.reason.as_str(),
@@ -132,8 +133,8 @@ impl Gateway {
                 "is not the card number of the presented credential",
             ));
         }
-        let required = self.proof_required_for_service(code);
-        let bound = self.check_forwarded_proof(
+        let required = self.verification.proof_required_for_service(code);
+        let bound = self.verification.check_forwarded_proof(
             verdict,
             &r.credential,
             &r.holder_proof,
@@ -191,7 +192,7 @@ impl Gateway {
             ),
         };
         let allowance = service.quota.allowance().map(i64::from);
-        match self.redemptions.write(record, allowance, audit).await? {
+        match self.writer.write(record, allowance, audit).await? {
             RedeemOutcome::Recorded(r) | RedeemOutcome::Replayed(r) => {
                 tracing::info!(partner = %partner.id, service = code, remaining = r.remaining, "quota reserved for a partner's redemption");
                 Ok(QuotaReservation {
@@ -204,7 +205,8 @@ impl Gateway {
                 "idempotency_key: already used for another card or service".into(),
             )),
             RedeemOutcome::Exhausted => {
-                self.audit(caller, "quota.reserve", card_id, "exhausted", code);
+                self.audit
+                    .event(caller, "quota.reserve", card_id, "exhausted", code);
                 Err(ServiceError::Exhausted(format!(
                     "{code}: the holder's allowance ({}) at home is used up{}",
                     service.quota,
@@ -228,7 +230,7 @@ impl Gateway {
             ))
         };
         let id: SpiffeId = caller.parse().map_err(|_| unknown())?;
-        let registry = self.registry();
+        let registry = self.state.registry();
         let partner = registry
             .partners()
             .find(|p| match &p.spiffe_id {
@@ -259,8 +261,9 @@ impl Gateway {
         key: &str,
         presented: &Presented<'_>,
     ) -> Result<QuotaReservation, ServiceError> {
-        let Some(peer) = self.federation.peers.get(issuer) else {
+        let Some(peer) = self.links.peers.get(issuer) else {
             let home = self
+                .state
                 .registry()
                 .partner(issuer)
                 .map_or_else(|| issuer.to_owned(), |p| p.id.clone());

@@ -1,9 +1,12 @@
 //! How federation stands per partner (Federation.GetFederationStatus), and the staleness
 //! judgement the verify path makes on data the poller prepared.
 
+use super::Federation;
 use super::now_ms;
-use crate::service::{Gateway, ServiceError};
+use crate::service::FederationSettings;
+use crate::service::ServiceError;
 use crate::trust::{PartnerBundle, parse_jwks};
+use std::collections::BTreeMap;
 
 /// One partner's federation as operators and partners see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +29,7 @@ pub struct PartnerFederationStatus {
     pub catalogue_version: String,
 }
 
-impl Gateway {
+impl Federation {
     /// Every federated partner's refresh state, from the database (all replicas agree). A
     /// partner (`partner` = its SPIFFE ID) sees only how its own data stands here.
     pub async fn federation_status(
@@ -36,7 +39,7 @@ impl Gateway {
         let rows = self.store.federation_records().await?;
         let t = now_ms();
         let mut out: Vec<PartnerFederationStatus> = self
-            .federation
+            .links
             .peers
             .values()
             .filter(|peer| partner.is_none_or(|id| peer.spiffe_id.as_deref() == Some(id)))
@@ -56,7 +59,7 @@ impl Gateway {
                     lag_seconds: fetched.map_or(-1, |f| (t - f).max(0) / 1000),
                     last_error: r.map(|r| r.last_error.clone()).unwrap_or_default(),
                     kids,
-                    stale: fetched.is_none_or(|f| t - f > self.federation.staleness_ms),
+                    stale: fetched.is_none_or(|f| t - f > self.staleness.default_ms),
                     catalogue_version: r.map(|r| r.catalogue_version.clone()).unwrap_or_default(),
                 }
             })
@@ -64,15 +67,31 @@ impl Gateway {
         out.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
         Ok(out)
     }
+}
+
+/// How old a partner's trust data may be: by default, and for some host services.
+#[derive(Debug, Clone)]
+pub(crate) struct Staleness {
+    pub(crate) default_ms: i64,
+    pub(crate) per_service_ms: BTreeMap<String, i64>,
+}
+
+impl Staleness {
+    pub(crate) fn new(settings: &FederationSettings) -> Self {
+        Self {
+            default_ms: settings.staleness_seconds.saturating_mul(1000),
+            per_service_ms: settings
+                .service_staleness_seconds
+                .iter()
+                .map(|(k, v)| (k.clone(), v.saturating_mul(1000)))
+                .collect(),
+        }
+    }
 
     /// Why a federated partner's trust data may not be relied on now, if it may not: none
     /// fetched yet, or older than `limit_ms` (the default limit when None).
-    pub(crate) fn stale_trust_data_for(
-        &self,
-        p: &PartnerBundle,
-        limit_ms: Option<i64>,
-    ) -> Option<String> {
-        let limit = limit_ms.unwrap_or(self.federation.staleness_ms);
+    pub(crate) fn partner(&self, p: &PartnerBundle, limit_ms: Option<i64>) -> Option<String> {
+        let limit = limit_ms.unwrap_or(self.default_ms);
         match p.fetched_at_ms {
             None => Some(format!(
                 "no trust bundle has been fetched from partner {} yet",
@@ -88,8 +107,16 @@ impl Gateway {
         }
     }
 
-    /// `stale_trust_data_for` under the default limit (the verify path).
-    pub(crate) fn stale_trust_data(&self, p: &PartnerBundle) -> Option<String> {
-        self.stale_trust_data_for(p, None)
+    /// `partner` under the default limit (the verify path).
+    pub(crate) fn of(&self, p: &PartnerBundle) -> Option<String> {
+        self.partner(p, None)
+    }
+
+    /// Why a federated partner's data is too old for host service `code`, under its own
+    /// limit (None when the service has none).
+    pub(crate) fn for_service(&self, p: &PartnerBundle, code: &str) -> Option<String> {
+        let limit = *self.per_service_ms.get(code)?;
+        self.partner(p, Some(limit))
+            .map(|d| format!("{d} (limit for {code})"))
     }
 }

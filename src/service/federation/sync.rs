@@ -2,12 +2,14 @@
 //! (issuer, a sequence that only grows, keys, the signed status list) and kept in the
 //! database, so every replica and every restart verifies from the last good one.
 
-use super::{Peer, now_ms, partner_status_list};
+use super::Federation;
+use super::{Peer, now_ms};
 use crate::locks;
 use crate::pb;
-use crate::service::{Gateway, ServiceError};
+use crate::service::ServiceError;
 use crate::store::{AuditEntry, FederationRecord};
 use crate::trace_context::TraceContext;
+use crate::trust::partner_status_list;
 use crate::trust::{parse_jwks, revoked_in_jwks};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -58,10 +60,10 @@ impl BundleRefused {
 const MIN_POLL: Duration = Duration::from_millis(100);
 const MAX_POLL: Duration = Duration::from_secs(3600);
 
-impl Gateway {
+impl Federation {
     /// Starts one polling task per federated partner.
     pub(crate) fn start_federation(self: &Arc<Self>) {
-        for peer in self.federation.peers.values() {
+        for peer in self.links.peers.values() {
             let weak = Arc::downgrade(self);
             let peer = peer.clone();
             tokio::spawn(async move {
@@ -87,7 +89,7 @@ impl Gateway {
 
     /// One poll; returns how long to wait for the next (the partner's hint).
     async fn poll_partner(&self, peer: &Peer) -> Duration {
-        let fed = &self.federation;
+        let fed = &self.links;
         let stored = self
             .store
             .federation_records()
@@ -211,9 +213,13 @@ impl Gateway {
                 published.push(r);
             }
         }
-        self.note_partner_revocations(&peer.id, &published)
-            .await
-            .map_err(BundleRefused::StoringRevocations)?;
+        crate::service::key_revocation::note_partner_revocations(
+            self.store.as_ref(),
+            &peer.id,
+            &published,
+        )
+        .await
+        .map_err(BundleRefused::StoringRevocations)?;
         let revoked: BTreeSet<String> = self
             .store
             .key_revocations()
@@ -283,7 +289,7 @@ impl Gateway {
                 fetched_at: Some(t),
                 last_attempt: t,
                 last_error: String::new(),
-                lease_owner: self.federation.replica.clone(),
+                lease_owner: self.links.replica.clone(),
                 lease_until: 0,
                 updated_at: t,
                 profile_toml,
@@ -294,7 +300,7 @@ impl Gateway {
 
     /// Rebuilds the registry when any replica stored new partner trust data (or a failure).
     pub(crate) async fn follow_federation(&self) -> Result<(), ServiceError> {
-        if self.federation.peers.is_empty() {
+        if self.links.peers.is_empty() {
             return Ok(());
         }
         let rows = self.store.federation_records().await?;
@@ -302,10 +308,10 @@ impl Gateway {
             .iter()
             .map(|r| (r.partner_id.clone(), r.fetched_at.unwrap_or(0)))
             .collect();
-        let changed = *locks::lock(&self.federation.seen) != seen;
+        let changed = *locks::lock(&self.links.seen) != seen;
         if changed {
-            self.reload_registry().await?;
-            *locks::lock(&self.federation.seen) = seen;
+            self.state.reload_registry().await?;
+            *locks::lock(&self.links.seen) = seen;
         }
         Ok(())
     }

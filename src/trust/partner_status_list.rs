@@ -1,8 +1,8 @@
 //! A partner's signed status list (typ statuslist+jwt), checked with the keys of its bundle
 //! before any entry is believed.
 
+use super::{Algorithm, PinnedKey};
 use crate::credential::{StatusList, b64_decode};
-use crate::trust::{Algorithm, PinnedKey};
 use std::collections::HashMap;
 
 /// Largest inflated list accepted from a partner (2^24 entries at 2 bits).

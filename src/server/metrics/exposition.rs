@@ -1,7 +1,8 @@
 //! The scrape in the OpenMetrics text format, encoded by `prometheus-client`.
 
-use super::{RequestMetrics, VerdictCounts};
+use super::RequestMetrics;
 use crate::service::PartnerFederationStatus;
+use crate::service::VerdictCounts;
 use crate::store::PoolState;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};

@@ -50,7 +50,7 @@ impl VerdictCounts {
     }
 
     /// The verdicts, for the scrape.
-    pub(super) fn registry(&self) -> &Registry {
+    pub(crate) fn registry(&self) -> &Registry {
         &self.registry
     }
 }
