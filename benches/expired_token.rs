@@ -2,7 +2,9 @@
 //! with the same key, by opening the key from the gateway's data folder (embedded SQLite).
 //! `expired_token DATA_DIR TOKEN` prints the expired token.
 
-use talent_gateway::credential::{CompactJws, KeyEncryptionKey, b64_decode, sign_compact};
+use talent_gateway::credential::{
+    CompactJws, KeyEncryptionKey, OwnSigningKey, b64_decode, sign_compact, sm2_sign_compact,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -37,11 +39,8 @@ async fn main() -> anyhow::Result<()> {
     let secret = kek
         .open(&record.sealed_private_key, &record.kid)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let secret: [u8; 32] = secret
-        .as_slice()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("bad key"))?;
-    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    // Ed25519 or SM2, as the key was made.
+    let key = OwnSigningKey::from_stored(&record.algorithm, &secret)?;
     let (h, _) = token.split_once('.').unwrap_or_default();
     let header: serde_json::Value = serde_json::from_slice(&b64_decode(h)?)?;
     let mut claims: serde_json::Value = serde_json::from_slice(jws.payload)?;
@@ -52,9 +51,11 @@ async fn main() -> anyhow::Result<()> {
             claims[name] = (t - shift).into();
         }
     }
-    println!(
-        "{}",
-        sign_compact(&header, claims.to_string().as_bytes(), &key)
-    );
+    let claims = claims.to_string();
+    let expired = match &key {
+        OwnSigningKey::Ed25519(k) => sign_compact(&header, claims.as_bytes(), k.signing_key()),
+        OwnSigningKey::Sm2(k) => sm2_sign_compact(&header, claims.as_bytes(), k),
+    };
+    println!("{expired}");
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! (ed25519-dalek `verify_strict` on a pre-parsed key, as the gateway does);
 //! `raw_verify --batch N [MESSAGE_BYTES] [SECONDS]` prints signatures per second verified with
 //! `verify_batch` in batches of N under one key.
+//! `raw_verify --sm2 [MESSAGE_BYTES] [SECONDS]` prints single SM2 verifies per second (the
+//! `sm2` crate on a pre-parsed key with the default ID, as the gateway checks SM2 cards).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use std::hint::black_box;
@@ -33,6 +35,7 @@ fn main() {
         }
         None => None,
     };
+    let sm2 = args.iter().any(|a| a == "--sm2");
     // `cargo bench` passes --bench; ignore flags.
     let mut nums = args.iter().filter_map(|a| a.parse::<u64>().ok());
     let len = nums.next().unwrap_or(400) as usize;
@@ -40,6 +43,21 @@ fn main() {
     let key = SigningKey::from_bytes(&[42; 32]);
     let public: VerifyingKey = key.verifying_key();
     let per_sec = match batch {
+        None if sm2 => {
+            use sm2::dsa::signature::{Signer as _, Verifier as _};
+            let key =
+                sm2::dsa::SigningKey::from_slice("1234567812345678", &[42; 32]).expect("a scalar");
+            let public = key.verifying_key().clone();
+            let msg = vec![b'e'; len];
+            let sig: sm2::dsa::Signature = key.sign(&msg);
+            rate(secs, || {
+                for _ in 0..10 {
+                    let ok = public.verify(black_box(&msg), black_box(&sig));
+                    assert!(black_box(ok).is_ok());
+                }
+                10
+            })
+        }
         None => {
             let msg = vec![b'e'; len];
             let sig = key.sign(&msg);

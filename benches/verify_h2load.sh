@@ -3,6 +3,8 @@
 # run (PERFORMANCE.md). The gateway is pinned to core 0 and h2load to core 1.
 #
 #   benches/verify_h2load.sh [RUNS]        (default 5 runs; medians at the end)
+#   SIGNING_ALGORITHM=SM2 benches/verify_h2load.sh [RUNS]
+#                                          (SM2 cards, beside raw SM2 verification instead)
 #
 # Per run: raw verify/s (ed25519-dalek verify_strict, one core, measured before and after
 # the loads and averaged), VerifyCard req/s of a valid own card (closed loop, -m64), the
@@ -22,6 +24,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 secs=5
+alg=${SIGNING_ALGORITHM:-EdDSA}
+case $alg in
+  EdDSA) raw_flag=() ;;
+  SM2) raw_flag=(--sm2) ;;
+  *) echo "SIGNING_ALGORITHM must be EdDSA or SM2"; exit 1 ;;
+esac
 
 if ! command -v h2load >/dev/null || ! command -v sqlite3 >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nghttp2-client sqlite3 >/dev/null
@@ -57,7 +65,8 @@ cleanup() {
 trap cleanup EXIT
 # h2load is one public caller at tens of thousands of calls a second: a limit no load here
 # reaches, so the limiter's cost is in the figures but it never refuses.
-printf '[rate_limits]\npublic_per_second = 1000000000\npublic_burst = 1000000000\n' >"$tmp/gateway.toml"
+printf 'signing_algorithm = "%s"\n[rate_limits]\npublic_per_second = 1000000000\npublic_burst = 1000000000\n' \
+  "$alg" >"$tmp/gateway.toml"
 # Port 0: the gateway binds a free loopback port and prints it.
 taskset -c 0 "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --config "$tmp/gateway.toml" \
   >"$tmp/server.log" 2>&1 &
@@ -199,7 +208,7 @@ load() { # load FRAME RPC STREAMS [ARGS]: prints req/s after checking the respon
   esac
   echo "$rps"
 }
-raw_rate() { taskset -c 0 "$raw_verify" "$siglen" 3; }
+raw_rate() { taskset -c 0 "$raw_verify" "${raw_flag[@]}" "$siglen" 3; }
 input=${token%.*} # the signing input: header.payload
 siglen=${#input}
 baseline=$(settled 0)

@@ -71,6 +71,12 @@ pub struct Settings {
     /// Key-encryption keys with ids, `["ID:BASE64", ...]`: the first seals, every one
     /// opens (also `TALENT_GATEWAY_KEY_ENCRYPTION_KEYS`). Instead of `key_encryption_key`.
     pub key_encryption_keys: Vec<String>,
+    /// What new own keys sign with: "EdDSA" (default) or "SM2" (also
+    /// `TALENT_GATEWAY_SIGNING_ALGORITHM`); keys made earlier keep theirs.
+    pub signing_algorithm: String,
+    /// How new sealed keys are sealed: "ChaCha20-Poly1305" (default) or "SM4-GCM"; records
+    /// sealed either way stay readable.
+    pub key_sealing: String,
     /// base64 of 32 bytes for the keyed hash of ID numbers; same fallback as above.
     pub id_hash_secret: Option<String>,
     /// Entries of the status list (2 bits each).
@@ -135,6 +141,8 @@ impl Default for Settings {
             key_prepublish_seconds: 24 * 3600,
             key_encryption_key: None,
             key_encryption_keys: Vec::new(),
+            signing_algorithm: "EdDSA".into(),
+            key_sealing: "ChaCha20-Poly1305".into(),
             id_hash_secret: None,
             status_list_capacity: 1 << 20,
             refresh_millis: 1000,
@@ -314,6 +322,18 @@ impl Settings {
         }
         problems.extend(self.secret_problems());
         problems.extend(self.staleness_problems());
+        if let Err(e) = self
+            .signing_algorithm
+            .parse::<crate::credential::SigningAlgorithm>()
+        {
+            problems.push(e.to_string());
+        }
+        if let Err(e) = self
+            .key_sealing
+            .parse::<crate::credential::SealingAlgorithm>()
+        {
+            problems.push(e.to_string());
+        }
         problems.extend(self.profile_problems());
         problems
     }

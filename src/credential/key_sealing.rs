@@ -5,8 +5,8 @@
 //! added as one more value:
 //!
 //! ```text
-//! "TG" | version (1) | algorithm (1 = ChaCha20-Poly1305) | id length | key-encryption key id
-//!      | nonce (12) | ciphertext and tag
+//! "TG" | version (1) | algorithm (1 = ChaCha20-Poly1305, 2 = SM4-GCM) | id length
+//!      | key-encryption key id | nonce (12) | ciphertext and tag
 //! ```
 //!
 //! The header is authenticated with the label (the AEAD's associated data), so neither the
@@ -32,13 +32,40 @@ pub const DEFAULT_KEK_ID: &str = "default";
 pub enum SealingAlgorithm {
     /// ChaCha20-Poly1305 (RFC 8439), 12-byte random nonce.
     ChaCha20Poly1305 = 1,
+    /// SM4-GCM (GM/T 0002), 12-byte random nonce (`key_sealing = "SM4-GCM"`).
+    Sm4Gcm = 2,
 }
 
 impl SealingAlgorithm {
     fn from_byte(b: u8) -> Option<Self> {
         match b {
             1 => Some(Self::ChaCha20Poly1305),
+            2 => Some(Self::Sm4Gcm),
             _ => None,
+        }
+    }
+
+    /// The configured name (`key_sealing`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChaCha20Poly1305 => "ChaCha20-Poly1305",
+            Self::Sm4Gcm => "SM4-GCM",
+        }
+    }
+}
+
+/// `key_sealing` names no sealing algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key_sealing must be \"ChaCha20-Poly1305\" or \"SM4-GCM\", not {0:?}")]
+pub struct UnknownSealing(pub String);
+
+impl std::str::FromStr for SealingAlgorithm {
+    type Err = UnknownSealing;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ChaCha20-Poly1305" => Ok(Self::ChaCha20Poly1305),
+            "SM4-GCM" => Ok(Self::Sm4Gcm),
+            other => Err(UnknownSealing(other.to_owned())),
         }
     }
 }
@@ -148,16 +175,26 @@ impl KeyEncryptionKey {
         ChaCha20Poly1305::new(Key::from_slice(self.key.as_slice()))
     }
 
-    /// Seals `secret`, bound to `label` (the kid) so records cannot be swapped.
+    /// Seals `secret` with ChaCha20-Poly1305, bound to `label` (the kid) so records cannot
+    /// be swapped.
     pub fn seal(&self, secret: &[u8], label: &str) -> Vec<u8> {
+        self.seal_with(SealingAlgorithm::ChaCha20Poly1305, secret, label)
+    }
+
+    /// Seals `secret` with `algorithm`, bound to `label`.
+    pub fn seal_with(&self, algorithm: SealingAlgorithm, secret: &[u8], label: &str) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.push(FORMAT_VERSION);
-        out.push(SealingAlgorithm::ChaCha20Poly1305 as u8);
+        out.push(algorithm as u8);
         // with_id keeps ids within MAX_KEK_ID_LEN, so the length fits in one byte.
         out.push(u8::try_from(self.id.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(self.id.as_bytes());
         let mut aad = out.clone();
         aad.extend_from_slice(label.as_bytes());
+        if algorithm == SealingAlgorithm::Sm4Gcm {
+            out.extend(super::sm4_gcm::seal(&self.key, secret, &aad));
+            return out;
+        }
         let nonce = ChaCha20Poly1305::generate_nonce(&mut rand::rngs::OsRng);
         let sealed = self
             .cipher()
@@ -208,23 +245,25 @@ fn open_with(
     let mut refusal = None;
     if let Some(h) = Header::parse(sealed) {
         match (h.version, SealingAlgorithm::from_byte(h.algorithm)) {
-            (FORMAT_VERSION, Some(SealingAlgorithm::ChaCha20Poly1305)) => {
-                match keys.iter().find(|k| k.id == h.kek_id) {
-                    Some(k) => {
-                        let mut aad = h.bytes.to_vec();
-                        aad.extend_from_slice(label.as_bytes());
-                        if let Some(secret) = k.decrypt(h.body, &aad) {
-                            return Ok(secret);
-                        }
-                    }
-                    None => {
-                        refusal = Some(SealError::UnknownKey {
-                            id: h.kek_id.to_owned(),
-                            ring: ids(keys),
-                        });
+            (FORMAT_VERSION, Some(algorithm)) => match keys.iter().find(|k| k.id == h.kek_id) {
+                Some(k) => {
+                    let mut aad = h.bytes.to_vec();
+                    aad.extend_from_slice(label.as_bytes());
+                    let opened = match algorithm {
+                        SealingAlgorithm::ChaCha20Poly1305 => k.decrypt(h.body, &aad),
+                        SealingAlgorithm::Sm4Gcm => super::sm4_gcm::open(&k.key, h.body, &aad),
+                    };
+                    if let Some(secret) = opened {
+                        return Ok(secret);
                     }
                 }
-            }
+                None => {
+                    refusal = Some(SealError::UnknownKey {
+                        id: h.kek_id.to_owned(),
+                        ring: ids(keys),
+                    });
+                }
+            },
             (version, _) => {
                 refusal = Some(SealError::UnknownFormat {
                     version,
@@ -247,9 +286,10 @@ fn open_with(
 #[error("key_encryption_keys: {0}")]
 pub struct KekConfigError(String);
 
-/// The key-encryption keys in force: the first seals, every one opens.
+/// The key-encryption keys in force: the first seals (with `sealing`), every one opens.
 pub struct KeyEncryptionKeys {
     keys: Vec<KeyEncryptionKey>,
+    sealing: SealingAlgorithm,
 }
 
 impl KeyEncryptionKeys {
@@ -264,14 +304,30 @@ impl KeyEncryptionKeys {
                 return Err(KekConfigError(format!("the id `{}` is used twice", k.id)));
             }
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            sealing: SealingAlgorithm::ChaCha20Poly1305,
+        })
     }
 
     /// A ring of one key given the old way (id `default`).
     pub fn single(bytes: [u8; 32]) -> Self {
         Self {
             keys: vec![KeyEncryptionKey::from_bytes(bytes)],
+            sealing: SealingAlgorithm::ChaCha20Poly1305,
         }
+    }
+
+    /// The same ring sealing new records with `algorithm` (`key_sealing`); records sealed
+    /// with any algorithm still open.
+    pub fn sealing_with(mut self, algorithm: SealingAlgorithm) -> Self {
+        self.sealing = algorithm;
+        self
+    }
+
+    /// The algorithm new records are sealed with.
+    pub fn sealing_algorithm(&self) -> SealingAlgorithm {
+        self.sealing
     }
 
     /// Parses `["ID:BASE64", ...]` (ids of letters, digits, `.`, `_` and `-`; 32-byte keys).
@@ -319,7 +375,7 @@ impl KeyEncryptionKeys {
 
     /// Seals `secret` under the first key, bound to `label`.
     pub fn seal(&self, secret: &[u8], label: &str) -> Vec<u8> {
-        self.sealing_key().seal(secret, label)
+        self.sealing_key().seal_with(self.sealing, secret, label)
     }
 
     /// Opens a record sealed under any key of the ring (or by an earlier version).
@@ -327,11 +383,11 @@ impl KeyEncryptionKeys {
         open_with(&self.keys, sealed, label)
     }
 
-    /// Is `sealed` already in the current format under the sealing key?
+    /// Is `sealed` already in the current format under the sealing key and algorithm?
     pub fn is_current(&self, sealed: &[u8]) -> bool {
         Header::parse(sealed).is_some_and(|h| {
             h.version == FORMAT_VERSION
-                && h.algorithm == SealingAlgorithm::ChaCha20Poly1305 as u8
+                && h.algorithm == self.sealing as u8
                 && h.kek_id == self.sealing_key().id
         })
     }
@@ -481,6 +537,37 @@ mod tests {
             );
             assert_eq!(r.rewrap(&new, "kid").expect("opens"), None);
         }
+    }
+
+    #[test]
+    fn sm4_gcm_records_open_beside_earlier_ones_and_rewrap_moves_them() {
+        let chacha = ring(&[("a", 1)]).seal(b"secret", "kid");
+        let legacy = legacy_seal([1; 32], b"secret", "kid");
+        let sm4 = ring(&[("a", 1)]).sealing_with(SealingAlgorithm::Sm4Gcm);
+        let sealed = sm4.seal(b"secret", "kid");
+        assert_eq!(&sealed[..6], b"TG\x01\x02\x01a");
+        for r in [
+            ring(&[("a", 1)]),
+            ring(&[("a", 1)]).sealing_with(SealingAlgorithm::Sm4Gcm),
+        ] {
+            for record in [&sealed, &chacha, &legacy] {
+                assert_eq!(r.open(record, "kid").expect("opens").as_slice(), b"secret");
+            }
+            assert!(r.open(&sealed, "other").is_err());
+        }
+        assert!(sm4.is_current(&sealed) && !sm4.is_current(&chacha));
+        let moved = sm4.rewrap(&chacha, "kid").expect("opens").expect("changed");
+        assert!(sm4.is_current(&moved));
+        assert_eq!(sm4.rewrap(&moved, "kid").expect("opens"), None);
+        // Back to the default: SM4-GCM records are re-sealed with ChaCha20-Poly1305.
+        assert!(
+            ring(&[("a", 1)])
+                .rewrap(&sealed, "kid")
+                .expect("opens")
+                .is_some()
+        );
+        assert_eq!("SM4-GCM".parse(), Ok(SealingAlgorithm::Sm4Gcm));
+        assert!("sm4".parse::<SealingAlgorithm>().is_err());
     }
 
     #[test]

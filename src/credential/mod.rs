@@ -11,7 +11,10 @@ pub mod jose;
 mod json_scan;
 mod jws;
 mod key_sealing;
+mod own_key;
 mod qr;
+mod sm2;
+mod sm4_gcm;
 mod status_list;
 
 pub use card_picture::{
@@ -34,7 +37,12 @@ pub use json_scan::{MAX_DEPTH, MAX_MEMBERS, MAX_NUMBER_CHARS, Member, ScanError,
 pub use jws::{CompactJws, Header, JwsError, MAX_CREDENTIAL_BYTES, b64, b64_decode};
 pub use key_sealing::{
     DEFAULT_KEK_ID, KekConfigError, KeyEncryptionKey, KeyEncryptionKeys, MAX_KEK_ID_LEN, SealError,
-    SealingAlgorithm,
+    SealingAlgorithm, UnknownSealing,
 };
+pub use own_key::{OwnKeyError, OwnSigningKey, SigningAlgorithm, UnknownSigningAlgorithm};
 pub use qr::{OWN_QR_PREFIX, strip_qr_prefix};
+pub use sm2::{
+    SM2_ALG, SM2_DEFAULT_ID, SM2_PUBLIC_LEN, Sm2IssuerKey, sm2_public_jwk, sm2_public_key,
+    sm2_public_key_from_sec1, sm2_sign_compact, sm2_thumbprint, sm2_verify,
+};
 pub use status_list::{STATUS_BITS, StatusList, StatusListError, sign_status_list_token};

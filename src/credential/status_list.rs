@@ -1,7 +1,7 @@
 //! IETF Token Status List (draft-ietf-oauth-status-list): 2 bits per card, zlib-compressed,
 //! published as a JWT signed by the issuer key.
 
-use super::IssuerKey;
+use super::OwnSigningKey;
 use super::jose;
 use super::jws::{b64, b64_decode};
 use flate2::Compression;
@@ -88,7 +88,7 @@ pub fn sign_status_list_token(
     issuer: &str,
     iat: i64,
     ttl: i64,
-    signer: &IssuerKey,
+    signer: &OwnSigningKey,
 ) -> Result<String, jose::SignError> {
     let claims = serde_json::json!({
         "sub": uri,
@@ -98,12 +98,8 @@ pub fn sign_status_list_token(
         "ttl": ttl,
         "status_list": { "bits": STATUS_BITS, "lst": list.encode() },
     });
-    let header = jose::header(
-        jsonwebtoken::Algorithm::EdDSA,
-        "statuslist+jwt",
-        Some(signer.kid()),
-    );
-    jose::sign(&header, &claims, signer.encoding_key())
+    // Ed25519 or SM2, as the key was made.
+    signer.sign("statuslist+jwt", &claims)
 }
 
 #[cfg(test)]

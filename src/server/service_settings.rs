@@ -21,7 +21,7 @@ pub fn service_settings(settings: &Settings) -> anyhow::Result<GatewaySettings> 
         "ID number hash secret",
     )?);
     Ok(GatewaySettings {
-        issuer: issuer_policy(settings),
+        issuer: issuer_policy(settings)?,
         own_profile: settings.own_profile.clone(),
         profiles: crate::trust::ProfileSet::load(settings.profiles_dir.as_deref())
             .map_err(|p| anyhow::anyhow!("token profiles refused:\n  {}", p.join("\n  ")))?,
@@ -34,8 +34,8 @@ pub fn service_settings(settings: &Settings) -> anyhow::Result<GatewaySettings> 
     })
 }
 
-fn issuer_policy(settings: &Settings) -> IssuerPolicy {
-    IssuerPolicy {
+fn issuer_policy(settings: &Settings) -> anyhow::Result<IssuerPolicy> {
+    Ok(IssuerPolicy {
         region: settings.region.clone(),
         issuer: settings.issuer.clone(),
         district: settings.district.clone(),
@@ -50,7 +50,8 @@ fn issuer_policy(settings: &Settings) -> IssuerPolicy {
         prepublish: settings.key_prepublish_seconds,
         status_list_uri: format!("{}:status-list:1", settings.issuer),
         refresh: Duration::from_millis(settings.refresh_millis.max(50)),
-    }
+        signing_algorithm: settings.signing_algorithm.parse()?,
+    })
 }
 
 fn partner_definition(p: &PartnerConfig) -> PartnerDefinition {
@@ -107,6 +108,12 @@ pub fn key_file(settings: &Settings) -> std::path::PathBuf {
 /// The ring from `key_encryption_keys`, else the one `key_encryption_key`, else the 0600 key
 /// file under the data folder (made when `may_create` and missing: a first start).
 pub fn load_keys(settings: &Settings, may_create: bool) -> anyhow::Result<KeyEncryptionKeys> {
+    // New records are sealed with `key_sealing`; records sealed either way open.
+    let sealing = settings.key_sealing.parse()?;
+    Ok(load_ring(settings, may_create)?.sealing_with(sealing))
+}
+
+fn load_ring(settings: &Settings, may_create: bool) -> anyhow::Result<KeyEncryptionKeys> {
     if !settings.key_encryption_keys.is_empty() {
         anyhow::ensure!(
             settings.key_encryption_key.is_none(),

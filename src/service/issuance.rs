@@ -3,7 +3,6 @@
 use super::{AuditSink, IssuerPolicy, ServiceError, TrustState, now};
 use crate::credential::{
     CardClaims, Confirmation, HolderKey, OWN_QR_PREFIX, OWN_TOKEN_TYPE, StatusClaim, StatusListRef,
-    jose,
 };
 use crate::domain::{
     CardNumber, CardStatus, HolderName, IdNumber, TalentCategory, Tier, TokenProfile,
@@ -192,8 +191,8 @@ impl Issuance {
         } else {
             self.own_profile.typ.as_str()
         };
-        let header = jose::header(jsonwebtoken::Algorithm::EdDSA, typ, Some(signer.kid()));
-        card.token = jose::sign(&header, &payload, signer.encoding_key())
+        card.token = signer
+            .sign(typ, &payload)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         card.kid = signer.kid().to_owned();
         Ok(())

@@ -2,7 +2,7 @@
 //! new keys made and stored.
 
 use super::ServiceError;
-use crate::credential::{IssuerKey, KeyEncryptionKeys};
+use crate::credential::{KeyEncryptionKeys, OwnSigningKey, SigningAlgorithm};
 use crate::store::{AuditEntry, KeyRevocationRecord, SigningKeyRecord, Store};
 use crate::trust::{Keyring, KeyringError, OwnKey, OwnKeyRevocation};
 
@@ -57,22 +57,24 @@ pub(crate) async fn load(
     )?)
 }
 
-/// Makes and stores a key of `generation`; false when another replica stored it first.
+/// Makes and stores a key of `generation` signing with `algorithm`; false when another
+/// replica stored it first.
 pub(crate) async fn create_key(
     store: &dyn Store,
     kek: &KeyEncryptionKeys,
+    algorithm: SigningAlgorithm,
     generation: i64,
     published_at: i64,
     signs_from: i64,
     caller: &str,
 ) -> Result<Option<String>, ServiceError> {
-    let key = IssuerKey::generate();
+    let key = OwnSigningKey::generate(algorithm);
     let record = SigningKeyRecord {
         kid: key.kid().to_owned(),
         generation,
-        algorithm: "EdDSA".into(),
-        public_key: key.verifying_key().as_bytes().to_vec(),
-        sealed_private_key: kek.seal(key.signing_key().as_bytes(), key.kid()),
+        algorithm: algorithm.as_str().into(),
+        public_key: key.public_bytes(),
+        sealed_private_key: kek.seal(&key.secret_bytes(), key.kid()),
         published_at,
         signs_from,
         signed_until: 0,
@@ -83,7 +85,10 @@ pub(crate) async fn create_key(
         event: "key.create".into(),
         object: key.kid().to_owned(),
         result: "ok".into(),
-        detail: format!("generation {generation}, signs from {signs_from}"),
+        detail: format!(
+            "generation {generation}, {}, signs from {signs_from}",
+            algorithm.as_str()
+        ),
     };
     let inserted = store.insert_signing_key(&record, &audit).await?;
     Ok(inserted.then(|| key.kid().to_owned()))

@@ -70,6 +70,7 @@ impl Keys {
         let kid = create_key(
             self.store.as_ref(),
             self.state.kek(),
+            self.policy.signing_algorithm,
             generation,
             t,
             t + wait,
@@ -94,6 +95,7 @@ impl Keys {
         create_key(
             self.store.as_ref(),
             self.state.kek(),
+            self.policy.signing_algorithm,
             generation,
             t,
             t,

@@ -55,9 +55,17 @@ impl Services {
         } = settings;
         if store.signing_keys().await?.is_empty() {
             let t = now();
-            if create_key(store.as_ref(), &kek, 1, t, t, "system")
-                .await?
-                .is_some()
+            if create_key(
+                store.as_ref(),
+                &kek,
+                policy.signing_algorithm,
+                1,
+                t,
+                t,
+                "system",
+            )
+            .await?
+            .is_some()
             {
                 tracing::info!("created the first signing key");
             }

@@ -121,4 +121,6 @@ pub struct IssuerPolicy {
     pub status_list_uri: String,
     /// How often the database is polled for changes.
     pub refresh: Duration,
+    /// What new own keys sign with (`signing_algorithm`).
+    pub signing_algorithm: crate::credential::SigningAlgorithm,
 }

@@ -52,6 +52,7 @@ pub(crate) fn settings() -> GatewaySettings {
             prepublish: 24 * 3600,
             status_list_uri: format!("{issuer}:status-list:1"),
             refresh: std::time::Duration::from_millis(1000),
+            signing_algorithm: crate::credential::SigningAlgorithm::EdDsa,
         },
         own_profile: "new-chongqing-talent-card-v1".into(),
         profiles: crate::trust::ProfileSet::shipped(),

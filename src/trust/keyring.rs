@@ -2,8 +2,7 @@
 //! Keys are parsed once per change, never per request.
 
 use super::PinnedKey;
-use crate::credential::{IssuerKey, KeyEncryptionKeys, jwk_set};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use crate::credential::{KeyEncryptionKeys, OwnSigningKey};
 use std::collections::HashMap;
 
 /// Where a key is in its life.
@@ -95,7 +94,7 @@ pub struct KeyringError(String);
 /// Parsed keys of one moment.
 pub(crate) struct Keyring {
     records: Vec<OwnKey>,
-    signers: Vec<(i64, IssuerKey)>,
+    signers: Vec<(i64, OwnSigningKey)>,
     verifiers: HashMap<String, PinnedKey>,
     /// Own revoked keys by kid: refused at key lookup, never signing.
     revoked: HashMap<String, OwnKeyRevocation>,
@@ -115,25 +114,18 @@ impl Keyring {
         let mut signers = Vec::new();
         let mut verifiers = HashMap::new();
         for r in &records {
-            let public: [u8; 32] = r
-                .public_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| KeyringError(format!("key {} has a bad public key", r.kid)))?;
-            let public = VerifyingKey::from_bytes(&public)
-                .map_err(|_| KeyringError(format!("key {} is not a point", r.kid)))?;
-            verifiers.insert(r.kid.clone(), PinnedKey::ed25519(r.kid.clone(), public));
+            // Pinned to the algorithm it was made for (rows before SM2 all say `EdDSA`).
+            let public = PinnedKey::own(&r.kid, &r.algorithm, &r.public_key)
+                .map_err(|e| KeyringError(e.to_string()))?;
+            verifiers.insert(r.kid.clone(), public);
             let secret = kek.open(&r.sealed_private_key, &r.kid).map_err(|e| {
                 KeyringError(format!(
                     "key {}: {e} (is the key-encryption key right?)",
                     r.kid
                 ))
             })?;
-            let secret: [u8; 32] = secret
-                .as_slice()
-                .try_into()
-                .map_err(|_| KeyringError(format!("key {} has a bad private key", r.kid)))?;
-            let key = IssuerKey::new(SigningKey::from_bytes(&secret));
+            let key = OwnSigningKey::from_stored(&r.algorithm, &secret)
+                .map_err(|e| KeyringError(format!("key {}: {e}", r.kid)))?;
             if key.kid() != r.kid {
                 return Err(KeyringError(format!(
                     "key {} does not match its thumbprint",
@@ -153,7 +145,7 @@ impl Keyring {
     }
 
     /// The key that signs at `now`: the newest unrevoked generation whose time has come.
-    pub(crate) fn signer(&self, now: i64) -> Option<&IssuerKey> {
+    pub(crate) fn signer(&self, now: i64) -> Option<&OwnSigningKey> {
         self.signers
             .iter()
             .rev()
@@ -227,14 +219,14 @@ impl Keyring {
     /// The JWK Set to publish at `now`: next, current and retired keys, and a top-level
     /// `revoked` member listing revoked keys (`[{kid, revoked_at, reason}]`).
     pub(crate) fn jwks(&self, now: i64) -> serde_json::Value {
-        let published: Vec<&VerifyingKey> = self
+        let published: Vec<serde_json::Value> = self
             .views(now)
             .iter()
             .filter(|v| !matches!(v.state, KeyState::Expired | KeyState::Revoked))
             .filter_map(|v| self.verifiers.get(&v.kid))
-            .filter_map(PinnedKey::ed25519_key)
+            .filter_map(PinnedKey::public_jwk)
             .collect();
-        let mut set = jwk_set(published);
+        let mut set = serde_json::json!({ "keys": published });
         let revoked: Vec<serde_json::Value> = self
             .revocations()
             .into_iter()

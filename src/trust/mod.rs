@@ -11,7 +11,9 @@ mod status_board;
 
 pub(crate) use keyring::Keyring;
 pub use keyring::{KeyState, KeyView, KeyringError, OwnKey, OwnKeyRevocation};
-pub use pinned_key::{Algorithm, JwkError, JwksError, PinnedKey, parse_jwks, revoked_in_jwks};
+pub use pinned_key::{
+    Algorithm, JwkError, JwksError, OwnPublicKeyError, PinnedKey, parse_jwks, revoked_in_jwks,
+};
 pub use profiles::{PUBLISHED, ProfileSet, PublishedProfileError, parse_published};
 pub use registry::{PartnerBundle, TrustRegistry};
 pub(crate) use status_board::StatusBoard;

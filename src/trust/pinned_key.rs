@@ -13,6 +13,9 @@ pub enum Algorithm {
     EdDsa,
     /// ECDSA P-256 with SHA-256.
     Es256,
+    /// SM2 over SM3 with the default ID (`SM2`, or the names partner systems use for it,
+    /// `SM3WithSM2` and `GmSM2`; a profile lists the names it accepts).
+    Sm2,
 }
 
 impl Algorithm {
@@ -21,16 +24,13 @@ impl Algorithm {
         match alg {
             "EdDSA" | "Ed25519" => Some(Self::EdDsa),
             "ES256" => Some(Self::Es256),
+            "SM2" | "SM3WithSM2" | "GmSM2" => Some(Self::Sm2),
             _ => None,
         }
     }
 }
 
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a handful of keys, read on every verify: no indirection"
-)]
 enum Material {
     Ed25519 {
         key: ed25519_dalek::VerifyingKey,
@@ -41,6 +41,9 @@ enum Material {
     },
     /// The uncompressed SEC1 point, checked on the curve when the JWK was read.
     P256(DecodingKey),
+    /// An SM2 point, checked on the curve when the key was read; verified directly (no
+    /// batch, no jsonwebtoken).
+    Sm2(sm2::dsa::VerifyingKey),
 }
 
 impl Material {
@@ -76,6 +79,45 @@ impl PinnedKey {
         }
     }
 
+    /// An own SM2 key.
+    pub fn sm2(kid: String, key: sm2::dsa::VerifyingKey) -> Self {
+        Self {
+            kid,
+            alg: Algorithm::Sm2,
+            material: Material::Sm2(key),
+        }
+    }
+
+    /// An own key's public half as stored with its algorithm (`EdDSA`: 32 bytes; `SM2`: an
+    /// uncompressed SEC1 point), pinned to that algorithm.
+    pub fn own(kid: &str, algorithm: &str, public: &[u8]) -> Result<Self, OwnPublicKeyError> {
+        let bad = |what| OwnPublicKeyError(kid.to_owned(), what);
+        match algorithm.parse::<crate::credential::SigningAlgorithm>() {
+            Ok(crate::credential::SigningAlgorithm::EdDsa) => {
+                let public: [u8; 32] =
+                    public.try_into().map_err(|_| bad("has a bad public key"))?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
+                    .map_err(|_| bad("is not a point"))?;
+                Ok(Self::ed25519(kid.to_owned(), key))
+            }
+            Ok(crate::credential::SigningAlgorithm::Sm2) => {
+                let key = crate::credential::sm2_public_key_from_sec1(public)
+                    .ok_or_else(|| bad("is not an SM2 point"))?;
+                Ok(Self::sm2(kid.to_owned(), key))
+            }
+            Err(_) => Err(bad("has an algorithm this version does not know")),
+        }
+    }
+
+    /// The public JWK of an own key (Ed25519 or SM2), with its kid.
+    pub fn public_jwk(&self) -> Option<serde_json::Value> {
+        match &self.material {
+            Material::Ed25519 { key, .. } => Some(crate::credential::public_jwk(key)),
+            Material::Sm2(key) => Some(crate::credential::sm2_public_jwk(key)),
+            Material::P256(_) => None,
+        }
+    }
+
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -90,7 +132,7 @@ impl PinnedKey {
     pub fn ed25519_key(&self) -> Option<&ed25519_dalek::VerifyingKey> {
         match &self.material {
             Material::Ed25519 { key, .. } => Some(key),
-            Material::P256(_) => None,
+            Material::P256(_) | Material::Sm2(_) => None,
         }
     }
 
@@ -120,6 +162,7 @@ impl PinnedKey {
                 jose::verify(input, signature_b64, key, jsonwebtoken::Algorithm::ES256)
                     == Checked::Valid
             }
+            Material::Sm2(key) => crate::credential::sm2_verify(key, input, signature),
         }
     }
 
@@ -130,7 +173,7 @@ impl PinnedKey {
         match &self.material {
             Material::Ed25519 { key, .. } => EdSignature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(input, &sig).is_ok()),
-            Material::P256(_) => self.verify(input, signature, signature_b64),
+            Material::P256(_) | Material::Sm2(_) => self.verify(input, signature, signature_b64),
         }
     }
 
@@ -178,6 +221,12 @@ impl PinnedKey {
                 let key = DecodingKey::from_ec_der(point.as_bytes());
                 (Algorithm::Es256, Material::P256(key))
             }
+            (Some("EC"), Some("SM2")) => {
+                let (x, y) = (bytes("x", 32)?, bytes("y", 32)?);
+                let key = crate::credential::sm2_public_key(&x, &y)
+                    .ok_or_else(|| JwkError::NotAnSm2Point(named()))?;
+                (Algorithm::Sm2, Material::Sm2(key))
+            }
             (kty, crv) => {
                 return Err(JwkError::KeyTypeNotAllowed(
                     named(),
@@ -198,6 +247,11 @@ impl PinnedKey {
         })
     }
 }
+
+/// An own key's stored public half cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key {0} {1}")]
+pub struct OwnPublicKeyError(String, &'static str);
 
 /// Why one JWK is refused; names the key (its kid) where it has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -220,6 +274,8 @@ pub enum JwkError {
     NotAnEd25519Point(String),
     #[error("{0}: not a P-256 point")]
     NotAP256Point(String),
+    #[error("{0}: not an SM2 point")]
+    NotAnSm2Point(String),
     #[error("{0}: key type {1:?}/{2:?} is not allowed")]
     KeyTypeNotAllowed(String, Option<String>, Option<String>),
     #[error("{0}: alg {1} does not fit the key type")]
@@ -282,4 +338,66 @@ pub fn revoked_in_jwks(json: &str) -> Vec<(String, i64, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::{Sm2IssuerKey, b64, sm2_public_jwk, sm2_sign_compact};
+
+    fn verifies(key: &PinnedKey, token: &str) -> bool {
+        let (input, s) = token.rsplit_once('.').expect("three parts");
+        let sig = b64_decode(s).expect("b64");
+        key.verify(input.as_bytes(), &sig, s) && key.verify_own(input.as_bytes(), &sig, s)
+    }
+
+    #[test]
+    fn an_sm2_jwk_is_pinned_to_sm2_under_any_of_its_names() {
+        let signer = Sm2IssuerKey::generate();
+        let jwk = sm2_public_jwk(signer.verifying_key());
+        let key = PinnedKey::from_jwk(&jwk).expect("an SM2 key");
+        assert_eq!(key.algorithm(), Algorithm::Sm2);
+        assert_eq!(key.kid(), signer.kid());
+        assert!(key.batch_item(&[0; 64]).is_none(), "SM2 is never batched");
+        assert_eq!(key.public_jwk(), Some(jwk.clone()));
+        let token = sm2_sign_compact(&serde_json::json!({"alg": "SM2"}), b"{}", &signer);
+        assert!(verifies(&key, &token));
+        let other = sm2_sign_compact(
+            &serde_json::json!({"alg": "SM2"}),
+            b"{}",
+            &Sm2IssuerKey::generate(),
+        );
+        assert!(!verifies(&key, &other));
+        for alias in ["SM2", "SM3WithSM2", "GmSM2"] {
+            assert_eq!(Algorithm::from_header(alias), Some(Algorithm::Sm2));
+            let mut named = jwk.clone();
+            named["alg"] = alias.into();
+            assert!(PinnedKey::from_jwk(&named).is_ok(), "{alias}");
+        }
+        let mut wrong = jwk.clone();
+        wrong["alg"] = "EdDSA".into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&wrong),
+            Err(JwkError::AlgMismatch(..))
+        ));
+    }
+
+    #[test]
+    fn an_sm2_jwk_off_the_curve_or_short_is_refused() {
+        let jwk = sm2_public_jwk(Sm2IssuerKey::generate().verifying_key());
+        let mut y = b64_decode(jwk["y"].as_str().expect("y")).expect("b64");
+        y[31] ^= 1;
+        let mut off = jwk.clone();
+        off["y"] = b64(&y).into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&off),
+            Err(JwkError::NotAnSm2Point(_))
+        ));
+        let mut short = jwk.clone();
+        short["x"] = b64([1u8; 31]).into();
+        assert!(matches!(
+            PinnedKey::from_jwk(&short),
+            Err(JwkError::WrongLength(_, "x", 32))
+        ));
+    }
 }

@@ -35,6 +35,7 @@ mod recognition;
 mod redemption;
 mod reservation;
 mod server;
+mod sm2;
 mod third_region;
 mod three_regions;
 mod trace_context;

@@ -52,7 +52,7 @@ async fn credentials(gw: &Services) -> Vec<String> {
     let claims: Value = serde_json::from_str(&payload).expect("json");
     let keys = gw.state.keyring();
     let signer = keys.signer(now()).expect("signer");
-    let key = signer.signing_key();
+    let key = signer.ed25519().expect("an Ed25519 key").signing_key();
     let t = now();
     let sign_raw = |header: &Value, payload: &str| sign_compact(header, payload.as_bytes(), key);
     let with = |changes: Value| {
