@@ -6,6 +6,7 @@ mod holder_proof;
 mod load;
 mod overrides;
 mod partner;
+mod profiles;
 mod rate_limits;
 mod strict;
 
@@ -104,6 +105,8 @@ pub struct Settings {
     pub log_format: String,
     /// Token profile own cards are issued in (profiles/*.toml).
     pub own_profile: String,
+    /// A folder of token profiles (`*.toml`, the shipped format) beside the shipped ones.
+    pub profiles_dir: Option<PathBuf>,
     /// Federation with partner gateways.
     pub federation: FederationSettings,
     /// Partner regions.
@@ -154,6 +157,7 @@ impl Default for Settings {
             shutdown_grace_seconds: 20,
             log_format: "text".into(),
             own_profile: "new-chongqing-talent-card-v1".into(),
+            profiles_dir: None,
             federation: FederationSettings::default(),
             partners: Vec::new(),
             holder_proof: HolderProofConfig::default(),
@@ -330,6 +334,7 @@ impl Settings {
         {
             problems.push(e.to_string());
         }
+        problems.extend(self.profile_problems());
         problems
     }
 

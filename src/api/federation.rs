@@ -36,6 +36,7 @@ impl Federation for FederationApi {
                     reason: r.reason,
                 })
                 .collect(),
+            profile_toml: gw.profile_toml(),
         }))
     }
 

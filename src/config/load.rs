@@ -46,6 +46,7 @@ impl Settings {
             p.client_ca = p.client_ca.take().map(|f| s.resolve(&f));
         }
         s.partners = partners;
+        s.profiles_dir = s.profiles_dir.take().map(|f| s.resolve(&f));
         s.federation.client_cert = s.federation.client_cert.take().map(|f| s.resolve(&f));
         s.federation.client_key = s.federation.client_key.take().map(|f| s.resolve(&f));
         Ok(s)

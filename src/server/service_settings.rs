@@ -23,6 +23,8 @@ pub fn service_settings(settings: &Settings) -> anyhow::Result<GatewaySettings> 
     Ok(GatewaySettings {
         issuer: issuer_policy(settings)?,
         own_profile: settings.own_profile.clone(),
+        profiles: crate::trust::ProfileSet::load(settings.profiles_dir.as_deref())
+            .map_err(|p| anyhow::anyhow!("token profiles refused:\n  {}", p.join("\n  ")))?,
         status_list_capacity: settings.status_list_capacity,
         partners: settings.partners.iter().map(partner_definition).collect(),
         holder: holder_proof(&settings.holder_proof),
@@ -85,6 +87,7 @@ fn federation(settings: &Settings) -> anyhow::Result<FederationSettings> {
             issuer: p.issuer.clone(),
             endpoint: endpoint.clone(),
             spiffe_id: p.spiffe_id.clone(),
+            published_profile: p.profile == crate::trust::PUBLISHED,
             channel: super::partner_channel::channel(settings, p, endpoint)?,
         });
     }

@@ -4,7 +4,7 @@
 use super::PartnerDefinition;
 use super::{ServiceError, TrustState, now};
 use crate::store::{AuditEntry, PartnerRecord, Store};
-use crate::trust::{PartnerBundle, TrustRegistry, builtin_profile, parse_jwks};
+use crate::trust::{PUBLISHED, PartnerBundle, ProfileSet, TrustRegistry, parse_jwks};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -92,11 +92,12 @@ fn audit(caller: &str, event: &str, object: &str, detail: String) -> AuditEntry 
 pub(crate) async fn apply_config(
     store: &dyn Store,
     partners: &[PartnerDefinition],
+    profiles: &ProfileSet,
 ) -> anyhow::Result<()> {
     let stored = store.partners().await?;
     for p in partners {
         anyhow::ensure!(
-            builtin_profile(&p.profile).is_some(),
+            p.profile == PUBLISHED || profiles.get(&p.profile).is_some(),
             "partner {}: unknown profile {:?}",
             p.id,
             p.profile
@@ -173,7 +174,10 @@ pub(crate) async fn apply_config(
 /// Builds the registry from stored partners; a partner whose keys do not parse has none.
 /// A partner polled over federation takes its keys and status list from its last good
 /// bundle.
-pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, ServiceError> {
+pub(crate) async fn load_registry(
+    store: &dyn Store,
+    profiles: &ProfileSet,
+) -> Result<TrustRegistry, ServiceError> {
     let mut bundles = Vec::new();
     let federated = store.federation_records().await?;
     let revocations = store.key_revocations().await?;
@@ -194,8 +198,23 @@ pub(crate) async fn load_registry(store: &dyn Store) -> Result<TrustRegistry, Se
         if let Some(f) = &fed {
             p.jwks_json = f.jwks_json.clone();
         }
-        let Some(profile) = builtin_profile(&p.profile) else {
-            tracing::error!(partner = %p.id, profile = %p.profile, "unknown profile; partner ignored");
+        let profile = if p.profile == PUBLISHED {
+            // Checked when fetched; checked again here, as the database is not the partner.
+            let published = fed.as_ref().and_then(|f| f.profile_toml.as_deref());
+            match crate::trust::parse_published(published.unwrap_or_default()) {
+                Ok(profile) => Some(std::sync::Arc::new(profile)),
+                Err(e) => {
+                    tracing::warn!(partner = %p.id, error = %e, "no good published profile yet; partner ignored");
+                    None
+                }
+            }
+        } else {
+            profiles.get(&p.profile)
+        };
+        let Some(profile) = profile else {
+            if p.profile != PUBLISHED {
+                tracing::error!(partner = %p.id, profile = %p.profile, "unknown profile; partner ignored");
+            }
             continue;
         };
         let keys = p
@@ -304,7 +323,14 @@ impl Partners {
                 ));
             }
         }
-        if builtin_profile(&record.profile).is_none() {
+        if record.profile == PUBLISHED {
+            return Err(ServiceError::invalid(
+                "partner.profile",
+                "\"published\" is for a partner polled over federation: define it in the \
+                 config file with its federation_endpoint",
+            ));
+        }
+        if self.state.profiles().get(&record.profile).is_none() {
             return Err(ServiceError::invalid(
                 "partner.profile",
                 format!("unknown profile {:?}", record.profile),

@@ -45,6 +45,7 @@ impl Services {
         let GatewaySettings {
             issuer: policy,
             own_profile,
+            profiles,
             status_list_capacity,
             partners,
             holder,
@@ -69,9 +70,10 @@ impl Services {
                 tracing::info!("created the first signing key");
             }
         }
-        super::partners::apply_config(store.as_ref(), &partners).await?;
+        super::partners::apply_config(store.as_ref(), &partners, &profiles).await?;
         super::catalogue::ensure_shipped(store.as_ref()).await?;
-        let own_profile = crate::trust::builtin_profile(&own_profile)
+        let own_profile = profiles
+            .get(&own_profile)
             .ok_or_else(|| anyhow::anyhow!("unknown own_profile {own_profile:?}"))?;
         let holder = super::holder_proof::HolderPolicy::new(&holder, &policy.issuer)?;
         let nonce_key = super::challenge_nonce::NonceKey::derive(id_hash_secret.as_slice());
@@ -79,6 +81,7 @@ impl Services {
             TrustState::load(
                 store.clone(),
                 kek,
+                Arc::new(profiles),
                 policy.region.clone(),
                 status_list_capacity,
             )

@@ -17,6 +17,8 @@ pub struct GatewaySettings {
     pub issuer: IssuerPolicy,
     /// The token profile of own cards.
     pub own_profile: String,
+    /// Every profile known by id: the shipped ones and `profiles_dir`'s.
+    pub profiles: crate::trust::ProfileSet,
     /// Slots of the own status list.
     pub status_list_capacity: usize,
     /// Partners the configuration defines (applied to the store at every start).
@@ -85,6 +87,8 @@ pub struct PeerChannel {
     pub endpoint: String,
     /// Its pinned SPIFFE ID.
     pub spiffe_id: Option<String>,
+    /// Its cards are verified by the profile its bundle publishes (`profile = "published"`).
+    pub published_profile: bool,
     /// A lazily connected channel.
     pub channel: Channel,
 }

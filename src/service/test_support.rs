@@ -55,6 +55,7 @@ pub(crate) fn settings() -> GatewaySettings {
             signing_algorithm: crate::credential::SigningAlgorithm::EdDsa,
         },
         own_profile: "new-chongqing-talent-card-v1".into(),
+        profiles: crate::trust::ProfileSet::shipped(),
         status_list_capacity: 1 << 20,
         partners: Vec::new(),
         holder: HolderProofSettings {

@@ -9,7 +9,7 @@ use super::{ServiceError, now};
 use crate::credential::KeyEncryptionKeys;
 use crate::locks;
 use crate::store::Store;
-use crate::trust::{Keyring, StatusBoard, TrustRegistry};
+use crate::trust::{Keyring, ProfileSet, StatusBoard, TrustRegistry};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -17,6 +17,8 @@ use std::sync::{Arc, RwLock};
 pub struct TrustState {
     store: Arc<dyn Store>,
     kek: KeyEncryptionKeys,
+    /// Shipped and `profiles_dir` profiles, by id.
+    profiles: Arc<ProfileSet>,
     region: String,
     capacity: usize,
     keys: RwLock<Arc<Keyring>>,
@@ -33,10 +35,11 @@ impl TrustState {
     pub(crate) async fn load(
         store: Arc<dyn Store>,
         kek: KeyEncryptionKeys,
+        profiles: Arc<ProfileSet>,
         region: String,
         capacity: usize,
     ) -> anyhow::Result<Self> {
-        let registry = super::partners::load_registry(store.as_ref()).await?;
+        let registry = super::partners::load_registry(store.as_ref(), &profiles).await?;
         let catalogues = super::catalogue::load(store.as_ref(), &region).await?;
         let keys = super::keyring::load(store.as_ref(), &kek).await?;
         // A key of its own, sealed in the database; the one derived from the key-encryption
@@ -57,6 +60,7 @@ impl TrustState {
             refresh_lock: tokio::sync::Mutex::new(()),
             store,
             kek,
+            profiles,
             region,
             capacity,
         })
@@ -72,7 +76,7 @@ impl TrustState {
         let keys = super::keyring::load(self.store.as_ref(), &self.kek).await?;
         let rows = self.store.card_statuses().await?;
         let board = StatusBoard::load(self.capacity, &rows);
-        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        let registry = super::partners::load_registry(self.store.as_ref(), &self.profiles).await?;
         let catalogues = super::catalogue::load(self.store.as_ref(), &self.region).await?;
         self.counter_tokens
             .reload_revoked(self.store.as_ref())
@@ -87,9 +91,14 @@ impl TrustState {
 
     /// Rebuilds the partner registry from the database (partners and their stored bundles).
     pub(crate) async fn reload_registry(&self) -> Result<(), ServiceError> {
-        let registry = super::partners::load_registry(self.store.as_ref()).await?;
+        let registry = super::partners::load_registry(self.store.as_ref(), &self.profiles).await?;
         *locks::write(&self.registry) = Arc::new(registry);
         Ok(())
+    }
+
+    /// Shipped and `profiles_dir` profiles, by id.
+    pub(crate) fn profiles(&self) -> &ProfileSet {
+        &self.profiles
     }
 
     /// The own keyring now.

@@ -85,7 +85,7 @@ macro_rules! impl_federation_store {
                 let stored = sqlx::query(
                     "UPDATE partner_federation SET jwks_json = $1, status_list_token = $2, \
                      sequence = $3, catalogue_version = $4, refresh_millis = $5, fetched_at = $6, \
-                     last_attempt = $6, last_error = '', updated_at = $6 \
+                     last_attempt = $6, last_error = '', updated_at = $6, profile_toml = $9 \
                      WHERE partner_id = $7 AND lease_owner = $8 AND sequence <= $3",
                 )
                 .bind(&r.jwks_json)
@@ -96,6 +96,7 @@ macro_rules! impl_federation_store {
                 .bind(r.fetched_at)
                 .bind(&r.partner_id)
                 .bind(&r.lease_owner)
+                .bind(&r.profile_toml)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

@@ -306,6 +306,9 @@ pub struct FederationRecord {
     pub lease_until: i64,
     /// Last write, so replicas notice a change.
     pub updated_at: i64,
+    /// The partner's last good published token profile (TOML), kept for a partner entry
+    /// with `profile = "published"`.
+    pub profile_toml: Option<String>,
 }
 
 /// A revoked signing key, final: own (`partner_id` empty) or a partner's.

@@ -14,6 +14,6 @@ pub use keyring::{KeyState, KeyView, KeyringError, OwnKey, OwnKeyRevocation};
 pub use pinned_key::{
     Algorithm, JwkError, JwksError, OwnPublicKeyError, PinnedKey, parse_jwks, revoked_in_jwks,
 };
-pub use profiles::{builtin_profile, builtin_profiles};
+pub use profiles::{PUBLISHED, ProfileSet, PublishedProfileError, parse_published};
 pub use registry::{PartnerBundle, TrustRegistry};
 pub(crate) use status_board::StatusBoard;

@@ -7,6 +7,8 @@
 mod fixtures;
 #[path = "../common/mianyang.rs"]
 mod mianyang;
+#[path = "../common/tianfu.rs"]
+mod tianfu;
 
 mod access;
 mod amounts;
@@ -28,11 +30,14 @@ mod key_encryption;
 mod key_revocation;
 mod keys;
 mod metrics;
+mod published_profile;
 mod rate_limit;
 mod recognition;
 mod redemption;
 mod reservation;
 mod server;
 mod sm2;
+mod third_region;
+mod three_regions;
 mod trace_context;
 mod web;

@@ -30,6 +30,8 @@ pub(crate) struct Peer {
     pub(crate) endpoint: String,
     /// The identity the agreement pins for it.
     pub(crate) spiffe_id: Option<String>,
+    /// Its cards are verified by the profile its bundle publishes.
+    pub(crate) published_profile: bool,
     pub(crate) client: FederationClient<Channel>,
 }
 
@@ -96,6 +98,7 @@ impl PartnerLinks {
                     issuer: p.issuer.clone(),
                     endpoint: p.endpoint.clone(),
                     spiffe_id: p.spiffe_id.clone(),
+                    published_profile: p.published_profile,
                     client: p.client(),
                 };
                 (p.issuer.clone(), peer)

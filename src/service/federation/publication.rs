@@ -40,6 +40,12 @@ impl Federation {
             .collect()
     }
 
+    /// The own token profile in the profiles/ file format, for partners whose entry says
+    /// `profile = "published"`.
+    pub fn profile_toml(&self) -> String {
+        self.verification.own_profile().to_toml()
+    }
+
     /// The URI own tokens point to for their status.
     pub fn status_list_uri(&self) -> &str {
         &self.policy.status_list_uri

@@ -42,6 +42,8 @@ enum BundleRefused {
     NoUsableKey,
     #[error(transparent)]
     StatusList(#[from] partner_status_list::StatusListError),
+    #[error(transparent)]
+    Profile(#[from] crate::trust::PublishedProfileError),
 }
 
 impl BundleRefused {
@@ -184,6 +186,13 @@ impl Federation {
                 previous: previous.sequence,
             });
         }
+        // Checked before anything is stored: a refused profile keeps the last good bundle.
+        let profile_toml = if peer.published_profile {
+            crate::trust::parse_published(&bundle.profile_toml)?;
+            Some(bundle.profile_toml)
+        } else {
+            None
+        };
         let (keys, refused) = parse_jwks(&bundle.jwks_json)?;
         for r in &refused {
             tracing::warn!(partner = %peer.id, key = %r, "partner key refused");
@@ -283,6 +292,7 @@ impl Federation {
                 lease_owner: self.links.replica.clone(),
                 lease_until: 0,
                 updated_at: t,
+                profile_toml,
             },
             audit,
         ))

@@ -138,6 +138,11 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// The token profile own cards are issued and verified in.
+    pub(crate) fn own_profile(&self) -> &TokenProfile {
+        &self.own_profile
+    }
+
     pub(crate) fn new(
         state: Arc<TrustState>,
         policy: IssuerPolicy,
