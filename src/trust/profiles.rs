@@ -13,8 +13,9 @@ const SHIPPED: [&str; 2] = [
 /// The partner entry's `profile` that takes the partner's published profile.
 pub const PUBLISHED: &str = "published";
 
-/// Algorithms a profile file may name: those the gateway verifies, and SM2.
-const KNOWN_ALGORITHMS: [&str; 4] = ["EdDSA", "Ed25519", "ES256", "SM2"];
+/// Algorithms a profile file may name: those the gateway verifies (`Algorithm::from_header`),
+/// with the names partner systems use for SM2.
+const KNOWN_ALGORITHMS: [&str; 6] = ["EdDSA", "Ed25519", "ES256", "SM2", "SM3WithSM2", "GmSM2"];
 
 /// Algorithms a partner's published profile may allow (DESIGN.md): a partner cannot widen
 /// what this gateway accepts beyond these by publishing a profile.
