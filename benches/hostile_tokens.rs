@@ -7,14 +7,14 @@
 //! - generated families (many names, duplicates plain and escaped, deep arrays and objects,
 //!   long plain and escaped strings, long numbers, huge exponents, maximal floats), each
 //!   across sizes up to 8 KiB, placed in the header and in the claims, under own EdDSA keys
-//!   (bad signature: only we hold the key), a partner's EdDSA key and a partner's ES256 key
-//!   (genuine signature and bad), verified through `Verification::verify_many` (the core of
+//!   (bad signature: only we hold the key), a partner's EdDSA, ES256 and SM2 keys (genuine
+//!   signature and bad), verified through `Verification::verify_many` (the core of
 //!   VerifyCards) in calls of many copies, and compared with a small valid credential and
 //!   with a valid one of about the same size (a padding claim).
 //!
 //! `cargo bench --bench hostile_tokens`; exits non-zero when a refusal costs more than 2.0
 //! times accepting a small valid credential of its issuer and algorithm. A token that reaches
-//! the signature check (Ed25519 and ES256 hash the whole message, 8 KiB at most) is gated
+//! the signature check (Ed25519, ES256 and SM2 hash the whole message, 8 KiB at most) is gated
 //! against the valid credential of the same size instead, and the table marks it with `*`.
 //! An own card refused for a forged signature has had one unbatched verify (a signature that
 //! fails cannot share a batch): it is gated against a valid own card of the same size
@@ -40,6 +40,7 @@ use talent_gateway::config::{PartnerConfig, Settings};
 use talent_gateway::credential::KeyEncryptionKey;
 use talent_gateway::domain::Reason;
 use talent_gateway::service::{IssueRequest, Services, Verification};
+use talent_verifier::credential::{Sm2IssuerKey, sm2_public_jwk};
 
 const ISSUER: &str = "urn:cn:510700:kjc-talent-card";
 const ROUNDS: usize = 7;
@@ -62,7 +63,10 @@ async fn main() -> anyhow::Result<()> {
     let jwk_es = json!({"kty": "EC", "crv": "P-256", "kid": "my-ec-1", "alg": "ES256",
         "x": b64(point.x().ok_or(anyhow::anyhow!("x"))?),
         "y": b64(point.y().ok_or(anyhow::anyhow!("y"))?)});
-    let jwks = json!({ "keys": [jwk, jwk_es] }).to_string();
+    let sm = Sm2IssuerKey::generate();
+    let mut jwk_sm = sm2_public_jwk(sm.verifying_key());
+    jwk_sm["kid"] = json!("my-sm2-1");
+    let jwks = json!({ "keys": [jwk, jwk_es, jwk_sm] }).to_string();
     let jwks_file = dir.path().join("mianyang-jwks.json");
     std::fs::write(&jwks_file, &jwks)?;
     let settings = Settings {
@@ -133,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
         record.kid
     );
     families(
-        &gateway, own, own_token, own_claims, own_header, ed, es, claims,
+        &gateway, own, own_token, own_claims, own_header, ed, es, sm, claims,
     )
     .await
 }
@@ -495,8 +499,10 @@ async fn families(
     own_header: String,
     ed: ed25519_dalek::SigningKey,
     es: p256::ecdsa::SigningKey,
+    sm: Sm2IssuerKey,
     claims: Value,
 ) -> anyhow::Result<()> {
+    let attacker_sm = Sm2IssuerKey::generate();
     let attacker_ed = ed25519_dalek::SigningKey::from_bytes(&rand::random());
     let attacker_es = p256::ecdsa::SigningKey::from_slice(&rand::random::<[u8; 32]>())?;
     let ed_sign = move |k: &ed25519_dalek::SigningKey, m: &[u8]| {
@@ -528,10 +534,19 @@ async fn families(
         Signer {
             name: "partner ES256",
             header: r#"{"alg":"ES256","kid":"my-ec-1","typ":"JWT""#.into(),
-            claims,
+            claims: claims.clone(),
             genuine: Box::new(move |m| es_sign(&es, m)),
             forged: Box::new(move |m| es_sign(&attacker_es, m)),
             per_call: 20,
+        },
+        // SM2 verifies cost several Ed25519 ones: fewer per call, the same gate.
+        Signer {
+            name: "partner SM2",
+            header: r#"{"alg":"SM2","kid":"my-sm2-1","typ":"JWT""#.into(),
+            claims,
+            genuine: Box::new(move |m| sm.sign(m).to_vec()),
+            forged: Box::new(move |m| attacker_sm.sign(m).to_vec()),
+            per_call: 8,
         },
     ];
     // Valid references: small, and padded to each size.

@@ -30,6 +30,10 @@ macro_rules! require {
     };
 }
 
+/// The longest an offline bundle may stay good: verifiers offline longer must not trust
+/// revocations older than this.
+const MAX_OFFLINE_BUNDLE_SECONDS: u64 = 30 * 86400;
+
 /// Everything the gateway is configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -83,6 +87,9 @@ pub struct Settings {
     pub status_list_capacity: usize,
     /// How often replicas look at the change sequence.
     pub refresh_millis: u64,
+    /// How often a signed checkpoint of the audit chain is made (when it moved) and sent to
+    /// federated partners to witness; 0 turns checkpoints off.
+    pub audit_checkpoint_seconds: u64,
     /// Largest request message, except where an RPC has its own limit.
     pub max_message_bytes: usize,
     /// HTTP/2 streams one connection may have open.
@@ -101,6 +108,9 @@ pub struct Settings {
     pub connection_idle_timeout_seconds: u64,
     /// How long in-flight calls may finish after SIGTERM.
     pub shutdown_grace_seconds: u64,
+    /// How long an offline bundle (Federation.GetOfflineBundle) is good for after it is
+    /// made: its `exp` (also `TALENT_GATEWAY_OFFLINE_BUNDLE_SECONDS`).
+    pub offline_bundle_seconds: u64,
     /// "text" or "json".
     pub log_format: String,
     /// Token profile own cards are issued in (profiles/*.toml).
@@ -146,6 +156,7 @@ impl Default for Settings {
             id_hash_secret: None,
             status_list_capacity: 1 << 20,
             refresh_millis: 1000,
+            audit_checkpoint_seconds: 300,
             max_message_bytes: 64 * 1024,
             max_concurrent_streams: 256,
             request_timeout_seconds: 30,
@@ -155,6 +166,7 @@ impl Default for Settings {
             http2_keepalive_timeout_seconds: 10,
             connection_idle_timeout_seconds: 300,
             shutdown_grace_seconds: 20,
+            offline_bundle_seconds: 86400,
             log_format: "text".into(),
             own_profile: "new-chongqing-talent-card-v1".into(),
             profiles_dir: None,
@@ -279,6 +291,11 @@ impl Settings {
         }
         require!(
             problems,
+            (1..=MAX_OFFLINE_BUNDLE_SECONDS).contains(&self.offline_bundle_seconds),
+            "offline_bundle_seconds must be between 1 and {MAX_OFFLINE_BUNDLE_SECONDS} (30 days)"
+        );
+        require!(
+            problems,
             self.federation.refresh_hint_millis >= 100,
             "federation.refresh_hint_millis must be at least 100"
         );
@@ -286,6 +303,11 @@ impl Settings {
             problems,
             self.federation.staleness_seconds > 0,
             "federation.staleness_seconds must be positive"
+        );
+        require!(
+            problems,
+            self.audit_checkpoint_seconds <= 86_400,
+            "audit_checkpoint_seconds must be 0 (off) to 86400 (a day)"
         );
         // A federated partner must see a new key before it signs: three of its polls at least.
         let federated = self
@@ -461,6 +483,26 @@ mod tests {
         .validate()
         .expect_err("refused");
         assert!(e.to_string().contains("max_connections_per_address"), "{e}");
+    }
+
+    #[test]
+    fn an_offline_bundle_lives_a_second_to_thirty_days() {
+        for ok in [1, 86400, 30 * 86400] {
+            let s = Settings {
+                offline_bundle_seconds: ok,
+                ..Default::default()
+            };
+            assert!(s.validate().is_ok(), "{ok}");
+        }
+        for bad in [0, 30 * 86400 + 1] {
+            let e = Settings {
+                offline_bundle_seconds: bad,
+                ..Default::default()
+            }
+            .validate()
+            .expect_err("refused");
+            assert!(e.to_string().contains("offline_bundle_seconds"), "{e}");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 // The counter page: read a card, show the verdict and the services, redeem with one click.
 
 import {
-  Code, ConnectError, createClient, createGrpcWebTransport, Entitlements, Verification,
+  Code, ConnectError, createClient, createGrpcWebTransport, Entitlements, Federation, Verification,
 } from './gen/talentcard.js';
 import { BASIS, CARD_TITLES, REASONS, REGIONS, TEXT, t } from './i18n.js';
+import { openBundle, parseAnchor, verifyOffline } from './offline.js';
+import { loadTrust, saveTrust } from './offline/store.js';
 import { scan } from './scan.js';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +22,11 @@ const state = {
   stopCamera: null,
   // Only the answer to the latest VerifyCard is shown (a language switch re-asks).
   verifySeq: 0,
+  // The latest offline bundle, opened (offline.js), and why the last one fetched was not kept.
+  trust: null,
+  trustProblem: '',
+  // The verdict shown was decided here from the bundle: the gateway could not be reached.
+  offline: false,
 };
 
 const tx = (key) => t(TEXT, key, state.lang);
@@ -35,6 +42,7 @@ const transport = createGrpcWebTransport({
 });
 const verification = createClient(Verification, transport);
 const entitlements = createClient(Entitlements, transport);
+const federation = createClient(Federation, transport);
 
 /** The counter token, when there is one, as the gateway expects it. */
 const auth = () => ({ headers: state.token ? { authorization: `Bearer ${state.token}` } : {} });
@@ -113,6 +121,7 @@ function applyLanguage() {
   for (const node of document.querySelectorAll('[data-t]')) node.textContent = tx(node.dataset.t);
   $('camera').textContent = tx(state.stopCamera ? 'stopCamera' : 'camera');
   showToken();
+  showTrust();
   render();
 }
 
@@ -190,13 +199,24 @@ async function verify(credential, { quiet = false } = {}) {
   try {
     const verdict = await verification.verifyCard({ credential, language: state.lang }, auth());
     if (seq !== state.verifySeq) return;
-    if (credential !== state.credential) state.redeem = new Map();
-    state.credential = credential;
-    state.verdict = verdict;
-    render();
+    show(credential, verdict, false);
   } catch (e) {
     if (seq !== state.verifySeq) return;
     const err = ConnectError.from(e);
+    // The gateway cannot be reached: the bundle decides, and nothing can be redeemed.
+    if (err.code === Code.Unavailable) {
+      if (state.trust) {
+        try {
+          const verdict = await verifyOffline(state.trust, credential, Math.floor(Date.now() / 1000), state.lang);
+          if (seq === state.verifySeq) show(credential, verdict, true);
+        } catch (offlineError) {
+          if (seq === state.verifySeq) readError(`${tx('error')}: ${offlineError.message}`);
+        }
+      } else {
+        readError(`${tx('offlineNoTrust')}: ${err.rawMessage}`);
+      }
+      return;
+    }
     readError(err.code === Code.Unauthenticated
       ? `${tx('unauthenticated')}: ${err.rawMessage}`
       : `${tx('error')}: ${err.rawMessage}`);
@@ -204,6 +224,72 @@ async function verify(credential, { quiet = false } = {}) {
     $('verify').disabled = false;
     $('verify').textContent = tx('verify');
   }
+}
+
+/** Shows `verdict` for `credential`, decided `offline` from the bundle or by the gateway. */
+function show(credential, verdict, offline) {
+  if (credential !== state.credential) state.redeem = new Map();
+  state.credential = credential;
+  state.verdict = verdict;
+  state.offline = offline;
+  render();
+}
+
+// ---- offline trust data ---------------------------------------------------------------
+
+/** How often the bundle is fetched again while the gateway answers. */
+const TRUST_REFRESH_MS = 5 * 60 * 1000;
+
+/** "14:05": a bundle's iat in local time. */
+const clock = (seconds) => new Date(seconds * 1000).toLocaleTimeString(state.lang === 'en' ? 'en-GB' : 'zh-CN', {
+  hour: '2-digit', minute: '2-digit', hour12: false,
+});
+
+function showTrust() {
+  const p = $('trust-status');
+  const kept = state.trust ? `${tx('trustOf')} ${clock(state.trust.claims.iat)}` : tx('trustNone');
+  p.textContent = state.trustProblem ? `${kept} · ${tx('trustRefused')}: ${state.trustProblem}` : kept;
+  p.className = state.trustProblem ? 'error' : 'muted';
+  p.dataset.iat = state.trust ? String(state.trust.claims.iat) : '';
+}
+
+/** The bundle kept from an earlier visit, opened again under the anchor it was kept with. */
+async function restoreTrust() {
+  try {
+    const kept = await loadTrust();
+    if (kept) state.trust = await openBundle(kept.bundle, await parseAnchor(kept.anchor));
+  } catch (e) {
+    state.trustProblem = e.message;
+  }
+  showTrust();
+}
+
+/**
+ * Fetches the gateway's offline bundle and keeps it if it opens: the first under the gateway's
+ * published JWKS (trust on first use), every later one under the bundle before it, so a key
+ * rotation rolls forward only through keys the last bundle already listed. A bundle that does
+ * not open is not kept, and the page says why.
+ */
+async function refreshTrust() {
+  let bundle;
+  let anchor;
+  try {
+    bundle = (await federation.getOfflineBundle({})).bundle.trim();
+    if (bundle === state.trust?.text) return;
+    anchor = state.trust ? state.trust.text : (await federation.getTrustBundle({})).jwksJson;
+  } catch {
+    // Unreachable, or a gateway that offers no bundle: keep what is kept.
+    return;
+  }
+  try {
+    const opened = await openBundle(bundle, await parseAnchor(anchor));
+    await saveTrust(opened.text, anchor);
+    state.trust = opened;
+    state.trustProblem = '';
+  } catch (e) {
+    state.trustProblem = e.message;
+  }
+  showTrust();
 }
 
 $('read-form').addEventListener('submit', (e) => {
@@ -246,6 +332,9 @@ function render() {
     el('span', { class: 'why detail', text: v.valid ? '' : v.detail }),
   );
   verdict.dataset.reason = v.reason;
+  const note = $('offline-note');
+  note.hidden = !state.offline;
+  note.textContent = state.offline ? `${tx('offlineAt')} ${clock(state.trust.claims.iat)}` : '';
 
   const hasCard = Boolean(v.cardId);
   $('card').hidden = !hasCard;
@@ -285,8 +374,9 @@ function serviceRow(e) {
   const [name, other] = names(e);
   const r = state.redeem.get(e.serviceCode) ?? {};
   const button = el('button', { type: 'button', class: 'redeem primary' });
-  button.textContent = tx(r.busy ? 'redeeming' : r.key ? 'retry' : 'redeem');
-  button.disabled = Boolean(r.busy);
+  button.textContent = tx(state.offline ? 'redeemOffline' : r.busy ? 'redeeming' : r.key ? 'retry' : 'redeem');
+  // A counted service is never granted offline: only the gateway can count it.
+  button.disabled = Boolean(r.busy) || state.offline;
   button.addEventListener('click', () => redeem(e, button));
   const outcome = el('div', { class: `outcome ${r.outcome?.ok ? 'ok' : 'bad'}`, text: outcomeText(r.outcome) });
   // An amount or a stay: the clerk says how much this redemption draws.
@@ -340,7 +430,7 @@ const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Unknown
 async function redeem(e, button) {
   const code = e.serviceCode;
   const r = state.redeem.get(code) ?? {};
-  if (r.busy) return;
+  if (r.busy || state.offline) return;
   if (!state.token) {
     r.outcome = { ok: false, kind: 'needToken' };
     state.redeem.set(code, r);
@@ -400,3 +490,5 @@ async function redeem(e, button) {
 }
 
 applyLanguage();
+restoreTrust().then(refreshTrust);
+setInterval(refreshTrust, TRUST_REFRESH_MS);

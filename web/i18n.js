@@ -87,6 +87,12 @@ export const TEXT = {
   drawYuan: ['金额（元）', 'Amount (yuan)'],
   drawDays: ['天数', 'Days'],
   enterAmount: ['请输入本次核销的金额或天数（正整数）', 'Enter the amount or days to redeem (a whole number)'],
+  trustNone: ['尚无离线信任数据', 'No offline trust data yet'],
+  trustOf: ['离线信任数据时间', 'Offline trust data of'],
+  trustRefused: ['新的信任数据未通过校验，未保存', 'new trust data did not verify and was not kept'],
+  offlineAt: ['离线核验，信任数据时间', 'offline, trust data of'],
+  offlineNoTrust: ['无法连接网关，本机也没有离线信任数据', 'Cannot reach the gateway, and there is no offline trust data here'],
+  redeemOffline: ['核销需连接网关', 'Redemption needs the gateway'],
 };
 
 /** The string for `key` of `table` in `lang` ('zh' or 'en'); the key itself when missing. */

@@ -7,6 +7,7 @@ const EVERYONE: &[Role] = &[Role::Public, Role::Counter, Role::Operator, Role::P
 const COUNTERS: &[Role] = &[Role::Counter, Role::Operator];
 const OPERATORS: &[Role] = &[Role::Operator];
 const FEDERATED: &[Role] = &[Role::Operator, Role::Partner];
+const PARTNERS: &[Role] = &[Role::Partner];
 
 /// (`Service.Method` of package `talentcard.v1`, the roles that may call it).
 const TABLE: &[(&str, &[Role])] = &[
@@ -28,6 +29,9 @@ const TABLE: &[(&str, &[Role])] = &[
     ("Federation.GetStatusList", EVERYONE),
     ("Federation.ReserveQuota", FEDERATED),
     ("Federation.GetFederationStatus", FEDERATED),
+    ("Federation.GetOfflineBundle", EVERYONE),
+    ("Federation.WitnessCheckpoint", PARTNERS),
+    ("Federation.GetWitnessedCheckpoints", PARTNERS),
     ("Admin.ListKeys", OPERATORS),
     ("Admin.RotateKeys", OPERATORS),
     ("Admin.ListPartners", OPERATORS),

@@ -90,4 +90,63 @@ impl Federation for FederationApi {
             partners: partners.into_iter().map(Into::into).collect(),
         }))
     }
+
+    async fn get_offline_bundle(
+        &self,
+        _req: Request<pb::GetOfflineBundleRequest>,
+    ) -> Result<Response<pb::GetOfflineBundleResponse>, Status> {
+        // Open to everyone and charged like GetStatusList: the one unit the layer took.
+        Ok(Response::new(pb::GetOfflineBundleResponse {
+            bundle: self
+                .0
+                .services
+                .federation
+                .offline_bundle()
+                .await?
+                .to_string(),
+        }))
+    }
+
+    async fn witness_checkpoint(
+        &self,
+        req: Request<pb::WitnessCheckpointRequest>,
+    ) -> Result<Response<pb::WitnessCheckpointResponse>, Status> {
+        let caller = self.0.authorize(&req, "Federation.WitnessCheckpoint")?;
+        let countersignature = self
+            .0
+            .services
+            .federation
+            .witness_checkpoint(&caller.subject(), &req.get_ref().checkpoint)
+            .await?;
+        Ok(Response::new(pb::WitnessCheckpointResponse {
+            countersignature,
+        }))
+    }
+
+    async fn get_witnessed_checkpoints(
+        &self,
+        req: Request<pb::GetWitnessedCheckpointsRequest>,
+    ) -> Result<Response<pb::GetWitnessedCheckpointsResponse>, Status> {
+        let caller = self
+            .0
+            .authorize(&req, "Federation.GetWitnessedCheckpoints")?;
+        let after = i64::try_from(req.get_ref().after_sequence)
+            .map_err(|_| Status::invalid_argument("after_sequence: out of range"))?;
+        let held = self
+            .0
+            .services
+            .federation
+            .witnessed_checkpoints(&caller.subject(), after)
+            .await?;
+        Ok(Response::new(pb::GetWitnessedCheckpointsResponse {
+            checkpoints: held
+                .into_iter()
+                .map(|c| pb::WitnessedCheckpoint {
+                    checkpoint: c.checkpoint,
+                    countersignature: c.countersignature,
+                    witnessed_at: timestamp(c.witnessed_at),
+                })
+                .collect(),
+        }))
+    }
 }

@@ -17,6 +17,8 @@ pub use crate::service::TALLY_EVENT;
 pub use admin::AdminApi;
 pub use auth::{AccessPolicy, caller_of};
 pub use charge::Charge;
+/// A verdict as VerifyCard answers it (also `verify --offline`).
+pub(crate) use convert::verdict as verdict_response;
 pub use entitlements::EntitlementsApi;
 pub use federation::FederationApi;
 pub use issuance::CardIssuanceApi;

@@ -327,9 +327,15 @@ pub(crate) async fn verify(
         })
         .await?
         .into_inner();
-    if client.json {
-        print_json(&json("VerifyCardResponse", &v));
-        return Ok(());
+    print_verdict(&v, client.json);
+    Ok(())
+}
+
+/// A VerifyCard answer as `verify` prints it (`--json`: every field by its proto name).
+pub(super) fn print_verdict(v: &pb::VerifyCardResponse, as_json: bool) {
+    if as_json {
+        print_json(&json("VerifyCardResponse", v));
+        return;
     }
     println!("valid            {}", v.valid);
     println!("reason           {}", v.reason);
@@ -342,7 +348,7 @@ pub(crate) async fn verify(
     println!("native_tier      {}", v.native_tier);
     println!("recognised_tier  {}", v.recognised_tier);
     println!("expires_at       {}", iso_ts(v.expires_at.as_ref()));
-    for e in v.entitlements {
+    for e in &v.entitlements {
         println!(
             "  {:<6} {:<14} {}{}",
             e.service_code,
@@ -351,5 +357,4 @@ pub(crate) async fn verify(
             super::catalogue::amount_text(e.amount_yuan, &e.period, &e.stay_stages)
         );
     }
-    Ok(())
 }

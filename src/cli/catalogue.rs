@@ -14,8 +14,9 @@ pub(crate) enum CatalogueCommand {
     Import {
         /// The TOML document (see catalogue/catalogue.toml).
         file: PathBuf,
-        /// In force from this unix time (default: now).
-        #[arg(long)]
+        /// In force from this time (default: now): Unix seconds, RFC 3339
+        /// (2027-01-01T09:00:00+08:00), or a date (2027-01-01, from 00:00 +08:00).
+        #[arg(long, value_parser = super::when::unix_seconds)]
         effective_from: Option<i64>,
     },
     /// List a region's services in both languages.

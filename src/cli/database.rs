@@ -1,5 +1,5 @@
-//! Commands that open the database directly, without a running gateway: the audit chain
-//! check and the SQLite backup.
+//! Commands that open the database directly, without a running gateway: the SQLite backup
+//! (and the database flags `audit verify` shares).
 
 use clap::Args;
 use sqlx::Connection;
@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 pub(crate) struct DatabaseArgs {
     /// The database (default: SQLite under --data-dir).
     #[arg(long)]
-    database_url: Option<String>,
-    /// Data folder of the embedded database.
-    #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    pub(crate) database_url: Option<String>,
+    /// Data folder of the embedded database (default: data).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -24,34 +24,13 @@ impl DatabaseArgs {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
                 "sqlite://{}",
-                self.data_dir.join("talent-gateway.db").display()
+                self.data_dir
+                    .as_deref()
+                    .unwrap_or(Path::new("data"))
+                    .join("talent-gateway.db")
+                    .display()
             )
         })
-    }
-}
-
-/// Walks the whole audit chain; an error names the first broken record.
-pub(crate) async fn verify_audit(db: &DatabaseArgs) -> anyhow::Result<()> {
-    let store = crate::store::connect(&db.url()).await?;
-    match crate::service::check_audit_chain(store.as_ref()).await? {
-        crate::service::ChainCheck::Intact { records } => {
-            if db.json {
-                super::output::print_json(&serde_json::json!({
-                    "intact": true, "records": records, "broken_at": 0, "why": "",
-                }));
-            } else {
-                println!("audit chain intact: {records} records");
-            }
-            Ok(())
-        }
-        crate::service::ChainCheck::Broken { seq, why } => {
-            if db.json {
-                super::output::print_json(&serde_json::json!({
-                    "intact": false, "records": 0, "broken_at": seq, "why": why,
-                }));
-            }
-            anyhow::bail!("audit chain broken at record {seq}: {why}")
-        }
     }
 }
 

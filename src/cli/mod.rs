@@ -1,6 +1,8 @@
 //! Command-line interface: serve, development certificates, and client commands that speak
 //! to a running gateway over mutual TLS.
 
+mod audit;
+mod bundle;
 mod card;
 mod card_image;
 mod catalogue;
@@ -13,9 +15,12 @@ mod federation;
 mod holder;
 mod kek;
 mod keys;
+mod offline;
 mod output;
 mod partner;
 mod qr_image;
+pub mod vectors;
+mod when;
 
 use crate::config::{Overrides, Settings};
 use clap::{Parser, Subcommand};
@@ -71,13 +76,26 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Verify a card token or QR payload (any role, or --public).
+    /// Verify a card token or QR payload (any role, or --public); with `--offline BUNDLE
+    /// --trust TRUST`, from an offline bundle with no network (exit 0 valid, 1 refused, 2
+    /// the bundle or the trust anchor cannot be used).
     Verify {
         /// The token or QR payload.
         credential: String,
         /// A holder proof (kb+jwt) from `holder prove`, for a card bound to a holder key.
         #[arg(long, default_value = "")]
         holder_proof: String,
+        /// Verify from this offline bundle (`bundle export`) instead of asking a gateway.
+        #[arg(long, requires = "trust", conflicts_with = "holder_proof")]
+        offline: Option<PathBuf>,
+        /// What the bundle must be signed under: the gateway's JWKS (current or next key),
+        /// or an earlier bundle of the same gateway.
+        #[arg(long, requires = "offline")]
+        trust: Option<PathBuf>,
+        /// Decide at this time instead of now (offline only): Unix seconds, RFC 3339, or a
+        /// date (from 00:00 +08:00).
+        #[arg(long, requires = "offline", value_parser = when::unix_seconds)]
+        at: Option<i64>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -121,6 +139,13 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The offline bundle: everything a verifier with no connection needs, signed.
+    Bundle {
+        #[command(subcommand)]
+        command: bundle::BundleCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Counter tokens for the counter page (role operator).
     Counter {
         #[command(subcommand)]
@@ -133,6 +158,17 @@ enum Command {
     Certs {
         #[command(subcommand)]
         command: certs::CertsCommand,
+    },
+    /// Write the shared test vectors (a bundle, its trust anchor, credentials and their
+    /// expected verdicts at --at) from public test keys: no database, no network.
+    Vectors {
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// The time the verdicts are for (default: now): Unix seconds, RFC 3339, or a date
+        /// (from 00:00 +08:00); the same --at, the same bytes.
+        #[arg(long, allow_negative_numbers = true, value_parser = when::unix_seconds)]
+        at: Option<i64>,
     },
     /// The configuration: `config check` prints the effective settings, secrets redacted,
     /// and every problem.
@@ -157,11 +193,10 @@ enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the whole chain; exits non-zero when it is broken.
-    Verify {
-        #[command(flatten)]
-        db: database::DatabaseArgs,
-    },
+    /// Walk the whole chain, then compare it with its checkpoints (own, and with --config
+    /// those federated partners witnessed); exits non-zero when it is broken, rewritten or
+    /// truncated, naming the first record that no longer matches.
+    Verify(audit::VerifyArgs),
 }
 
 /// Flags of `serve`.
@@ -192,6 +227,39 @@ struct ServeArgs {
     #[arg(long)]
     client_ca: Option<PathBuf>,
 }
+
+/// A command's outcome that is not plain failure: the exit code, and what to say (nothing
+/// when the command printed its answer already).
+#[derive(Debug)]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// Printed on stderr when not empty.
+    pub message: String,
+}
+
+impl Exit {
+    /// A refusal the command has printed (exit 1).
+    pub(crate) fn refused() -> Self {
+        Self {
+            code: 1,
+            message: String::new(),
+        }
+    }
+
+    /// Input that cannot be used at all, e.g. a bundle that does not verify (exit 2).
+    pub(crate) fn unusable(message: String) -> Self {
+        Self { code: 2, message }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -226,24 +294,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Health { client } => client::health(&client).await,
         Command::Audit {
-            command: AuditCommand::Verify { db },
-        } => database::verify_audit(&db).await,
+            command: AuditCommand::Verify(args),
+        } => audit::verify(&args).await,
         Command::Backup { db, out } => database::backup(&db, &out).await,
         Command::Keys { command, client } => keys::run(command, &client).await,
         Command::Federation { command, client } => federation::run(command, &client).await,
         Command::Card { command, client } => card::run(command, &client).await,
+        Command::Bundle { command, client } => bundle::run(command, &client).await,
         Command::Counter { command, client } => counter::run(command, &client).await,
         Command::Partner { command, client } => partner::run(command, &client).await,
         Command::Catalogue { command, client } => catalogue::run(command, &client).await,
         Command::Verify {
             credential,
+            offline: Some(bundle),
+            trust: Some(trust),
+            at,
+            client,
+            ..
+        } => offline::verify(&bundle, &trust, at, &credential, client.json),
+        Command::Verify {
+            credential,
             holder_proof,
             client,
+            ..
         } => card::verify(&credential, &holder_proof, &client).await,
         Command::Holder { command } => holder::run(command).await,
         Command::Config {
             command: ConfigCommand::Check { config, json },
         } => config_check::config_check(config.as_deref(), json),
         Command::Certs { command } => certs::run(command),
+        Command::Vectors { out, at } => vectors::run(&out, at),
     }
 }

@@ -8,8 +8,8 @@ use prost_reflect::{DescriptorPool, DynamicMessage, Kind, ReflectMessage, Value}
 use serde_json::{Map, Value as Json};
 use std::sync::OnceLock;
 
-/// China Standard Time, the offset every printed time carries.
-const CST: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+/// China Standard Time, the offset every printed time carries (and a bare date is read in).
+pub(crate) const CST: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
     Ok(o) => o,
     Err(_) => panic!("+08:00 is a valid offset"),
 };

@@ -9,8 +9,8 @@
 //! not end them either; versions before it derived the key from the key-encryption key, and
 //! that key still verifies what they issued until it expires.
 
+use super::b64_decode;
 use super::jose::{self, Checked};
-use super::jws::b64_decode;
 use hmac::{Mac, SimpleHmac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};

@@ -1,43 +1,15 @@
 //! Pure types and rules of the talent-card domain. No I/O, nothing else of the project.
+//! What a verdict needs lives in the verifier crate (`talent_verifier::domain`) and is
+//! re-exported here under its old paths; the gateway's own words (callers, audit entries,
+//! holder names, ID numbers) are here.
 
-mod allowance;
 mod audit_entry;
 mod caller;
-mod card_number;
-mod card_status;
-mod catalogue;
-mod category;
 mod holder_name;
 mod id_number;
-mod profile;
-mod quota;
-mod quota_period;
-mod reason;
-mod tier;
-mod tier_list;
 
-pub use allowance::{Allowance, StayStage, Unit};
 pub use audit_entry::AuditEntry;
 pub use caller::{Caller, ConnectionId, Role, SpiffeId};
-pub use card_number::CardNumber;
-pub use card_status::CardStatus;
-pub use catalogue::{Basis, Catalogue, EntitlementLine, Region, Service};
-pub use category::TalentCategory;
 pub use holder_name::HolderName;
 pub use id_number::IdNumber;
-pub use profile::{CardNumberShape, ClaimNames, TokenProfile};
-pub use quota::QuotaRule;
-pub use quota_period::shanghai_year;
-pub use reason::Reason;
-pub use tier::Tier;
-
-/// A value from outside failed to parse; says which rule it broke.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
-
-impl ParseError {
-    fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
-    }
-}
+pub use talent_verifier::domain::*;

@@ -26,6 +26,7 @@ pub use application::Application;
 pub use message_limits::MessageLimits;
 pub use rate_limit::RateLimits;
 pub use request_id::RequestIds;
+pub(crate) use service_settings::federation as partner_channels;
 pub use service_settings::{key_file, load_keys, service_settings};
 pub use web::WebPages;
 

@@ -76,7 +76,7 @@ fn holder_proof(c: &HolderProofConfig) -> HolderProofSettings {
 
 /// A client per configured partner with a federation endpoint (lazily connected: a partner
 /// that is down at start is polled again later).
-fn federation(settings: &Settings) -> anyhow::Result<FederationSettings> {
+pub(crate) fn federation(settings: &Settings) -> anyhow::Result<FederationSettings> {
     let mut peers = Vec::new();
     for p in &settings.partners {
         let Some(endpoint) = &p.federation_endpoint else {
@@ -93,10 +93,13 @@ fn federation(settings: &Settings) -> anyhow::Result<FederationSettings> {
     }
     let f = &settings.federation;
     Ok(FederationSettings {
+        audit_checkpoint: (settings.audit_checkpoint_seconds > 0)
+            .then(|| Duration::from_secs(settings.audit_checkpoint_seconds)),
         refresh_hint: Duration::from_millis(f.refresh_hint_millis),
         staleness_seconds: f.staleness_seconds,
         service_staleness_seconds: f.service_staleness_seconds.clone(),
         peers,
+        offline_bundle_seconds: i64::try_from(settings.offline_bundle_seconds)?,
     })
 }
 

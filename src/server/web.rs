@@ -53,6 +53,62 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../../web/scan.js"),
     ),
+    // The offline verifier (offline.js and its modules) and the SM2 it uses (vendored).
+    (
+        "/offline.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline.js"),
+    ),
+    (
+        "/offline/checks.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/checks.js"),
+    ),
+    (
+        "/offline/claims.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/claims.js"),
+    ),
+    (
+        "/offline/json.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/json.js"),
+    ),
+    (
+        "/offline/keys.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/keys.js"),
+    ),
+    (
+        "/offline/profile.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/profile.js"),
+    ),
+    (
+        "/offline/recognition.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/recognition.js"),
+    ),
+    (
+        "/offline/status_list.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/status_list.js"),
+    ),
+    (
+        "/offline/store.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/offline/store.js"),
+    ),
+    (
+        "/vendor/sm2.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/vendor/sm2.js"),
+    ),
+    (
+        "/vendor/NOTICE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../web/vendor/NOTICE"),
+    ),
     (
         "/favicon.svg",
         "image/svg+xml",

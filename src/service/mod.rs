@@ -3,8 +3,10 @@
 mod audit;
 mod audit_batch;
 mod audit_chain;
+pub mod audit_checkpoint;
 mod catalogue;
 mod challenge_nonce;
+pub mod checkpoint_check;
 mod clock;
 mod counter_tokens;
 mod drawing;

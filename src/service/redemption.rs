@@ -1,6 +1,7 @@
 //! Redemption at a counter: verify, check the entitlement here, apply the quota, record it
 //! exactly once. The database decides (a unique key and one transaction), never a lock here.
 
+use super::catalogue::OwnRegion;
 use super::drawing::{Asked, Draw, days_by_stage};
 use super::redemption_writer::RedemptionWriter;
 use super::{AuditSink, Federation, IssuerPolicy, ServiceError, TrustState, Verification, now};

@@ -154,6 +154,7 @@ impl Services {
         };
         services.follow_the_database(policy.refresh);
         services.federation.start_federation();
+        services.federation.start_checkpoints();
         Ok(services)
     }
 

@@ -66,6 +66,9 @@ pub struct HolderProofSettings {
 /// How this gateway federates.
 #[derive(Debug, Clone)]
 pub struct FederationSettings {
+    /// How often a checkpoint of the audit chain is signed and sent to partners to
+    /// witness; never when None.
+    pub audit_checkpoint: Option<Duration>,
     /// How often partners should poll us.
     pub refresh_hint: Duration,
     /// Age of a partner's trust data past which its cards get STALE_TRUST_DATA, seconds.
@@ -74,6 +77,8 @@ pub struct FederationSettings {
     pub service_staleness_seconds: BTreeMap<String, i64>,
     /// The partners polled, each with its channel (mutual TLS, pinned).
     pub peers: Vec<PeerChannel>,
+    /// How long an offline bundle is good for after it is made, seconds.
+    pub offline_bundle_seconds: i64,
 }
 
 /// A partner with a federation endpoint, and the channel to it.

@@ -63,10 +63,12 @@ pub(crate) fn settings() -> GatewaySettings {
             ..Default::default()
         },
         federation: FederationSettings {
+            audit_checkpoint: None,
             refresh_hint: std::time::Duration::from_millis(60_000),
             staleness_seconds: 7 * 86_400,
             service_staleness_seconds: Default::default(),
             peers: Vec::new(),
+            offline_bundle_seconds: 86_400,
         },
         kek: crate::credential::KeyEncryptionKeys::single(rand::random()),
         id_hash_secret: zeroize::Zeroizing::new(rand::random()),

@@ -20,6 +20,7 @@ mod redemptions;
 mod secrets;
 mod sql;
 mod sqlite;
+mod witness;
 
 pub use audit_chain::{AuditEntry, chain_hash};
 pub use audit_log::AuditLog;
@@ -36,6 +37,7 @@ pub use keys::KeyStore;
 pub use partners::PartnerStore;
 pub use redemptions::RedemptionStore;
 pub use secrets::SecretStore;
+pub use witness::{OwnCheckpointRecord, WitnessStore, WitnessedCheckpointRecord};
 
 pub use records::KeyRevocationRecord;
 pub use records::{
@@ -71,6 +73,7 @@ pub trait Store:
     + FederationStore
     + CounterTokenStore
     + SecretStore
+    + WitnessStore
 {
 }
 
@@ -85,7 +88,8 @@ impl<
         + ChallengeStore
         + FederationStore
         + CounterTokenStore
-        + SecretStore,
+        + SecretStore
+        + WitnessStore,
 > Store for T
 {
 }

@@ -153,6 +153,7 @@ macro_rules! impl_sql_store {
         $crate::store::federation::impl_federation_store!($store, $db);
         $crate::store::counter_tokens::impl_counter_token_store!($store, $db);
         $crate::store::secrets::impl_secret_store!($store, $db);
+        $crate::store::witness::impl_witness_store!($store, $db);
     };
 }
 

@@ -153,8 +153,9 @@ async fn one_address_gets_its_cap_and_others_are_served() {
     // ...so a fifth is closed at once, and more still.
     for _ in 0..3 {
         let mut over = silent_from(&app, "127.0.0.1").await;
-        let after = closed_after(&mut over, Duration::from_secs(3)).await;
-        assert!(after < Duration::from_secs(3), "{after:?}");
+        // Well under the 10 s handshake timeout, with room for a loaded machine.
+        let after = closed_after(&mut over, Duration::from_secs(6)).await;
+        assert!(after < Duration::from_secs(6), "{after:?}");
     }
     // Another address is served meanwhile.
     assert!(!verdict_from(&app, "127.0.0.2").await.valid);

@@ -92,20 +92,11 @@ fn qr_video(payload: &str, out: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_verifies_and_redeems_in_chromium() {
-    const WHAT: &str =
-        "the browser test (a_counter_verifies_and_redeems_in_chromium passes without running)";
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
-    let required = std::env::var_os("REQUIRE_BROWSER_TEST").is_some();
-    let skipped = if std::env::var("SKIP_BROWSER_TEST").as_deref() == Ok("1") {
-        Some("SKIP_BROWSER_TEST=1".to_owned())
-    } else {
-        missing_prerequisite(&chromium)
-    };
-    if let Some(why) = skipped {
-        assert!(!required, "REQUIRE_BROWSER_TEST is set but {why}");
-        not_run(WHAT, &why);
+    let Some(chromium) = browser_or_skip(
+        "the browser test (a_counter_verifies_and_redeems_in_chromium passes without running)",
+    ) else {
         return;
-    }
+    };
     // With the partner configured, so that a visitor's card is shown too.
     let partner_dir = tempfile::tempdir().expect("tempdir");
     let my = Mianyang::new(partner_dir.path());
@@ -182,4 +173,115 @@ async fn a_counter_verifies_and_redeems_in_chromium() {
     for r in &listed {
         assert_eq!(r.counter, "spiffe://cq.talent/counter/desk-1");
     }
+}
+
+/// The browser prerequisites, or why the browser test is not run (and whether that fails).
+fn browser_or_skip(what: &'static str) -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
+    let required = std::env::var_os("REQUIRE_BROWSER_TEST").is_some();
+    let skipped = if std::env::var("SKIP_BROWSER_TEST").as_deref() == Ok("1") {
+        Some("SKIP_BROWSER_TEST=1".to_owned())
+    } else {
+        missing_prerequisite(&chromium)
+    };
+    match skipped {
+        Some(why) => {
+            assert!(!required, "REQUIRE_BROWSER_TEST is set but {why}");
+            not_run(what, &why);
+            None
+        }
+        None => Some(chromium),
+    }
+}
+
+/// The page online keeps the gateway's offline bundle; with the gateway killed it decides the
+/// same cards from it with the reasons the gateway gave, says so, and redeems nothing. Then the
+/// shared vectors (tests/vectors, when there) and a bundle made in Node, in the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counter_verifies_offline_in_chromium() {
+    offline_in_chromium(
+        "",
+        "the offline browser test (the_counter_verifies_offline_in_chromium passes without running)",
+    )
+    .await;
+}
+
+/// The same with an SM2 gateway: its cards and its bundle are checked in the browser by the
+/// vendored sm-crypto, an implementation written elsewhere than the gateway's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sm2_counter_verifies_offline_in_chromium() {
+    offline_in_chromium(
+        "signing_algorithm = \"SM2\"\n",
+        "the SM2 offline browser test (an_sm2_counter_verifies_offline_in_chromium passes without running)",
+    )
+    .await;
+}
+
+async fn offline_in_chromium(config: &str, what: &'static str) {
+    let Some(chromium) = browser_or_skip(what) else {
+        return;
+    };
+    let partner_dir = tempfile::tempdir().expect("tempdir");
+    let my = Mianyang::new(partner_dir.path());
+    let mut app = TestApp::builder()
+        .db(Db::Sqlite)
+        .config(&format!("{config}{}", my.config()))
+        .spawn()
+        .await;
+    let visitor = format!("KJC1:{}", my.token(&Mianyang::claims("E")));
+    let valid = own_card(&app, "11010519491231006", "B").await;
+    let revoked = own_card(&app, "11010519491231014", "C").await;
+    let suspended = own_card(&app, "11010519491231022", "A").await;
+    let mut ops = app.issuance(Some("operator")).await;
+    ops.revoke_card(pb::RevokeCardRequest {
+        card_id: revoked.card_id.clone(),
+        reason: "left the region".into(),
+    })
+    .await
+    .expect("revoked");
+    ops.suspend_card(pb::SuspendCardRequest {
+        card_id: suspended.card_id.clone(),
+        reason: "under review".into(),
+    })
+    .await
+    .expect("suspended");
+    // A forged signature on a real card: the last signature character changed.
+    let forged = {
+        let mut t = valid.qr_payload.clone();
+        let last = t.pop().expect("not empty");
+        t.push(if last == 'A' { 'B' } else { 'A' });
+        t
+    };
+    let cards = serde_json::json!([
+        { "name": "own card", "credential": valid.qr_payload, "card_id": valid.card_id },
+        { "name": "revoked card", "credential": revoked.qr_payload, "card_id": revoked.card_id },
+        { "name": "suspended card", "credential": suspended.qr_payload, "card_id": suspended.card_id },
+        { "name": "visitor", "credential": visitor },
+        { "name": "forged signature", "credential": forged },
+        { "name": "not a card", "credential": "NCTC1:not-a-card" },
+    ]);
+    let token = counter_token_from_cli(&app, "desk-1");
+    let port = app.addr.rsplit(':').next().expect("port").to_owned();
+    let shots = screenshot_dir();
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    node(
+        &["offline.test.mjs"],
+        &[
+            ("GATEWAY_URL", format!("https://127.0.0.1:{port}/")),
+            ("GATEWAY_PID", app.pid().to_string()),
+            ("CARDS", cards.to_string()),
+            ("COUNTER_TOKEN", token),
+            ("VECTORS_DIR", vectors.display().to_string()),
+            ("SCREENSHOT_DIR", shots.display().to_string()),
+            ("CHROMIUM", chromium),
+        ],
+    );
+    assert!(shots.join("offline.png").exists());
+    // The driver killed the gateway (and saw no RedeemService leave the page offline).
+    let exit = app.wait_exit(Duration::from_secs(10));
+    assert!(
+        !exit.success(),
+        "the gateway was killed, not stopped: {exit:?}"
+    );
 }

@@ -377,7 +377,7 @@ async fn a_revoked_counter_token_is_refused_on_every_replica(db: Db) {
         .await
         .expect("revoked");
     assert_revoked(as_counter(&one, &a.token, &card.card_id).await);
-    let took = until_refused(&two, &a.token, &card.card_id, Duration::from_secs(3)).await;
+    let took = until_refused(&two, &a.token, &card.card_id, Duration::from_secs(10)).await;
     eprintln!("the other replica refused the revoked token after {took:?}");
     for app in [&one, &two] {
         as_counter(app, &b.token, &card.card_id)
@@ -388,7 +388,7 @@ async fn a_revoked_counter_token_is_refused_on_every_replica(db: Db) {
     revoke(&two, &b.token_id, "shift over")
         .await
         .expect("revoked");
-    until_refused(&one, &b.token, &card.card_id, Duration::from_secs(3)).await;
+    until_refused(&one, &b.token, &card.card_id, Duration::from_secs(10)).await;
     assert_revoked(as_counter(&two, &b.token, &card.card_id).await);
 }
 both_databases!(a_revoked_counter_token_is_refused_on_every_replica);

@@ -4,6 +4,7 @@
 use crate::both_databases;
 use crate::fixtures::{id_number, issue_request};
 use crate::helpers::{Db, TestApp, eventually, free_addr, get_card, issued};
+use crate::regions::{CHONGQING, MIANYANG, Region, own_settings, partner_entry, pin, pki};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use talent_gateway::pb;
@@ -13,76 +14,26 @@ pub(crate) const CQ_ISSUER: &str = "urn:cn:500000:talent-card";
 pub(crate) const MY_ISSUER: &str = "urn:cn:510700:kjc-talent-card";
 /// How often each region asks partners to poll it.
 const HINT_MS: u64 = 300;
-/// Partner data older than this turns its cards' verdicts into STALE_TRUST_DATA.
-const STALENESS_S: u64 = 6;
+/// Partner data older than this turns its cards' verdicts into STALE_TRUST_DATA: room for a
+/// restart of Mianyang on a loaded machine before it runs out.
+const STALENESS_S: u64 = 10;
 
-/// Replicas of one region share these (any region may use the same in a test).
-const SECRETS: &str = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
-                       id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"";
-
-struct Region {
-    id: &'static str,
-    issuer: &'static str,
-    trust_domain: &'static str,
-    extra: &'static str,
-}
-
-const CHONGQING: Region = Region {
-    id: "chongqing",
-    issuer: CQ_ISSUER,
-    trust_domain: "cq.talent",
-    extra: "",
-};
-
-const MIANYANG: Region = Region {
-    id: "mianyang",
-    issuer: MY_ISSUER,
-    trust_domain: "my.talent",
-    extra: "district = \"510700\"\ncard_prefix = \"KJC\"\ntiers = [\"A\", \"B\", \"C\", \"D\", \"E\"]\nown_profile = \"science-city-card-v1\"\n",
-};
-
-fn profile_of(r: &Region) -> &'static str {
-    if r.id == "chongqing" {
-        "new-chongqing-talent-card-v1"
-    } else {
-        "science-city-card-v1"
-    }
-}
-
-/// A data folder with the region's own development PKI (its server certificate names
-/// `spiffe://TRUST_DOMAIN/partner/REGION`).
-fn pki(r: &Region) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    talent_gateway::dev_certs::generate_for(
-        &dir.path().join("certs"),
-        r.trust_domain,
-        "x.talent",
-        r.id,
-    )
-    .expect("dev certs");
-    dir
-}
-
-/// `me`'s config, with `partner` reachable at `addr` under `partner_ca`, pinned to `pin`.
-fn config(me: &Region, partner: &Region, addr: &str, partner_ca: &Path, pin: &str) -> String {
+/// `me`'s config, with `top` among its top-level settings and `partner` reachable at `addr`
+/// under `partner_ca`, pinned to `pin`.
+fn config(
+    me: &Region,
+    top: &str,
+    partner: &Region,
+    addr: &str,
+    partner_ca: &Path,
+    pin: &str,
+) -> String {
     format!(
-        "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 5\n{}\n{SECRETS}\n\
-         [federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 3000\n\
-         [federation.service_staleness_seconds]\nMY01 = 2\n\n\
-         [[partners]]\nid = \"{}\"\nprofile = \"{}\"\nissuer = \"{}\"\n\
-         federation_endpoint = \"https://{addr}\"\nclient_ca = \"{}\"\nspiffe_id = \"{pin}\"\n",
-        me.id,
-        me.issuer,
-        me.extra,
-        partner.id,
-        profile_of(partner),
-        partner.issuer,
-        partner_ca.display(),
+        "{}[federation]\nrefresh_hint_millis = {HINT_MS}\nstaleness_seconds = {STALENESS_S}\ncall_timeout_millis = 3000\n\
+         [federation.service_staleness_seconds]\nMY01 = 2\n{}",
+        own_settings(me, top),
+        partner_entry(partner, addr, partner_ca, pin),
     )
-}
-
-fn pin(r: &Region) -> String {
-    format!("spiffe://{}/partner/{}", r.trust_domain, r.id)
 }
 
 pub(crate) async fn issue(app: &TestApp, base17: &str, tier: &str, key: &str) -> pb::Card {
@@ -153,11 +104,22 @@ pub(crate) async fn two_regions_up_with(
     cq_extra: &str,
     my_extra: &str,
 ) -> (TestApp, TestApp) {
+    two_regions_configured(db, "", cq_extra, my_extra).await
+}
+
+/// Both regions up with `top` among each one's top-level settings and more tables for each.
+pub(crate) async fn two_regions_configured(
+    db: Db,
+    top: &str,
+    cq_extra: &str,
+    my_extra: &str,
+) -> (TestApp, TestApp) {
     let (cq_dir, my_dir) = (pki(&CHONGQING), pki(&MIANYANG));
     // Each region's config names the other's address, so both are reserved before start.
     let (cq_addr, my_addr) = (free_addr(), free_addr());
     let cq_config = config(
         &CHONGQING,
+        top,
         &MIANYANG,
         &my_addr,
         &my_dir.path().join("certs/ca.pem"),
@@ -165,6 +127,7 @@ pub(crate) async fn two_regions_up_with(
     );
     let my_config = config(
         &MIANYANG,
+        top,
         &CHONGQING,
         &cq_addr,
         &cq_dir.path().join("certs/ca.pem"),
@@ -506,7 +469,7 @@ async fn wrong_partner_certificates_are_refused() {
     ] {
         // Nobody calls this instance but the test: port 0 will do.
         let dir = pki(&CHONGQING);
-        let cfg = config(&CHONGQING, &MIANYANG, &my.addr, &ca, &pinned);
+        let cfg = config(&CHONGQING, "", &MIANYANG, &my.addr, &ca, &pinned);
         let wary = TestApp::builder()
             .db(Db::Sqlite)
             .dir(dir)

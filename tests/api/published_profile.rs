@@ -83,6 +83,27 @@ impl pb::federation_server::Federation for StandIn {
     ) -> Result<Response<pb::GetFederationStatusResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
+
+    async fn get_offline_bundle(
+        &self,
+        _: Request<pb::GetOfflineBundleRequest>,
+    ) -> Result<Response<pb::GetOfflineBundleResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn witness_checkpoint(
+        &self,
+        _: Request<pb::WitnessCheckpointRequest>,
+    ) -> Result<Response<pb::WitnessCheckpointResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn get_witnessed_checkpoints(
+        &self,
+        _: Request<pb::GetWitnessedCheckpointsRequest>,
+    ) -> Result<Response<pb::GetWitnessedCheckpointsResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
 }
 
 async fn last_error(app: &TestApp) -> Option<String> {

@@ -9,40 +9,12 @@
 use crate::both_databases;
 use crate::federation::{issue, redeem_with_proof, verify};
 use crate::helpers::{Db, TestApp, eventually, free_addr};
+use crate::regions::{CHONGQING, MIANYANG, Region, own_settings, partner_entry, pin, pki};
 use crate::tianfu;
 use std::path::Path;
 use std::time::Duration;
 use talent_gateway::pb;
 use tonic::Code;
-
-const SECRETS: &str = "key_encryption_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\
-                       id_hash_secret = \"HxwdHh8QERITFBUWFxgZGhscHR4fAAECAwQFBgcICQo=\"";
-
-struct Region {
-    id: &'static str,
-    issuer: &'static str,
-    trust_domain: &'static str,
-    /// The profile its partners name for it.
-    profile: &'static str,
-    own: &'static str,
-}
-
-const CHONGQING: Region = Region {
-    id: "chongqing",
-    issuer: crate::federation::CQ_ISSUER,
-    trust_domain: "cq.talent",
-    profile: "new-chongqing-talent-card-v1",
-    own: "",
-};
-
-const MIANYANG: Region = Region {
-    id: "mianyang",
-    issuer: crate::federation::MY_ISSUER,
-    trust_domain: "my.talent",
-    profile: "science-city-card-v1",
-    own: "district = \"510700\"\ncard_prefix = \"KJC\"\ntiers = [\"A\", \"B\", \"C\", \"D\", \"E\"]\n\
-          own_profile = \"science-city-card-v1\"\n",
-};
 
 /// Its partners know nothing of the Tianfu profile but what its bundle publishes.
 const CHENGDU: Region = Region {
@@ -54,28 +26,15 @@ const CHENGDU: Region = Region {
           own_profile = \"tianfu-talent-card-v1\"\nprofiles_dir = \"profiles\"\n",
 };
 
-fn pin(r: &Region) -> String {
-    format!("spiffe://{}/partner/{}", r.trust_domain, r.id)
-}
-
 /// `me`'s config with both others as federated partners: (region, address, its CA).
 /// Calls to a partner get 10 s: six gateways of two of these tests may share two loaded cores.
 fn config(me: &Region, partners: [(&Region, &str, &Path); 2]) -> String {
     let mut c = format!(
-        "region = \"{}\"\nissuer = \"{}\"\nkey_prepublish_seconds = 5\n{}\n{SECRETS}\n\
-         [federation]\nrefresh_hint_millis = 300\nstaleness_seconds = 60\ncall_timeout_millis = 10000\n",
-        me.id, me.issuer, me.own,
+        "{}[federation]\nrefresh_hint_millis = 300\nstaleness_seconds = 60\ncall_timeout_millis = 10000\n",
+        own_settings(me, ""),
     );
     for (p, addr, ca) in partners {
-        c.push_str(&format!(
-            "\n[[partners]]\nid = \"{}\"\nprofile = \"{}\"\nissuer = \"{}\"\n\
-             federation_endpoint = \"https://{addr}\"\nclient_ca = \"{}\"\nspiffe_id = \"{}\"\n",
-            p.id,
-            p.profile,
-            p.issuer,
-            ca.display(),
-            pin(p)
-        ));
+        c.push_str(&partner_entry(p, addr, ca, &pin(p)));
     }
     c
 }
@@ -120,20 +79,7 @@ async fn trusted(app: &TestApp, credential: &str, what: &str) -> pb::VerifyCardR
 
 async fn three_regions(db: Db) {
     let regions = [&CHONGQING, &MIANYANG, &CHENGDU];
-    let dirs: Vec<tempfile::TempDir> = regions
-        .iter()
-        .map(|r| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            talent_gateway::dev_certs::generate_for(
-                &dir.path().join("certs"),
-                r.trust_domain,
-                "x.talent",
-                r.id,
-            )
-            .expect("dev certs");
-            dir
-        })
-        .collect();
+    let dirs: Vec<tempfile::TempDir> = regions.iter().map(|r| pki(r)).collect();
     // Chengdu's profile is a file of its own; EdDSA because it signs its own cards with it.
     let profiles = dirs[2].path().join("profiles");
     std::fs::create_dir_all(&profiles).expect("profiles folder");

@@ -171,6 +171,41 @@ async fn the_counter_page_is_served_with_a_strict_policy() {
             .starts_with("text/javascript")
     );
     assert_eq!(http1(&app, "GET", "/vendor/jsQR.js", &[], b"").status, 200);
+    // The offline verifier and every module it imports, the vendored SM2 among them.
+    for path in [
+        "/offline.js",
+        "/offline/checks.js",
+        "/offline/claims.js",
+        "/offline/json.js",
+        "/offline/keys.js",
+        "/offline/profile.js",
+        "/offline/recognition.js",
+        "/offline/status_list.js",
+        "/offline/store.js",
+        "/vendor/sm2.js",
+    ] {
+        let module = http1(&app, "GET", path, &[], b"");
+        assert_eq!(module.status, 200, "{path}");
+        let text = String::from_utf8(module.body).expect("utf-8");
+        for import in text.split("from '").skip(1) {
+            let Some(relative) = import.split('\'').next().filter(|i| i.starts_with('.')) else {
+                continue;
+            };
+            let dir = &path[..=path.rfind('/').expect("slash")];
+            let resolved = match relative.strip_prefix("../") {
+                Some(up) => format!(
+                    "{}{up}",
+                    &dir[..=dir[..dir.len() - 1].rfind('/').unwrap_or(0)]
+                ),
+                None => format!("{dir}{}", relative.trim_start_matches("./")),
+            };
+            assert_eq!(
+                http1(&app, "GET", &resolved, &[], b"").status,
+                200,
+                "{path} imports {relative} ({resolved})"
+            );
+        }
+    }
     // The protobuf messages and the gRPC-Web client, generated from proto/ (proto/check).
     let app_js = String::from_utf8(js.body).expect("utf-8");
     assert!(app_js.contains("from './gen/talentcard.js'"));

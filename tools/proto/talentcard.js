@@ -12,3 +12,5 @@ export {
   Entitlements, RedeemServiceRequestSchema, RedeemServiceResponseSchema,
 } from './gen/talentcard/v1/entitlements_pb.js';
 export { EntitlementSchema } from './gen/talentcard/v1/common_pb.js';
+// The offline bundle (and the JWKS its first one opens under) for the page's offline verdicts.
+export { Federation } from './gen/talentcard/v1/federation_pb.js';

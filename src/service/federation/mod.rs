@@ -1,11 +1,14 @@
 //! Federation with partner gateways: polling their trust bundles over mutual TLS, keeping the
 //! last good one, judging staleness, and reserving shared quotas at a holder's home region.
 
+mod checkpoints;
 mod client;
+mod offline_bundle;
 mod publication;
 mod reservation;
 mod status;
 mod sync;
+mod witness;
 
 pub(crate) use reservation::{Presented, period};
 pub use reservation::{QuotaReservation, ReserveRequest};
@@ -44,10 +47,16 @@ pub struct Federation {
     policy: IssuerPolicy,
     verification: Arc<Verification>,
     writer: RedemptionWriter,
+    /// Witnessed audit checkpoints, the sending side.
+    checkpoints: checkpoints::Checkpointing,
     pub(crate) links: PartnerLinks,
     staleness: Staleness,
     /// The signed status list token, with the sequence and time it was made at.
     status_token: Mutex<Option<(u64, i64, String)>>,
+    /// How long an offline bundle is good for, seconds.
+    offline_bundle_seconds: i64,
+    /// The last offline bundle signed (one is made at a time).
+    offline_bundle: tokio::sync::Mutex<Option<offline_bundle::SignedBundle>>,
 }
 
 impl Federation {
@@ -67,9 +76,12 @@ impl Federation {
             policy,
             verification,
             writer,
+            checkpoints: checkpoints::Checkpointing::new(settings.audit_checkpoint),
             links: PartnerLinks::new(settings),
             staleness: Staleness::new(settings),
             status_token: Mutex::new(None),
+            offline_bundle_seconds: settings.offline_bundle_seconds,
+            offline_bundle: tokio::sync::Mutex::new(None),
         }
     }
 }

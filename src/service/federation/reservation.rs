@@ -6,6 +6,7 @@
 use super::Federation;
 use crate::domain::{CardStatus, QuotaRule, Reason, Role, SpiffeId, shanghai_year};
 use crate::pb;
+use crate::service::catalogue::OwnRegion;
 use crate::service::{ServiceError, now};
 use crate::store::{AuditEntry, RedeemOutcome, RedemptionRecord};
 use crate::trust::PartnerBundle;

@@ -9,37 +9,14 @@ use super::federation::Staleness;
 use super::holder_proof::HolderPolicy;
 use super::signature_pool;
 use super::{IssuerPolicy, TrustState, now};
-use crate::credential::{
-    ClaimError, Claims, CompactJws, MAX_CREDENTIAL_BYTES, Scanned, scan, strip_qr_prefix,
-};
-use crate::domain::{CardNumber, CardStatus, Reason, Tier, TokenProfile};
+use crate::credential::{CompactJws, MAX_CREDENTIAL_BYTES, strip_qr_prefix};
+use crate::domain::{CardStatus, TokenProfile};
 use crate::trust::Keyring;
-use crate::trust::{Algorithm, PinnedKey, TrustRegistry};
+use crate::trust::{PartnerBundle, PinnedKey, TrustRegistry};
 use std::sync::Arc;
+use talent_verifier::verification::{Stage, Trust, check, conclude, decode_room};
 
-mod checks;
-mod verdict;
-
-pub use verdict::Verdict;
-
-/// Why a signed payload's claims cannot be read as a card (the verdict's detail).
-#[derive(Debug, thiserror::Error)]
-enum MalformedClaims {
-    #[error(transparent)]
-    Claim(#[from] ClaimError),
-    #[error("{0} is not a card number of this issuer")]
-    NotACardNumber(String),
-    #[error("{0} is not a tier")]
-    NotATier(String),
-    #[error("{0} is missing")]
-    Missing(&'static str),
-}
-
-/// Where a token's issuer was found.
-enum Issuer<'a> {
-    Own,
-    Partner(&'a crate::trust::PartnerBundle),
-}
+pub use talent_verifier::verification::Verdict;
 
 /// What verification reads, taken once per call (or once per batch).
 struct Snapshot {
@@ -48,44 +25,54 @@ struct Snapshot {
     catalogue: Arc<ActiveCatalogue>,
 }
 
-/// A credential whose structure, header, issuer and key checked out: what the signature
-/// check needs, and what the rest of the checks read afterwards. Borrows from the
-/// credential, its decode buffer and the snapshot.
-struct Unverified<'a> {
-    verdict: Verdict,
-    own: bool,
-    /// The partner's status list, when its cards are checked against one.
-    partner_statuses: Option<&'a crate::credential::StatusList>,
-    profile: &'a TokenProfile,
-    key: &'a PinnedKey,
-    input: &'a [u8],
-    signature: &'a [u8],
-    /// The signature part as it came, for jsonwebtoken.
-    signature_b64: &'a str,
-    /// The payload, scanned but not yet read: claims are read once the signature holds.
-    payload: Scanned<'a>,
+/// The verifier crate's view of one call: the service's settings and state beside the
+/// call's snapshot. Two references: small in the call's future.
+struct View<'a> {
+    verification: &'a Verification,
+    snapshot: &'a Snapshot,
 }
 
-impl Unverified<'_> {
-    /// The signature checked on its own: a partner's by jsonwebtoken, an own card's as its
-    /// batch would check it.
-    fn verify_alone(&self) -> bool {
-        if self.own {
-            self.key
-                .verify_own(self.input, self.signature, self.signature_b64)
-        } else {
-            self.key
-                .verify(self.input, self.signature, self.signature_b64)
-        }
+impl Trust for View<'_> {
+    #[inline]
+    fn own_issuer(&self) -> &str {
+        &self.verification.policy.issuer
     }
-}
-
-/// Where a credential stands before its signature is checked.
-enum Stage<'a> {
-    /// Decided without the signature.
-    Done(Verdict),
-    /// Waits for its signature.
-    AwaitingSignature(Unverified<'a>),
+    #[inline]
+    fn own_region(&self) -> &str {
+        &self.verification.policy.region
+    }
+    #[inline]
+    fn own_profile(&self) -> &TokenProfile {
+        &self.verification.own_profile
+    }
+    #[inline]
+    fn clock_skew(&self) -> i64 {
+        self.verification.policy.clock_skew
+    }
+    #[inline]
+    fn own_key(&self, kid: &str) -> Option<&PinnedKey> {
+        self.snapshot.keyring.verifier(kid)
+    }
+    #[inline]
+    fn own_key_revoked(&self, kid: &str) -> bool {
+        self.snapshot.keyring.revocation(kid).is_some()
+    }
+    #[inline]
+    fn own_status(&self, idx: u64) -> CardStatus {
+        self.verification.state.status().status(idx)
+    }
+    #[inline]
+    fn partner(&self, issuer: &str) -> Option<&PartnerBundle> {
+        self.snapshot.registry.partner(issuer).map(|p| &**p)
+    }
+    #[inline]
+    fn staleness(&self, partner: &PartnerBundle) -> Option<String> {
+        self.verification.staleness.of(partner)
+    }
+    #[inline]
+    fn catalogue(&self) -> &ActiveCatalogue {
+        &self.snapshot.catalogue
+    }
 }
 
 /// Credentials per chunk of a [`Verification::verify_many`] call: a batch of 64 Ed25519
@@ -104,25 +91,6 @@ struct ManyCall {
 
 /// Tokens up to this size decode on the stack.
 const STACK_BUFFER: usize = 2048;
-
-/// Where `token` decodes: in `stack` when it fits, else on the heap; nothing for a
-/// credential past the size bound (it is refused before any decoding).
-fn decode_room<'b, const N: usize>(
-    credential: &str,
-    token: &str,
-    stack: &'b mut [u8; N],
-    heap: &'b mut Vec<u8>,
-) -> &'b mut [u8] {
-    let need = CompactJws::buffer_len(token);
-    if need <= N {
-        &mut stack[..need]
-    } else if credential.len() <= MAX_CREDENTIAL_BYTES {
-        heap.resize(need, 0);
-        &mut heap[..]
-    } else {
-        &mut stack[..0]
-    }
-}
 
 /// Verifying credentials, own and partners', from memory only; and holder proofs
 /// (`holder_proof.rs`), whose nonces are the one database write on the verify path.
@@ -169,6 +137,13 @@ impl Verification {
         &self.verdicts
     }
 
+    fn view<'a>(&'a self, snapshot: &'a Snapshot) -> View<'a> {
+        View {
+            verification: self,
+            snapshot,
+        }
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             registry: self.state.registry(),
@@ -184,11 +159,12 @@ impl Verification {
         let token = strip_qr_prefix(credential);
         let (mut stack, mut heap) = ([0u8; STACK_BUFFER], Vec::new());
         let buffer = decode_room(credential, token, &mut stack, &mut heap);
-        match self.check(credential, token, buffer, &snapshot) {
+        let view = self.view(&snapshot);
+        match check(&view, credential, token, buffer) {
             Stage::Done(v) => v,
             Stage::AwaitingSignature(s) => {
                 let ok = s.verify_alone();
-                self.conclude(s, ok, t, &snapshot)
+                conclude(&view, s, ok, t)
             }
         }
     }
@@ -204,7 +180,8 @@ impl Verification {
         // the future (into the boxes the server wraps calls in) would copy it.
         let mut heap = Vec::new();
         let buffer = decode_room(credential, token, &mut [0u8; 0], &mut heap);
-        let signed = match self.check(credential, token, buffer, &snapshot) {
+        let view = self.view(&snapshot);
+        let signed = match check(&view, credential, token, buffer) {
             Stage::Done(v) => return v,
             Stage::AwaitingSignature(s) => s,
         };
@@ -214,7 +191,7 @@ impl Verification {
             }
             _ => signed.verify_alone(),
         };
-        self.conclude(signed, ok, t, &snapshot)
+        conclude(&view, signed, ok, t)
     }
 
     /// Verifies many credentials at `now`, with verdicts identical to [`Verification::verify`]'s
@@ -263,6 +240,7 @@ impl Verification {
             arena,
             shown_bad_signatures,
         } = call;
+        let view = self.view(snapshot);
         let tokens: Vec<&str> = chunk.iter().map(|c| strip_qr_prefix(c)).collect();
         // One buffer for the chunk: each credential decodes into its own slice of it.
         let room = |c: &str, token: &str| {
@@ -280,7 +258,7 @@ impl Verification {
         for (c, token) in chunk.iter().zip(&tokens) {
             let (buffer, tail) = std::mem::take(&mut rest).split_at_mut(room(c, token));
             rest = tail;
-            stages.push(self.check(c, token, buffer, snapshot));
+            stages.push(check(&view, c, token, buffer));
         }
         // Signatures that may be batched, unless the caller has shown bad ones already.
         let mut batched = Vec::new();
@@ -310,7 +288,7 @@ impl Verification {
                 Stage::AwaitingSignature(s) => {
                     let batched = in_batch.next_if_eq(&i).is_some();
                     let ok = (batched && batch_ok) || s.verify_alone();
-                    self.conclude(s, ok, *t, snapshot)
+                    conclude(&view, s, ok, *t)
                 }
             });
         }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::credential::{b64, b64_decode, sign_compact};
+use crate::domain::Reason;
 use crate::service::Services;
 use crate::service::test_support::{gateway, issue_request};
 use serde_json::{Value, json};
