@@ -257,7 +257,8 @@ async fn two_regions(db: Db) {
 
     // A key rotation in Chongqing: Mianyang sees the new kid before it signs, then accepts
     // cards it signed, with no manual step.
-    let next = crate::helpers::rotate(&cq, 5).await;
+    // 10 s: room for the partner's poll on a loaded machine before the key signs.
+    let next = crate::helpers::rotate(&cq, 10).await;
     let signs_from = next.signs_from.as_ref().expect("signs_from").seconds;
     eventually(
         Duration::from_secs(5),

@@ -324,11 +324,11 @@ async fn every_replica_refuses_the_key_within_a_refresh(db: Db) {
     revoke(&first, &a.key_id, "key file copied off the laptop", true)
         .await
         .expect("revoked");
-    // The replicas poll the change sequence every 200 ms.
+    // The replicas poll the change sequence every 200 ms (10 s: room for a loaded machine).
     let start = std::time::Instant::now();
     while verify(&second, &a.token).await.reason != "KEY_REVOKED" {
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(3),
+            start.elapsed() < std::time::Duration::from_secs(10),
             "the other replica still trusts the revoked key"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

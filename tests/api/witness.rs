@@ -346,11 +346,17 @@ async fn a_rewritten_chain_is_caught_by_what_the_partner_witnessed(db: Db) {
         after.starts_with(&held_seqs),
         "{held_seqs:?} then {after:?}"
     );
-    assert!(
-        my.logs().contains("contradicts one witnessed earlier"),
-        "{}",
-        my.logs()
-    );
+    // The log reaches the test through a reader thread, so it may trail the answer.
+    eventually(
+        Duration::from_secs(5),
+        "the contradiction logged",
+        || async {
+            my.logs()
+                .contains("contradicts one witnessed earlier")
+                .then_some(())
+        },
+    )
+    .await;
 
     // A partner that cannot be reached is reported, and does not by itself fail the check.
     assert_eq!(my.terminate().code(), Some(0));
